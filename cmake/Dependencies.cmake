@@ -1,0 +1,13 @@
+# Debian 12 packages only; nothing is downloaded at build time.
+find_package(OpenSSL 3 REQUIRED)
+find_package(CURL REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LDNS REQUIRED IMPORTED_TARGET ldns)
+if(CERTFLEET_TESTS)
+  find_package(Catch2 2 REQUIRED)
+endif()

@@ -1,0 +1,17 @@
+# INTERFACE targets carrying warning and sanitizer flags, linked by every
+# certfleet target (after ccache's approach) so the policy lives in one place.
+add_library(certfleet_warnings INTERFACE)
+target_compile_options(certfleet_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+  -Wcast-align -Woverloaded-virtual -Wnull-dereference -Wformat=2
+  -Wimplicit-fallthrough)
+if(CERTFLEET_WERROR)
+  target_compile_options(certfleet_warnings INTERFACE -Werror)
+endif()
+
+add_library(certfleet_sanitizers INTERFACE)
+if(CERTFLEET_SANITIZE)
+  target_compile_options(certfleet_sanitizers INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(certfleet_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()

@@ -1,0 +1,39 @@
+// DNS providers publish and remove the TXT records of DNS-01 challenges.
+// After lego's Provider: present / cleanup, a timeout, and a batch ability.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "core/time.hpp"
+
+namespace certfleet::acme::dns {
+
+// One challenge record. `fqdn` is where the TXT goes, absolute with a trailing
+// dot, after CNAME following / challenge_alias ("_acme-challenge.example.org.").
+struct ChallengeRecord {
+    std::string fqdn;
+    std::string value;              // base64url(SHA-256(key authorization))
+    std::string domain;             // the identifier being validated ("*.example.org" → "example.org")
+    std::string token;              // ACME challenge token (for exec "raw" mode)
+    std::string key_authorization;  // token.thumbprint (for exec "raw" mode)
+};
+
+class DnsProvider {
+public:
+    virtual ~DnsProvider() = default;
+    // Adds every record. Providers that can batch send one update per zone.
+    // Records sharing a name are added beside each other; nothing else at the
+    // name is touched.
+    virtual core::Status present(const std::vector<ChallengeRecord>& records) = 0;
+    // Removes exactly these values (and nothing else). Must be safe to call for
+    // records that were never added or already removed.
+    virtual core::Status cleanup(const std::vector<ChallengeRecord>& records) = 0;
+    // Upper bound for one present/cleanup call.
+    virtual core::Seconds timeout() const = 0;
+    virtual std::string describe() const = 0;  // for messages: "rfc2136 primary (127.0.0.1:5300)"
+};
+
+}  // namespace certfleet::acme::dns

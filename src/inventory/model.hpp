@@ -1,0 +1,146 @@
+// The inventory (SPEC §2) as typed data. Parsing and validation live in
+// inventory/load.*; this header is plain data so every module can include it.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/crypto.hpp"
+#include "core/time.hpp"
+
+namespace certfleet::inventory {
+
+using core::Seconds;
+
+struct EabConfig {
+    std::string kid;
+    std::string hmac_key_file;  // path or "env:NAME"; content is base64url
+};
+
+struct AcmeConfig {
+    std::string directory;
+    std::vector<std::string> contact;
+    bool accept_terms = false;
+    std::string ca_bundle;  // extra trust for the CA's TLS (empty: system store)
+    std::optional<EabConfig> eab;
+    core::KeyType account_key = core::KeyType::EcdsaP256;
+    std::string profile;
+};
+
+struct DnsProviderConfig {
+    std::string name;
+    std::string type;  // "rfc2136" | "exec"
+    // rfc2136
+    std::string server;  // "host:port" (port default 53)
+    std::string tsig_name;
+    std::string tsig_algorithm = "hmac-sha256";
+    std::string tsig_secret_file;  // path or "env:NAME"; content is base64
+    uint32_t ttl = 60;
+    // exec
+    std::string command;
+    std::string mode = "default";  // "default" | "raw"
+    Seconds timeout{120};
+};
+
+struct DnsConfig {
+    std::map<std::string, DnsProviderConfig> providers;
+    std::vector<std::string> nameservers;  // "host:port"; empty: discover NS
+    Seconds propagation_timeout{600};
+    Seconds poll_interval{2};
+};
+
+// A threshold is either a duration before not-after or a fraction of lifetime.
+struct Threshold {
+    std::optional<Seconds> duration;
+    std::optional<double> fraction;
+};
+
+struct Policy {
+    std::optional<Seconds> renew_before;  // nullopt = "auto"
+    Threshold warn_before{Seconds{21 * 86400}, std::nullopt};
+    Threshold critical_before{Seconds{7 * 86400}, std::nullopt};
+    int keep_versions = 3;
+    Seconds notify_interval{86400};
+};
+
+struct VerifySettings {
+    std::optional<std::string> address;
+    int port = 443;
+    std::optional<std::string> server_name;
+    bool enabled = true;
+};
+
+struct SshSettings {
+    std::string user = "certfleet";
+    int port = 22;
+    std::string identity_file;
+    std::string known_hosts;
+    Seconds connect_timeout{10};
+};
+
+struct AuditSettings {
+    std::string config_dump_command = "nginx -T";
+    std::vector<std::string> scan_dirs;
+};
+
+struct RolloutSettings {
+    int canary = 0;
+    std::string batch = "100%";  // count or percentage
+    int max_failures = 0;
+};
+
+// Host settings after resolving host > groups (in order) > defaults.
+struct HostSettings {
+    SshSettings ssh;
+    std::string cert_root = "/etc/certfleet/live";
+    std::string test_command;
+    std::string reload_command;
+    VerifySettings verify;
+    std::string key_mode = "0600";
+    std::optional<std::string> key_group;
+    AuditSettings audit;
+};
+
+struct Host {
+    std::string name;
+    std::string address;
+    std::string transport = "ssh";  // "ssh" | "local"
+    std::vector<std::string> groups;
+    HostSettings settings;  // resolved
+};
+
+struct Group {
+    std::string name;
+    RolloutSettings rollout;
+};
+
+struct CertificateSpec {
+    std::string name;
+    std::vector<std::string> domains;
+    std::string dns_provider;  // key into DnsConfig::providers
+    core::KeyType key = core::KeyType::EcdsaP256;
+    bool reuse_key = false;
+    std::string challenge_alias;
+    std::vector<std::string> deploy_to;  // group or host names
+    std::string profile;                 // overrides acme.profile
+};
+
+struct Inventory {
+    std::string path;       // the file it was loaded from
+    std::string state_dir;  // resolved (inventory, else /var/lib/certfleet)
+    AcmeConfig acme;
+    DnsConfig dns;
+    std::map<std::string, Group> groups;
+    std::map<std::string, Host> hosts;
+    std::map<std::string, CertificateSpec> certificates;  // sorted by name
+    Policy policy;
+    nlohmann::json notify = nlohmann::json::array();  // modelled by the notify issue
+    nlohmann::json hooks = nlohmann::json::object();
+};
+
+}  // namespace certfleet::inventory
