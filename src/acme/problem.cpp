@@ -15,21 +15,27 @@ std::string hint_for(const Problem& p) {
         return "check that the _acme-challenge TXT record is published in the zone the CA queries "
                "(CNAME delegation, challenge_alias, provider credentials)";
     if (t == "externalAccountRequired")
-        return "this CA requires External Account Binding: set acme.eab.kid and acme.eab.hmac_key_file";
-    if (t == "userActionRequired") return "the CA asks for action: open its terms of service / instance URL";
+        return "this CA requires External Account Binding: set acme.eab.kid and "
+               "acme.eab.hmac_key_file";
+    if (t == "userActionRequired")
+        return "the CA asks for action: open its terms of service / instance URL";
     if (t == "rejectedIdentifier")
         return "the CA will not issue for this name; remove it from the certificate's domains";
     if (t == "accountDoesNotExist")
         return "no account exists for this key at the CA; set acme.accept_terms to register one";
-    if (t == "badCSR") return "the CA refused the CSR; check the certificate's key type and domains";
-    if (t == "caa") return "a CAA record forbids this CA for the domain; update CAA or use another CA";
-    if (t == "serverInternal") return "the CA had an internal error; certfleet will retry on the next run";
+    if (t == "badCSR")
+        return "the CA refused the CSR; check the certificate's key type and domains";
+    if (t == "caa")
+        return "a CAA record forbids this CA for the domain; update CAA or use another CA";
+    if (t == "serverInternal")
+        return "the CA had an internal error; certfleet will retry on the next run";
     return {};
 }
 }  // namespace
 
 std::string Problem::short_type() const {
-    if (std::string_view(type).starts_with(kAcmePrefix)) return type.substr(kAcmePrefix.size());
+    if (std::string_view(type).starts_with(kAcmePrefix))
+        return type.substr(kAcmePrefix.size());
     return type;
 }
 
@@ -46,10 +52,12 @@ Problem parse_problem(std::string_view body, int http_status) {
     }
     p.type = j.value("type", std::string("about:blank"));
     p.detail = j.value("detail", std::string());
-    if (j.contains("status") && j["status"].is_number_integer()) p.status = j["status"].get<int>();
+    if (j.contains("status") && j["status"].is_number_integer())
+        p.status = j["status"].get<int>();
     if (auto it = j.find("subproblems"); it != j.end() && it->is_array()) {
         for (const auto& s : *it) {
-            if (!s.is_object()) continue;
+            if (!s.is_object())
+                continue;
             Problem::Sub sub;
             sub.type = s.value("type", std::string());
             sub.detail = s.value("detail", std::string());
@@ -64,17 +72,20 @@ Problem parse_problem(std::string_view body, int http_status) {
 core::Error problem_to_error(const Problem& p, std::string_view what,
                              std::optional<long> retry_after_seconds) {
     std::string message = std::string(what) + ": the CA answered " + p.short_type();
-    if (!p.detail.empty()) message += ": " + p.detail;
+    if (!p.detail.empty())
+        message += ": " + p.detail;
     for (const auto& s : p.subproblems) {
         message += "; ";
-        if (!s.identifier.empty()) message += s.identifier + ": ";
+        if (!s.identifier.empty())
+            message += s.identifier + ": ";
         message += s.detail.empty() ? s.type : s.detail;
     }
-    core::Error e = core::make_error(
-        p.is("rateLimited") ? core::ErrorKind::RateLimited : core::ErrorKind::Acme, message,
-        hint_for(p));
+    core::Error e =
+        core::make_error(p.is("rateLimited") ? core::ErrorKind::RateLimited : core::ErrorKind::Acme,
+                         message, hint_for(p));
     e.acme_type = p.type;
-    if (p.is("rateLimited")) e.retry_after_seconds = retry_after_seconds;
+    if (p.is("rateLimited"))
+        e.retry_after_seconds = retry_after_seconds;
     return e;
 }
 

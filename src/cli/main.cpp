@@ -1,1 +1,80 @@
-int main() { return 0; }
+// certfleet entry point: global options, command registration, exit codes.
+// Commands live one per file (cmd_*.cpp); this file only wires them.
+#include <csignal>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cli/common.hpp"
+#include "core/http.hpp"
+
+namespace {
+
+void on_signal(int) {
+    certfleet::cli::g_cancel.store(true);
+}
+
+const char* kFooter = R"(Exit codes:
+  0 success (check: OK; audit: no findings)   1 partial failure (check: WARNING)
+  2 failure (check: CRITICAL)                 3 check: UNKNOWN
+  64 usage error   75 another run holds the state lock   78 invalid inventory
+
+Examples:
+  certfleet validate                      check the inventory, list every problem
+  certfleet issue --dry-run               show what is due without contacting the CA
+  certfleet issue site --force            obtain 'site' now even if not due
+  certfleet status --json                 machine-readable inventory of certificates
+
+Config: -c PATH, else $CERTFLEET_CONFIG, else /etc/certfleet/certfleet.json)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace certfleet::cli;
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+    certfleet::core::CurlHttpClient::global_init();
+
+    Globals g;
+    int exit_code = kOk;
+    CLI::App app{
+        "certfleet — certificate lifecycle manager for fleets (ACME DNS-01, SSH deployment)"};
+    app.footer(kFooter);
+    app.require_subcommand(1);
+    app.fallthrough();
+    app.add_option("-c,--config", g.config, "Inventory file")->type_name("PATH");
+    app.add_option("--state-dir", g.state_dir,
+                   "Manager state (store, accounts, ledger, lock); default: the inventory's "
+                   "state_dir, else /var/lib/certfleet")
+        ->type_name("DIR");
+    app.add_flag("--json", g.json, "Print one JSON document on stdout; logs go to stderr");
+    app.add_flag("-v,--verbose", g.verbose, "More logging (-vv for protocol traces)");
+    app.add_flag("-q,--quiet", g.quiet, "Errors only (what cron should mail)");
+    app.set_version_flag("--version", "certfleet 0.1.0");
+
+    add_validate_command(app, g, exit_code);
+    add_issue_command(app, g, exit_code);
+    add_status_command(app, g, exit_code);
+    add_revoke_command(app, g, exit_code);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return kUsage;
+    } catch (const ExitRequest& e) {
+        return e.code;
+    }
+    spdlog::shutdown();
+    return exit_code;
+}

@@ -2,7 +2,9 @@
 // parsing, JWK / JWS pieces, digests. Nothing certfleet-specific lives here.
 #pragma once
 
+#include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,13 +28,18 @@ std::string key_type_name(KeyType type);
 class PrivateKey {
 public:
     static Result<PrivateKey> generate(KeyType type);
+    // PKCS#8 or traditional ("EC PRIVATE KEY", "RSA PRIVATE KEY"); the first key
+    // block wins. Encrypted keys, other curves and sizes are refused.
     static Result<PrivateKey> from_pem(std::string_view pem);
+    // Wraps a key built elsewhere (e.g. EVP_PKEY_fromdata in tests). Takes
+    // ownership of `key` whether or not it succeeds.
+    static Result<PrivateKey> from_evp(EVP_PKEY* key);
 
     KeyType type() const { return m_type; }
-    std::string to_pem() const;            // PKCS#8 PEM, unencrypted
-    nlohmann::json public_jwk() const;     // RFC 7517, members in canonical order
-    std::string jwk_thumbprint() const;    // RFC 7638, base64url(SHA-256)
-    std::string jws_algorithm() const;     // "ES256" | "ES384" | "RS256"
+    std::string to_pem() const;          // PKCS#8 PEM, unencrypted
+    nlohmann::json public_jwk() const;   // RFC 7517, members in canonical order
+    std::string jwk_thumbprint() const;  // RFC 7638, base64url(SHA-256)
+    std::string jws_algorithm() const;   // "ES256" | "ES384" | "RS256"
     // JWS signature over `signing_input` (ECDSA as raw R||S per RFC 7518 §3.4).
     Result<std::string> sign(std::string_view signing_input) const;
     EVP_PKEY* raw() const { return m_key.get(); }
@@ -46,6 +53,11 @@ private:
     KeyType m_type;
 };
 
+// RFC 7638 thumbprint (base64url of SHA-256) of a public JWK: only the members
+// required for its "kty" (EC, RSA, OKP, oct) take part, so "alg", "kid", etc. are
+// ignored. Throws std::invalid_argument when "kty" or a required member is missing.
+std::string jwk_thumbprint(const nlohmann::json& public_jwk);
+
 // DER PKCS#10 request with every domain as a dNSName SAN and the first as CN
 // (when it fits the 64-byte limit).
 Result<std::string> make_csr_der(const PrivateKey& key, const std::vector<std::string>& domains);
@@ -57,8 +69,8 @@ struct CertificateInfo {
     std::vector<std::string> dns_names;  // SAN dNSNames
     std::string subject;                 // one-line RFC 2253
     std::string issuer;
-    bool is_ca = false;               // basicConstraints CA:TRUE
-    std::string sha256_fingerprint;   // lowercase hex of the DER
+    bool is_ca = false;              // basicConstraints CA:TRUE
+    std::string sha256_fingerprint;  // lowercase hex of the DER
 };
 
 // The first certificate of a PEM bundle.
@@ -73,6 +85,9 @@ Status verify_chain(std::string_view chain_pem, std::string_view roots_pem);
 // DER of the first certificate in a PEM bundle (for revocation).
 Result<std::string> certificate_der(std::string_view pem);
 
+// RFC 4648. Decoders reject whitespace, foreign characters, misplaced padding and
+// non-zero trailing bits. base64url: no padding on output, optional on input;
+// base64: padded on output, padding required on input.
 std::string base64url_encode(std::string_view data);
 Result<std::string> base64url_decode(std::string_view text);
 std::string base64_encode(std::string_view data);
@@ -80,6 +95,6 @@ Result<std::string> base64_decode(std::string_view text);
 std::string sha256(std::string_view data);  // raw 32 bytes
 std::string hex_encode(std::string_view data);
 std::string hmac_sha256(std::string_view key, std::string_view data);  // raw
-std::string random_hex(size_t bytes);
+std::string random_hex(std::size_t bytes);  // CSPRNG; 2*bytes lowercase hex digits
 
 }  // namespace certfleet::core

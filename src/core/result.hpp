@@ -13,21 +13,22 @@ namespace certfleet::core {
 // Broad categories a caller can branch on; the message carries the detail.
 enum class ErrorKind {
     Generic,
-    Io,          // local file system
-    Network,     // connection refused, timeout, TLS
-    Protocol,    // a peer answered something we cannot use
-    Acme,        // a CA problem document (see acme::Problem for the type URN)
-    RateLimited, // the peer told us to come back later (retry_after is set)
-    Dns,         // DNS update or lookup failed
-    Timeout,     // a bounded wait ran out
-    Config,      // the inventory or a referenced file is wrong
-    Cancelled,   // SIGINT / SIGTERM
+    Io,           // local file system
+    Network,      // connection refused, timeout, TLS
+    Protocol,     // a peer answered something we cannot use
+    Acme,         // a CA problem document (see acme::Problem for the type URN)
+    RateLimited,  // the peer told us to come back later (retry_after is set)
+    Dns,          // DNS update or lookup failed
+    Timeout,      // a bounded wait ran out
+    Config,       // the inventory or a referenced file is wrong
+    Cancelled,    // SIGINT / SIGTERM
+    Busy,         // another certfleet run holds the state lock (CLI exit 75)
 };
 
 struct Error {
     ErrorKind kind = ErrorKind::Generic;
-    std::string message;  // what happened, naming the thing concerned
-    std::string hint;     // what the operator can do next (may be empty)
+    std::string message;                      // what happened, naming the thing concerned
+    std::string hint;                         // what the operator can do next (may be empty)
     std::optional<long> retry_after_seconds;  // for RateLimited
     std::string acme_type;                    // full ACME problem URN, if any
 
@@ -43,7 +44,9 @@ inline Error make_error(ErrorKind kind, std::string message, std::string hint = 
 struct Failure {
     Error error;
 };
-inline Failure fail(Error e) { return Failure{std::move(e)}; }
+inline Failure fail(Error e) {
+    return Failure{std::move(e)};
+}
 inline Failure fail(ErrorKind kind, std::string message, std::string hint = {}) {
     return Failure{make_error(kind, std::move(message), std::move(hint))};
 }

@@ -1,6 +1,7 @@
 // Clock, durations ("90s", "15m", "12h", "21d") and RFC 3339 timestamps.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -43,5 +44,9 @@ std::string format_duration(Seconds d);  // "21d", "1h30m", "45s"
 std::optional<TimePoint> parse_rfc3339(std::string_view text);
 std::string format_rfc3339(TimePoint t);      // "2026-11-21T10:30:00Z"
 std::string format_compact_utc(TimePoint t);  // "20261121T103000Z" (version names)
+
+// Sleeps in short slices so SIGINT/SIGTERM (which set `cancel`) interrupt it.
+// Returns false when cancelled.
+bool interruptible_sleep(std::chrono::milliseconds duration, const std::atomic<bool>* cancel);
 
 }  // namespace certfleet::core

@@ -2,6 +2,7 @@
 // inventory/load.*; this header is plain data so every module can include it.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -19,7 +20,7 @@ using core::Seconds;
 
 struct EabConfig {
     std::string kid;
-    std::string hmac_key_file;  // path or "env:NAME"; content is base64url
+    std::string hmac_key_file;  // resolved path or "env:NAME"; content is base64url
 };
 
 struct AcmeConfig {
@@ -39,7 +40,7 @@ struct DnsProviderConfig {
     std::string server;  // "host:port" (port default 53)
     std::string tsig_name;
     std::string tsig_algorithm = "hmac-sha256";
-    std::string tsig_secret_file;  // path or "env:NAME"; content is base64
+    std::string tsig_secret_file;  // resolved path or "env:NAME"; content is base64
     uint32_t ttl = 60;
     // exec
     std::string command;
@@ -117,6 +118,9 @@ struct Host {
 struct Group {
     std::string name;
     RolloutSettings rollout;
+    // false: only named by some host's "groups" (a label with the default rollout)
+    bool declared = true;
+    std::vector<std::string> hosts;  // members, sorted
 };
 
 struct CertificateSpec {
@@ -132,6 +136,7 @@ struct CertificateSpec {
 
 struct Inventory {
     std::string path;       // the file it was loaded from
+    std::string base_dir;   // its directory: relative paths resolve against it
     std::string state_dir;  // resolved (inventory, else /var/lib/certfleet)
     AcmeConfig acme;
     DnsConfig dns;
@@ -139,8 +144,15 @@ struct Inventory {
     std::map<std::string, Host> hosts;
     std::map<std::string, CertificateSpec> certificates;  // sorted by name
     Policy policy;
-    nlohmann::json notify = nlohmann::json::array();  // modelled by the notify issue
+    // Validated but kept raw for the hooks module; file paths inside
+    // (password_file, textfile) are already resolved.
+    nlohmann::json notify = nlohmann::json::array();
     nlohmann::json hooks = nlohmann::json::object();
 };
+
+// The hosts a certificate goes to: deploy_to with group names expanded; sorted, unique.
+std::vector<std::string> deploy_hosts(const Inventory& inventory, const CertificateSpec& cert);
+// The certificates deployed to a host, sorted by name.
+std::vector<std::string> certificates_for_host(const Inventory& inventory, const std::string& host);
 
 }  // namespace certfleet::inventory

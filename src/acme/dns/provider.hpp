@@ -15,9 +15,9 @@ namespace certfleet::acme::dns {
 // dot, after CNAME following / challenge_alias ("_acme-challenge.example.org.").
 struct ChallengeRecord {
     std::string fqdn;
-    std::string value;              // base64url(SHA-256(key authorization))
-    std::string domain;             // the identifier being validated ("*.example.org" → "example.org")
-    std::string token;              // ACME challenge token (for exec "raw" mode)
+    std::string value;   // base64url(SHA-256(key authorization))
+    std::string domain;  // the identifier being validated ("*.example.org" → "example.org")
+    std::string token;   // ACME challenge token (for exec "raw" mode)
     std::string key_authorization;  // token.thumbprint (for exec "raw" mode)
 };
 
@@ -25,13 +25,16 @@ class DnsProvider {
 public:
     virtual ~DnsProvider() = default;
     // Adds every record. Providers that can batch send one update per zone.
+    // Stops at the first failure; the caller then calls cleanup() for all.
     // Records sharing a name are added beside each other; nothing else at the
     // name is touched.
     virtual core::Status present(const std::vector<ChallengeRecord>& records) = 0;
     // Removes exactly these values (and nothing else). Must be safe to call for
     // records that were never added or already removed.
     virtual core::Status cleanup(const std::vector<ChallengeRecord>& records) = 0;
-    // Upper bound for one present/cleanup call.
+    // Time bound of one provider operation: a whole rfc2136 present/cleanup
+    // (lookups and retries included), or one exec command run (present and
+    // cleanup run the command once per record).
     virtual core::Seconds timeout() const = 0;
     virtual std::string describe() const = 0;  // for messages: "rfc2136 primary (127.0.0.1:5300)"
 };

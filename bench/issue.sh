@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Benchmark: obtain 10 certificates with 2 names each from the lab's pebble via
+# RFC 2136 DNS-01 — certfleet, then Debian's lego with the same names, in the
+# same run and against the same lab. Prints the timings and a markdown row for
+# bench/RESULTS.md.
+#
+#   bench/issue.sh [COUNT]        (default COUNT=10; needs a built ./build/src/certfleet)
+#
+# lego is tuned as a careful user would: 1 s polling and sequence interval, and
+# (more favourable to lego than certfleet gets) --dns.disable-cp, because its
+# propagation check queries the zone's NS on port 53, which the lab's bind does
+# not serve. certfleet still checks propagation at the lab's authoritative server.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+COUNT=${1:-10}
+BIN=${CERTFLEET:-$ROOT/build/src/certfleet}
+export LAB_ADDR=${LAB_ADDR:-127.0.60.1}
+WORK=$(mktemp -d /tmp/certfleet-bench-issue.XXXXXX)
+LAB="$WORK/lab"
+
+"$ROOT/examples/lab/lab" start "$LAB" >/dev/null
+trap '"$ROOT/examples/lab/lab" stop "$LAB" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+set -a
+# shellcheck disable=SC1091
+. "$LAB/lab.env"
+set +a
+
+names() { echo "bench$1.example.test www.bench$1.example.test"; }
+
+# --- certfleet -----------------------------------------------------------
+python3 - "$WORK/certfleet.json" "$COUNT" <<PY
+import json, sys
+path, count = sys.argv[1], int(sys.argv[2])
+inv = {
+  "state_dir": "$WORK/state",
+  "acme": {"directory": "$LAB_ACME_DIRECTORY", "accept_terms": True, "ca_bundle": "$LAB_CA_BUNDLE",
+           "contact": ["mailto:bench@example.test"]},
+  "dns": {"providers": {"lab": {"type": "rfc2136", "server": "$LAB_DNS", "tsig_name": "$LAB_TSIG_NAME",
+                                 "tsig_algorithm": "hmac-sha256", "tsig_secret_file": "$LAB_TSIG_SECRET_FILE"}},
+          "nameservers": ["$LAB_DNS"], "propagation_timeout": "60s", "poll_interval": "1s"},
+  "certificates": {f"bench{i}": {"domains": [f"bench{i}.example.test", f"www.bench{i}.example.test"], "dns": "lab"}
+                   for i in range(1, count + 1)},
+}
+json.dump(inv, open(path, "w"), indent=2)
+PY
+# Register the account first so both tools are timed on issuance alone.
+"$BIN" -q -c "$WORK/certfleet.json" issue --dry-run >/dev/null
+start=$(date +%s.%N)
+"$BIN" -q -c "$WORK/certfleet.json" issue
+end=$(date +%s.%N)
+certfleet_s=$(echo "$end - $start" | bc)
+issued=$(find "$WORK/state/certificates" -maxdepth 2 -name cert.pem | wc -l)
+
+# --- lego ----------------------------------------------------------------
+export LEGO_CA_CERTIFICATES="$LAB_CA_BUNDLE"
+export RFC2136_NAMESERVER="$LAB_DNS" RFC2136_TSIG_KEY="$LAB_TSIG_NAME"
+export RFC2136_TSIG_ALGORITHM="hmac-sha256." RFC2136_TSIG_SECRET
+RFC2136_TSIG_SECRET=$(cat "$LAB_TSIG_SECRET_FILE")
+export RFC2136_POLLING_INTERVAL=1 RFC2136_SEQUENCE_INTERVAL=1 RFC2136_PROPAGATION_TIMEOUT=60 RFC2136_TTL=60
+lego_common=(--server "$LAB_ACME_DIRECTORY" --accept-tos --email bench@example.test
+             --path "$WORK/lego" --dns rfc2136 --dns.resolvers "$LAB_DNS" --dns.disable-cp)
+# Account registration outside the timing, as for certfleet.
+lego "${lego_common[@]}" --domains warmup.example.test run >/dev/null 2>&1 || true
+start=$(date +%s.%N)
+for i in $(seq 1 "$COUNT"); do
+  args=()
+  for n in $(names "$i"); do args+=(--domains "$n"); done
+  lego "${lego_common[@]}" "${args[@]}" run >"$WORK/lego-$i.log" 2>&1 || { cat "$WORK/lego-$i.log"; exit 1; }
+done
+end=$(date +%s.%N)
+lego_s=$(echo "$end - $start" | bc)
+lego_issued=$(find "$WORK/lego/certificates" -name 'bench*.crt' ! -name '*issuer*' | wc -l)
+
+ratio=$(echo "scale=1; $lego_s / $certfleet_s" | bc)
+printf 'certfleet: %d certificates in %.2f s\n' "$issued" "$certfleet_s"
+printf 'lego:      %d certificates in %.2f s\n' "$lego_issued" "$lego_s"
+printf 'ratio:     lego / certfleet = %sx\n' "$ratio"
+printf '| %s | %d x 2 names | %.2f s | %.2f s | %sx |\n' "$(date -u +%Y-%m-%d)" "$COUNT" "$certfleet_s" "$lego_s" "$ratio"

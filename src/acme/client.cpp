@@ -1,0 +1,342 @@
+#include "acme/client.hpp"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "acme/jws.hpp"
+
+namespace certfleet::acme {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+namespace {
+constexpr const char* kJoseJson = "Content-Type: application/jose+json";
+
+bool transient_status(int status) {
+    return status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+core::Error timeout_error(const std::string& what, const std::string& status) {
+    return core::make_error(core::ErrorKind::Timeout,
+                            what + ": still \"" + status + "\" when the time limit ran out",
+                            "the CA is slow or stuck; certfleet will try again on the next run");
+}
+}  // namespace
+
+AcmeClient::AcmeClient(core::HttpClient& http, std::string directory_url, ClientOptions options)
+    : m_http(http), m_directory_url(std::move(directory_url)), m_options(options) {}
+
+core::TimePoint AcmeClient::now() const {
+    static const core::SystemClock system;
+    return (m_options.clock ? m_options.clock : &system)->now();
+}
+
+bool AcmeClient::sleep(milliseconds d) const {
+    return core::interruptible_sleep(d, m_options.cancel);
+}
+
+core::Result<core::HttpResponse> AcmeClient::send_with_retries(const core::HttpRequest& req,
+                                                               const std::string& what) {
+    for (int attempt = 0;; ++attempt) {
+        auto r = m_http.send(req);
+        bool transient = !r.ok() || transient_status(r->status);
+        if (!transient || attempt >= m_options.max_transient_retries) {
+            if (!r.ok()) {
+                core::Error e = r.error();
+                e.message = what + ": " + e.message;
+                return core::fail(std::move(e));
+            }
+            return r;
+        }
+        milliseconds wait = m_options.first_backoff * (1 << attempt);
+        if (r.ok()) {
+            if (auto ra = r->retry_after(now())) {
+                if (*ra > m_options.longest_wait.count())
+                    return r;  // caller reports it
+                wait = std::max(wait, milliseconds(*ra * 1000));
+            }
+        }
+        spdlog::debug("{}: transient failure, retrying in {} ms", what, wait.count());
+        if (!sleep(wait))
+            return core::fail(core::ErrorKind::Cancelled, what + ": cancelled");
+    }
+}
+
+core::Status AcmeClient::connect() {
+    auto r =
+        send_with_retries({"GET", m_directory_url, {}, {}}, "ACME directory " + m_directory_url);
+    if (!r)
+        return r.failure();
+    if (r->status != 200)
+        return core::fail(
+            core::ErrorKind::Protocol,
+            "ACME directory " + m_directory_url + " answered HTTP " + std::to_string(r->status),
+            "check acme.directory");
+    auto j = json::parse(r->body, nullptr, false);
+    auto d = parse_directory(j);
+    if (!d)
+        return d.failure();
+    m_directory = std::move(*d);
+    return {};
+}
+
+void AcmeClient::keep_nonce(const core::HttpResponse& response) {
+    std::string nonce = response.header("replay-nonce");
+    if (nonce.empty() || nonce.size() > 256)
+        return;
+    std::lock_guard lock(m_nonce_mutex);
+    if (m_nonces.size() < 64)
+        m_nonces.push_back(std::move(nonce));
+}
+
+core::Result<std::string> AcmeClient::take_nonce() {
+    {
+        std::lock_guard lock(m_nonce_mutex);
+        if (!m_nonces.empty()) {
+            std::string n = std::move(m_nonces.back());
+            m_nonces.pop_back();
+            return n;
+        }
+    }
+    auto r = send_with_retries({"HEAD", m_directory.new_nonce, {}, {}}, "ACME newNonce");
+    if (!r)
+        return r.failure();
+    std::string nonce = r->header("replay-nonce");
+    if (nonce.empty())
+        return core::fail(core::ErrorKind::Protocol,
+                          "the CA's newNonce answer had no Replay-Nonce");
+    return nonce;
+}
+
+core::Result<core::HttpResponse> AcmeClient::post(const std::string& url,
+                                                  const std::optional<json>& payload,
+                                                  const std::string& what, bool identify_by_jwk) {
+    if (!m_key)
+        return core::fail(core::ErrorKind::Generic, what + ": no ACME account key loaded");
+    int bad_nonces = 0;
+    for (int attempt = 0;; ++attempt) {
+        auto nonce = take_nonce();
+        if (!nonce)
+            return nonce.failure();
+        auto jws =
+            sign_jws(*m_key, url, *nonce, identify_by_jwk ? std::string() : m_account_url, payload);
+        if (!jws)
+            return jws.failure();
+        auto r = send_with_retries({"POST", url, {kJoseJson}, jws->dump()}, what);
+        if (!r)
+            return r;
+        keep_nonce(*r);
+        if (r->status < 400)
+            return r;
+
+        Problem problem = parse_problem(r->body, r->status);
+        auto retry_after = r->retry_after(now());
+        if (problem.is("badNonce") && bad_nonces < m_options.max_bad_nonce_retries) {
+            ++bad_nonces;  // RFC 8555 §6.5: retry with the fresh nonce just received
+            spdlog::debug("{}: badNonce, retrying ({} of {})", what, bad_nonces,
+                          m_options.max_bad_nonce_retries);
+            continue;
+        }
+        return core::fail(problem_to_error(problem, what, retry_after));
+    }
+}
+
+core::Result<json> AcmeClient::json_body(const core::HttpResponse& r, const std::string& what) {
+    auto j = json::parse(r.body, nullptr, false);
+    if (j.is_discarded())
+        return core::fail(core::ErrorKind::Protocol, what + ": the CA's answer is not JSON");
+    return j;
+}
+
+void AcmeClient::use_account(const core::PrivateKey& key, std::string account_url) {
+    m_key = key;
+    m_account_url = std::move(account_url);
+}
+
+core::Result<std::string> AcmeClient::register_account(const core::PrivateKey& key,
+                                                       const NewAccountOptions& options) {
+    m_key = key;
+    m_account_url.clear();
+    json payload = json::object();
+    if (options.only_return_existing) {
+        payload["onlyReturnExisting"] = true;
+    } else {
+        if (!options.contact.empty())
+            payload["contact"] = options.contact;
+        payload["termsOfServiceAgreed"] = options.accept_terms;
+        if (!options.eab_kid.empty())
+            payload["externalAccountBinding"] =
+                sign_eab(key, options.eab_kid, options.eab_mac_key, m_directory.new_account);
+        else if (m_directory.external_account_required)
+            return core::fail(core::ErrorKind::Config,
+                              "the CA requires External Account Binding for new accounts",
+                              "set acme.eab.kid and acme.eab.hmac_key_file from your CA's console");
+    }
+    auto r = post(m_directory.new_account, payload, "ACME account registration", true);
+    if (!r)
+        return r.failure();
+    std::string location = r->header("location");
+    if (location.empty())
+        return core::fail(core::ErrorKind::Protocol, "the CA's newAccount answer had no Location");
+    auto body = json_body(*r, "ACME account registration");
+    if (body && body->value("status", std::string()) == "deactivated")
+        return core::fail(core::ErrorKind::Acme, "the ACME account " + location + " is deactivated",
+                          "remove the account directory in the state dir to register anew");
+    m_account_url = location;
+    return location;
+}
+
+core::Result<Order> AcmeClient::new_order(const std::vector<std::string>& domains,
+                                          const std::string& profile, const std::string& replaces) {
+    json ids = json::array();
+    for (const auto& d : domains)
+        ids.push_back({{"type", "dns"}, {"value", d}});
+    json payload{{"identifiers", ids}};
+    if (!profile.empty())
+        payload["profile"] = profile;
+    if (!replaces.empty())
+        payload["replaces"] = replaces;
+    auto r = post(m_directory.new_order, payload, "new ACME order");
+    if (!r)
+        return r.failure();
+    auto j = json_body(*r, "new ACME order");
+    if (!j)
+        return j.failure();
+    return parse_order(*j, r->header("location"));
+}
+
+core::Result<Order> AcmeClient::get_order(const std::string& url) {
+    auto r = post(url, std::nullopt, "ACME order " + url);
+    if (!r)
+        return r.failure();
+    auto j = json_body(*r, "ACME order");
+    if (!j)
+        return j.failure();
+    return parse_order(*j, url);
+}
+
+core::Result<Authorization> AcmeClient::get_authorization(const std::string& url) {
+    auto r = post(url, std::nullopt, "ACME authorization " + url);
+    if (!r)
+        return r.failure();
+    auto j = json_body(*r, "ACME authorization");
+    if (!j)
+        return j.failure();
+    return parse_authorization(*j, url);
+}
+
+core::Status AcmeClient::answer_challenge(const Challenge& challenge) {
+    auto r = post(challenge.url, json::object(), "ACME challenge " + challenge.url);
+    if (!r)
+        return r.failure();
+    return {};
+}
+
+core::Status AcmeClient::deactivate_authorization(const std::string& url) {
+    auto r = post(url, json{{"status", "deactivated"}}, "deactivating authorization " + url);
+    if (!r)
+        return r.failure();
+    return {};
+}
+
+milliseconds AcmeClient::poll_delay(const core::HttpResponse& r, int attempt) const {
+    if (auto ra = r.retry_after(now()))
+        return std::min(milliseconds(*ra * 1000), milliseconds(m_options.longest_wait));
+    // Exponential from first_poll: a local CA is usually done within a few
+    // hundred ms, a public one within seconds; never faster than first_poll.
+    double factor = 1.0;
+    for (int i = 0; i < attempt; ++i)
+        factor *= 1.6;
+    auto d = milliseconds(static_cast<long>(m_options.first_poll.count() * factor));
+    return std::min(d, m_options.longest_poll);
+}
+
+core::Result<Authorization> AcmeClient::wait_authorization(
+    const std::string& url, std::chrono::steady_clock::time_point deadline) {
+    for (int attempt = 0;; ++attempt) {
+        auto r = post(url, std::nullopt, "ACME authorization " + url);
+        if (!r)
+            return r.failure();
+        auto j = json_body(*r, "ACME authorization");
+        if (!j)
+            return j.failure();
+        auto authz = parse_authorization(*j, url);
+        if (!authz)
+            return authz;
+        if (authz->status != "pending" && authz->status != "processing")
+            return authz;
+        auto delay = poll_delay(*r, attempt);
+        if (std::chrono::steady_clock::now() + delay > deadline)
+            return core::fail(
+                timeout_error("authorization for " + authz->identifier.value, authz->status));
+        if (!sleep(delay))
+            return core::fail(core::ErrorKind::Cancelled, "cancelled");
+    }
+}
+
+core::Result<Order> AcmeClient::finalize(const Order& order, const std::string& csr_der,
+                                         std::chrono::steady_clock::time_point deadline) {
+    auto r = post(order.finalize, json{{"csr", core::base64url_encode(csr_der)}},
+                  "finalizing order " + order.url);
+    if (!r)
+        return r.failure();
+    for (int attempt = 0;; ++attempt) {
+        auto j = json_body(*r, "ACME order");
+        if (!j)
+            return j.failure();
+        auto current = parse_order(*j, order.url);
+        if (!current)
+            return current;
+        if (current->status == "valid")
+            return current;
+        if (current->status == "invalid") {
+            Problem p =
+                current->error.value_or(Problem{"about:blank", "order became invalid", 0, {}});
+            return core::fail(problem_to_error(p, "order " + order.url, std::nullopt));
+        }
+        auto delay = poll_delay(*r, attempt);
+        if (std::chrono::steady_clock::now() + delay > deadline)
+            return core::fail(timeout_error("order " + order.url, current->status));
+        if (!sleep(delay))
+            return core::fail(core::ErrorKind::Cancelled, "cancelled");
+        r = post(order.url, std::nullopt, "ACME order " + order.url);
+        if (!r)
+            return r.failure();
+    }
+}
+
+core::Result<std::string> AcmeClient::download_certificate(const std::string& url) {
+    auto r = post(url, std::nullopt, "downloading certificate " + url);
+    if (!r)
+        return r.failure();
+    if (r->body.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+        return core::fail(core::ErrorKind::Protocol,
+                          "the CA's certificate download " + url + " holds no PEM certificate");
+    return r->body;
+}
+
+core::Status AcmeClient::revoke(const std::string& cert_der, RevocationReason reason) {
+    json payload{{"certificate", core::base64url_encode(cert_der)},
+                 {"reason", static_cast<int>(reason)}};
+    auto r = post(m_directory.revoke_cert, payload, "revoking certificate");
+    if (!r)
+        return r.failure();
+    return {};
+}
+
+core::Status AcmeClient::change_key(const core::PrivateKey& new_key) {
+    if (m_directory.key_change.empty())
+        return core::fail(core::ErrorKind::Acme, "this CA does not offer account key rollover");
+    auto inner = sign_key_change_inner(new_key, *m_key, m_account_url, m_directory.key_change);
+    if (!inner)
+        return inner.failure();
+    auto r = post(m_directory.key_change, *inner, "account key rollover");
+    if (!r)
+        return r.failure();
+    m_key = new_key;
+    return {};
+}
+
+}  // namespace certfleet::acme

@@ -1,0 +1,51 @@
+// Settings of the DNS providers and of the propagation checker. The acme
+// module knows nothing of the inventory: the CLI maps inventory settings
+// (durations already parsed, secret files already read) onto these.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/time.hpp"
+
+namespace certfleet::acme::dns {
+
+// RFC 2136 dynamic update with TSIG against the zone's primary.
+struct Rfc2136Config {
+    std::string name;                            // provider name in messages ("primary")
+    std::string server;                          // "host[:port]", port 53 by default
+    std::string tsig_name;                       // key name as configured on the server
+    std::string tsig_algorithm = "hmac-sha256";  // hmac-sha256 | hmac-sha512 | hmac-sha1
+    std::string tsig_secret;                     // base64; never logged
+    std::uint32_t ttl = 60;
+    core::Seconds timeout{30};  // whole present/cleanup, SOA lookups and retries included
+};
+
+// lego-compatible exec provider (see SPEC §3).
+struct ExecConfig {
+    enum class Mode { Default, Raw };
+    std::string name;
+    std::string command;  // split on whitespace into argv; no shell
+    Mode mode = Mode::Default;
+    core::Seconds timeout{120};  // per command run
+};
+
+// The tag is the variant index; `make_provider` dispatches on it.
+using ProviderConfig = std::variant<Rfc2136Config, ExecConfig>;
+
+// Where challenge names are looked up and propagation is checked.
+struct ResolverConfig {
+    // "host[:port]". Set: these are authoritative for every challenge zone and
+    // are asked with recursion off. Empty: /etc/resolv.conf servers (recursion
+    // on) discover the zone and its NS, which are then asked directly.
+    std::vector<std::string> nameservers;
+    core::Seconds propagation_timeout{600};
+    std::chrono::milliseconds poll_interval{std::chrono::seconds(5)};
+    std::chrono::milliseconds query_timeout{std::chrono::seconds(3)};  // one DNS query
+    std::string resolv_conf = "/etc/resolv.conf";
+};
+
+}  // namespace certfleet::acme::dns

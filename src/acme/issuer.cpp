@@ -1,0 +1,209 @@
+#include "acme/issuer.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace certfleet::acme {
+
+using Clock = std::chrono::steady_clock;
+
+std::string dns01_txt_value(const std::string& key_authorization) {
+    return core::base64url_encode(core::sha256(key_authorization));
+}
+
+namespace {
+
+// Removes the challenge records on every exit path, including failures and
+// cancellation: a record left behind is litter in someone's zone.
+class RecordCleanup {
+public:
+    RecordCleanup(dns::DnsProvider& provider, const std::string& cert)
+        : m_provider(provider), m_cert(cert) {}
+    ~RecordCleanup() { run(); }
+    RecordCleanup(const RecordCleanup&) = delete;
+    RecordCleanup& operator=(const RecordCleanup&) = delete;
+
+    void arm(std::vector<dns::ChallengeRecord> records) { m_records = std::move(records); }
+    void run() {
+        if (m_records.empty())
+            return;
+        if (auto s = m_provider.cleanup(m_records); !s)
+            spdlog::warn("{}: could not remove challenge records: {}", m_cert,
+                         s.error().describe());
+        m_records.clear();
+    }
+
+private:
+    dns::DnsProvider& m_provider;
+    std::string m_cert;
+    std::vector<dns::ChallengeRecord> m_records;
+};
+
+// Deactivates the authorizations this order left pending when issuance fails,
+// so nothing lingers at the CA that a later order could trip over.
+void deactivate_pending(AcmeClient& client, const std::vector<std::string>& urls,
+                        const std::string& cert) {
+    for (const auto& url : urls) {
+        auto authz = client.get_authorization(url);
+        if (authz && authz->status != "pending")
+            continue;
+        if (auto s = client.deactivate_authorization(url); !s)
+            spdlog::warn("{}: could not deactivate authorization {}: {}", cert, url,
+                         s.error().message);
+        else
+            spdlog::info("{}: deactivated pending authorization {}", cert, url);
+    }
+}
+
+core::Error with_cert(core::Error e, const std::string& cert) {
+    e.message = "certificate '" + cert + "': " + e.message;
+    return e;
+}
+
+struct Pending {
+    Authorization authz;
+    Challenge challenge;
+};
+
+core::Result<std::vector<Pending>> collect_pending(AcmeClient& client, const Order& order,
+                                                   const std::string& cert) {
+    std::vector<Pending> pending;
+    for (const auto& url : order.authorizations) {
+        auto authz = client.get_authorization(url);
+        if (!authz)
+            return authz.failure();
+        if (authz->status == "valid")
+            continue;  // reused by the CA
+        if (authz->status != "pending")
+            return core::fail(
+                core::ErrorKind::Acme,
+                "authorization for " + authz->identifier.value + " is " + authz->status);
+        const Challenge* ch = authz->challenge("dns-01");
+        if (!ch)
+            return core::fail(
+                core::ErrorKind::Acme,
+                "the CA offers no dns-01 challenge for " + authz->identifier.value,
+                "certfleet only solves DNS-01; check the CA supports it for this name");
+        pending.push_back({*authz, *ch});
+    }
+    (void)cert;
+    return pending;
+}
+
+core::Status solve_authorizations(AcmeClient& client, const IssueRequest& req,
+                                  const std::vector<Pending>& pending, const ProgressFn& progress) {
+    std::vector<dns::ChallengeRecord> records;
+    for (const auto& p : pending) {
+        auto fqdn = req.solver.record_name(p.authz.identifier.value);
+        if (!fqdn)
+            return fqdn.failure();
+        std::string key_authz = p.challenge.token + "." + client.account_thumbprint();
+        records.push_back({*fqdn, dns01_txt_value(key_authz), p.authz.identifier.value,
+                           p.challenge.token, key_authz});
+    }
+    RecordCleanup cleanup(*req.solver.provider, req.name);
+    cleanup.arm(records);  // armed before present: a half-applied update is cleaned too
+    if (progress)
+        progress(req.name, "publishing " + std::to_string(records.size()) + " TXT record(s)");
+    if (auto s = req.solver.provider->present(records); !s)
+        return s;
+    if (progress)
+        progress(req.name, "waiting for DNS propagation");
+    if (auto s = req.solver.wait_propagation(records); !s)
+        return s;
+
+    if (progress)
+        progress(req.name, "validating with the CA");
+    for (const auto& p : pending)
+        if (auto s = client.answer_challenge(p.challenge); !s)
+            return s;
+    auto deadline = Clock::now() + req.authorization_timeout;
+    for (const auto& p : pending) {
+        auto done = client.wait_authorization(p.authz.url, deadline);
+        if (!done)
+            return done.failure();
+        if (done->status != "valid") {
+            Problem problem = done->first_error().value_or(
+                Problem{"about:blank", "authorization ended " + done->status, 0, {}});
+            return core::fail(problem_to_error(
+                problem, "DNS-01 validation of " + p.authz.identifier.value, std::nullopt));
+        }
+    }
+    cleanup.run();
+    return {};
+}
+
+core::Result<IssuedCertificate> finish(AcmeClient& client, const IssueRequest& req,
+                                       const Order& order, const core::PrivateKey& key,
+                                       const ProgressFn& progress) {
+    auto csr = core::make_csr_der(key, req.domains);
+    if (!csr)
+        return csr.failure();
+    if (progress)
+        progress(req.name, "finalizing");
+    auto done = client.finalize(order, *csr, Clock::now() + req.finalize_timeout);
+    if (!done)
+        return done.failure();
+    auto pem = client.download_certificate(done->certificate);
+    if (!pem)
+        return pem.failure();
+
+    auto blocks = core::split_pem_certificates(*pem);
+    if (blocks.empty())
+        return core::fail(core::ErrorKind::Protocol, "the CA returned an empty certificate chain");
+    IssuedCertificate out;
+    out.cert_pem = blocks.front();
+    for (size_t i = 1; i < blocks.size(); ++i)
+        out.chain_pem += blocks[i];
+    out.fullchain_pem = out.cert_pem + out.chain_pem;
+    out.key_pem = key.to_pem();
+    out.order_url = order.url;
+    auto info = core::parse_certificate_pem(out.cert_pem);
+    if (!info)
+        return info.failure();
+    out.info = *info;
+    auto matches = core::key_matches_certificate(key, out.cert_pem);
+    if (!matches || !*matches)
+        return core::fail(core::ErrorKind::Protocol,
+                          "the CA's certificate does not match the key certfleet generated");
+    return out;
+}
+
+}  // namespace
+
+core::Result<IssuedCertificate> issue_certificate(AcmeClient& client, const IssueRequest& req,
+                                                  const std::atomic<bool>* cancel,
+                                                  const ProgressFn& progress) {
+    std::optional<core::PrivateKey> key = req.reuse_key;
+    if (!key) {
+        auto generated = core::PrivateKey::generate(req.key_type);
+        if (!generated)
+            return core::fail(with_cert(generated.error(), req.name));
+        key = std::move(*generated);
+    }
+    if (progress)
+        progress(req.name, "ordering");
+    auto order = client.new_order(req.domains, req.profile, req.replaces);
+    if (!order)
+        return core::fail(with_cert(order.error(), req.name));
+
+    if (order->status == "pending") {
+        auto pending = collect_pending(client, *order, req.name);
+        core::Status solved = pending ? solve_authorizations(client, req, *pending, progress)
+                                      : core::Status(pending.failure());
+        if (!solved) {
+            deactivate_pending(client, order->authorizations, req.name);
+            return core::fail(with_cert(solved.error(), req.name));
+        }
+    } else if (order->status != "ready" && order->status != "valid") {
+        return core::fail(with_cert(
+            core::make_error(core::ErrorKind::Acme, "new order is " + order->status), req.name));
+    }
+    if (cancel && cancel->load())
+        return core::fail(core::ErrorKind::Cancelled, "cancelled");
+    auto issued = finish(client, req, *order, *key, progress);
+    if (!issued)
+        return core::fail(with_cert(issued.error(), req.name));
+    return issued;
+}
+
+}  // namespace certfleet::acme

@@ -1,0 +1,55 @@
+// Obtaining one certificate: order → DNS-01 for every authorization at once →
+// finalize → download. The DNS side comes in through `DnsSolver` so this file
+// knows nothing of zones, TSIG or propagation details.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "acme/client.hpp"
+#include "acme/dns/provider.hpp"
+
+namespace certfleet::acme {
+
+struct DnsSolver {
+    dns::DnsProvider* provider = nullptr;
+    // Where the TXT record for `domain` ("example.org", never "*.") goes:
+    // "_acme-challenge.example.org." or a CNAME / challenge_alias target.
+    std::function<core::Result<std::string>(const std::string& domain)> record_name;
+    // Returns once every record is visible at every authoritative server.
+    std::function<core::Status(const std::vector<dns::ChallengeRecord>&)> wait_propagation;
+};
+
+struct IssueRequest {
+    std::string name;  // the certificate's inventory name, for messages
+    std::vector<std::string> domains;
+    core::KeyType key_type = core::KeyType::EcdsaP256;
+    std::optional<core::PrivateKey> reuse_key;
+    std::string profile;
+    std::string replaces;  // ARI certificate identifier of the certificate being renewed
+    DnsSolver solver;
+    core::Seconds authorization_timeout{300};
+    core::Seconds finalize_timeout{300};
+};
+
+struct IssuedCertificate {
+    std::string cert_pem, chain_pem, fullchain_pem;
+    std::string key_pem;  // secret
+    std::string order_url;
+    core::CertificateInfo info;
+};
+
+// Progress notes for the terminal ("waiting for DNS", "validating"); may be empty.
+using ProgressFn = std::function<void(const std::string& cert, const std::string& step)>;
+
+core::Result<IssuedCertificate> issue_certificate(AcmeClient& client, const IssueRequest& request,
+                                                  const std::atomic<bool>* cancel,
+                                                  const ProgressFn& progress = {});
+
+// The TXT value for a key authorization: base64url(SHA-256(token.thumbprint)).
+std::string dns01_txt_value(const std::string& key_authorization);
+
+}  // namespace certfleet::acme

@@ -1,0 +1,245 @@
+#include "app/issue.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "acme/issuer.hpp"
+#include "app/acme_session.hpp"
+#include "app/dns_wiring.hpp"
+#include "inventory/renewal.hpp"
+
+namespace certfleet::app {
+
+namespace {
+
+std::string error_kind_name(core::ErrorKind kind) {
+    switch (kind) {
+        case core::ErrorKind::RateLimited:
+            return "rate_limited";
+        case core::ErrorKind::Dns:
+            return "dns";
+        case core::ErrorKind::Acme:
+            return "acme";
+        case core::ErrorKind::Network:
+            return "network";
+        case core::ErrorKind::Timeout:
+            return "timeout";
+        case core::ErrorKind::Config:
+            return "config";
+        case core::ErrorKind::Cancelled:
+            return "cancelled";
+        default:
+            return "other";
+    }
+}
+
+struct Job {
+    const inventory::CertificateSpec* spec;
+    CertificateOutcome* outcome;
+    std::optional<inventory::StoredVersion> current;
+};
+
+// Everything a worker needs; writes to the store and ledger are serialized.
+struct Runner {
+    Context& ctx;
+    AcmeSession session;
+    DnsWiring dns;
+    std::mutex write_mutex;
+
+    void issue(Job& job) {
+        CertificateOutcome& out = *job.outcome;
+        auto failed = [&](const core::Error& e) {
+            out.action = "failed";
+            out.error = e.message;
+            out.hint = e.hint;
+            spdlog::error("{}", e.describe());
+            std::lock_guard lock(write_mutex);
+            inventory::FailureRecord record{job.spec->name, ctx.clock.now(),
+                                            error_kind_name(e.kind), e.message, std::nullopt};
+            if (e.retry_after_seconds)
+                record.retry_after = ctx.clock.now() + core::Seconds(*e.retry_after_seconds);
+            if (auto s = ctx.ledger.record_failure(record); !s)
+                spdlog::error("ledger: {}", s.error().describe());
+        };
+
+        auto client = session.client();
+        if (!client)
+            return failed(client.error());
+        auto solver = dns.solver_for(*job.spec);
+        if (!solver)
+            return failed(solver.error());
+
+        acme::IssueRequest req;
+        req.name = job.spec->name;
+        req.domains = job.spec->domains;
+        req.key_type = job.spec->key;
+        req.profile = job.spec->profile.empty() ? ctx.inventory.acme.profile : job.spec->profile;
+        req.solver = *solver;
+        if (job.spec->reuse_key && job.current && job.current->key_type == job.spec->key) {
+            auto pem = ctx.store.read_private_key(job.spec->name, job.current->version);
+            auto key = pem ? core::PrivateKey::from_pem(*pem)
+                           : core::Result<core::PrivateKey>(pem.failure());
+            if (!key)
+                return failed(key.error());
+            req.reuse_key = *key;
+        }
+        auto issued = acme::issue_certificate(**client, req, ctx.cancel, ctx.progress);
+        if (!issued)
+            return failed(issued.error());
+
+        std::lock_guard lock(write_mutex);
+        core::TimePoint now = ctx.clock.now();
+        inventory::IssuedMaterial material{issued->cert_pem, issued->chain_pem,
+                                           issued->fullchain_pem, issued->key_pem};
+        auto version = ctx.store.add_version(job.spec->name, material, now);
+        if (!version) {
+            out.action = "failed";
+            out.error = "certificate '" + job.spec->name + "' was issued (serial " +
+                        issued->info.serial_hex +
+                        ") but could not be stored: " + version.error().message;
+            out.hint =
+                "free space or fix permissions in the state directory, then run issue --force";
+            spdlog::error("{}", out.error);
+            return;
+        }
+        inventory::IssuanceRecord record;
+        record.cert = job.spec->name;
+        record.version = *version;
+        record.serial = issued->info.serial_hex;
+        record.domains = job.spec->domains;
+        record.key_type = core::key_type_name(job.spec->key);
+        record.profile = req.profile;
+        record.not_before = issued->info.not_before;
+        record.not_after = issued->info.not_after;
+        record.order_url = issued->order_url;
+        record.issued_at = now;
+        record.replaced_version = job.current ? job.current->version : std::string();
+        if (auto s = ctx.ledger.record_issuance(record); !s)
+            spdlog::error("ledger: {}", s.error().describe());
+        (void)ctx.ledger.clear_failures(job.spec->name);
+        if (auto s = ctx.store.prune(job.spec->name, ctx.inventory.policy.keep_versions); !s)
+            spdlog::warn("{}: pruning old versions: {}", job.spec->name, s.error().describe());
+        out.action = "issued";
+        out.serial = issued->info.serial_hex;
+        out.version = *version;
+        out.not_after = core::format_rfc3339(issued->info.not_after);
+        spdlog::info("{}: issued serial {} (version {}), valid until {}", job.spec->name,
+                     out.serial, out.version, out.not_after);
+    }
+};
+
+bool was_revoked(const inventory::Ledger& ledger, const std::string& cert,
+                 const std::string& version) {
+    for (const auto& e : ledger.events(cert))
+        if (e.kind == "revoked" && e.detail.find("version " + version) != std::string::npos)
+            return true;
+    return false;
+}
+
+// Decides the action for one certificate before any network traffic.
+std::optional<Job> plan(Context& ctx, const inventory::CertificateSpec& spec,
+                        const IssueOptions& options, CertificateOutcome& out) {
+    out.name = spec.name;
+    auto current = ctx.store.current(spec.name);
+    if (current) {
+        out.serial = current->info.serial_hex;
+        out.version = current->version;
+        out.not_after = core::format_rfc3339(current->info.not_after);
+    }
+    auto history = ctx.ledger.issuances(spec.name);
+    std::string last_profile = history.empty() ? std::string() : history.back().profile;
+    core::TimePoint now = ctx.clock.now();
+    auto decision =
+        inventory::decide_renewal(spec, current, last_profile, ctx.inventory.policy, now);
+    if (current && !decision.due && was_revoked(ctx.ledger, spec.name, current->version)) {
+        decision.due = true;
+        decision.reason = "current certificate was revoked";
+    }
+    out.reason = options.force ? "forced" : decision.reason;
+    if (!decision.due && !options.force) {
+        out.action = "unchanged";
+        return std::nullopt;
+    }
+    if (auto failure = ctx.ledger.failure_state(spec.name)) {
+        // The CA's own retry time is obeyed even with --force; our backoff is not.
+        core::TimePoint until = options.force ? failure->retry_after.value_or(core::TimePoint{})
+                                              : inventory::backoff_until(*failure);
+        if (now < until) {
+            out.action = "deferred";
+            out.reason = "backing off after " + std::to_string(failure->consecutive_failures) +
+                         " failure(s) until " + core::format_rfc3339(until) +
+                         " (last: " + failure->last_message + ")";
+            return std::nullopt;
+        }
+    }
+    if (options.dry_run) {
+        out.action = "planned";
+        return std::nullopt;
+    }
+    return Job{&spec, &out, std::move(current)};
+}
+
+}  // namespace
+
+int IssueReport::failed() const {
+    return static_cast<int>(std::count_if(certificates.begin(), certificates.end(),
+                                          [](const auto& c) { return c.action == "failed"; }));
+}
+
+int IssueReport::exit_code() const {
+    int f = failed();
+    if (f == 0)
+        return 0;
+    int attempted =
+        static_cast<int>(std::count_if(certificates.begin(), certificates.end(), [](const auto& c) {
+            return c.action == "failed" || c.action == "issued";
+        }));
+    return f == attempted ? 2 : 1;
+}
+
+IssueReport run_issue(Context& ctx, const IssueOptions& options) {
+    IssueReport report;
+    std::vector<const inventory::CertificateSpec*> specs;
+    for (const auto& [name, spec] : ctx.inventory.certificates)
+        if (options.names.empty() ||
+            std::find(options.names.begin(), options.names.end(), name) != options.names.end())
+            specs.push_back(&spec);
+    report.certificates.resize(specs.size());
+
+    std::vector<Job> jobs;
+    for (size_t i = 0; i < specs.size(); ++i)
+        if (auto job = plan(ctx, *specs[i], options, report.certificates[i]))
+            jobs.push_back(*job);
+    if (jobs.empty())
+        return report;
+
+    Runner runner{ctx,
+                  AcmeSession(ctx.inventory, ctx.store.accounts_dir(), ctx.cancel),
+                  DnsWiring(ctx.inventory, ctx.cancel),
+                  {}};
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+        for (size_t i = next++; i < jobs.size(); i = next++) {
+            if (ctx.cancel && ctx.cancel->load()) {
+                jobs[i].outcome->action = "failed";
+                jobs[i].outcome->error = "cancelled before it started";
+                continue;
+            }
+            runner.issue(jobs[i]);
+        }
+    };
+    size_t threads =
+        std::min<size_t>(jobs.size(), static_cast<size_t>(std::max(1, options.concurrency)));
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads; ++t)
+        pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool)
+        t.join();
+    return report;
+}
+
+}  // namespace certfleet::app

@@ -1,0 +1,52 @@
+// `certfleet issue`: decide what is due, obtain it from the CA (several
+// certificates concurrently, bounded), store it, record it in the ledger.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "inventory/ledger.hpp"
+#include "inventory/model.hpp"
+#include "inventory/store.hpp"
+
+namespace certfleet::app {
+
+struct IssueOptions {
+    std::vector<std::string> names;  // empty: every certificate
+    bool force = false;
+    bool dry_run = false;
+    int concurrency = 8;
+};
+
+struct CertificateOutcome {
+    std::string name;
+    // issued | unchanged | planned (dry run) | deferred (backing off) | failed
+    std::string action;
+    std::string reason;  // why it was (not) due
+    std::string serial;
+    std::string version;
+    std::string not_after;  // RFC 3339
+    std::string error;
+    std::string hint;
+};
+
+struct IssueReport {
+    std::vector<CertificateOutcome> certificates;
+    int failed() const;
+    int exit_code() const;  // 0 all fine, 1 some failed, 2 all attempted failed
+};
+
+struct Context {
+    const inventory::Inventory& inventory;
+    inventory::Store& store;
+    inventory::Ledger& ledger;
+    const core::Clock& clock;
+    const std::atomic<bool>* cancel = nullptr;
+    std::function<void(const std::string& cert, const std::string& step)> progress;
+};
+
+IssueReport run_issue(Context& ctx, const IssueOptions& options);
+
+}  // namespace certfleet::app

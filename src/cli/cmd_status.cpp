@@ -1,0 +1,94 @@
+// certfleet status: every certificate in the inventory with what the store
+// holds (serial, validity, renewal time). Host columns come with deployment.
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/common.hpp"
+#include "cli/output.hpp"
+#include "inventory/renewal.hpp"
+
+namespace certfleet::cli {
+
+namespace {
+std::string join(const std::vector<std::string>& v, const char* sep) {
+    std::string out;
+    for (const auto& s : v)
+        out += (out.empty() ? "" : sep) + s;
+    return out;
+}
+}  // namespace
+
+void add_status_command(CLI::App& app, Globals& g, int& exit_code) {
+    auto* cmd = app.add_subcommand(
+        "status", "Every certificate: domains, serial, not-after, renewal time, versions");
+    auto names = std::make_shared<std::vector<std::string>>();
+    auto at = std::make_shared<std::string>();
+    cmd->add_option("CERT", *names, "Certificate names (default: all)");
+    cmd->add_option("--at", *at, "Evaluate as of this RFC 3339 date or date-time")
+        ->type_name("TIME");
+    cmd->callback([&g, &exit_code, names, at] {
+        setup_logging(g);
+        auto inv = load_inventory_or_exit(g);
+        check_certificate_names(inv, *names);
+        core::TimePoint now = core::SystemClock().now();
+        if (!at->empty()) {
+            auto t = core::parse_rfc3339(*at);
+            if (!t) {
+                print_error("--at '" + *at + "' is not an RFC 3339 date or date-time",
+                            "use e.g. 2026-12-24 or 2026-12-24T08:00:00Z");
+                throw ExitRequest{kUsage};
+            }
+            now = *t;
+        }
+        auto store = inventory::Store::open(inv.state_dir);
+        if (!store) {
+            print_error(store.error().message, "check --state-dir / state_dir");
+            throw ExitRequest{kFailure};
+        }
+        auto ledger = inventory::Ledger::open(store->ledger_path());
+
+        nlohmann::json certs = nlohmann::json::array();
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& [name, spec] : inv.certificates) {
+            if (!names->empty() && std::find(names->begin(), names->end(), name) == names->end())
+                continue;
+            auto current = store->current(name);
+            std::string profile;
+            if (ledger)
+                if (auto h = ledger->issuances(name); !h.empty())
+                    profile = h.back().profile;
+            auto decision = inventory::decide_renewal(spec, current, profile, inv.policy, now);
+            nlohmann::json j{
+                {"name", name}, {"domains", spec.domains}, {"hosts", nlohmann::json::array()}};
+            std::string state = decision.due ? "due" : "ok";
+            if (current) {
+                j["serial"] = current->info.serial_hex;
+                j["version"] = current->version;
+                j["not_before"] = core::format_rfc3339(current->info.not_before);
+                j["not_after"] = core::format_rfc3339(current->info.not_after);
+                j["renew_at"] = core::format_rfc3339(decision.renew_at);
+                if (now >= current->info.not_after)
+                    state = "expired";
+            } else {
+                for (const char* k : {"serial", "version", "not_before", "not_after", "renew_at"})
+                    j[k] = nullptr;
+                state = "missing";
+            }
+            j["state"] = state;
+            j["reason"] = decision.reason;
+            certs.push_back(j);
+            rows.push_back({name, join(spec.domains, ","), current ? current->info.serial_hex : "-",
+                            current ? core::format_rfc3339(current->info.not_after) : "-",
+                            current ? core::format_rfc3339(decision.renew_at) : "-", state});
+        }
+        if (g.json)
+            std::cout << nlohmann::json{{"certificates", certs}}.dump(2) << "\n";
+        else
+            std::cout << format_table(
+                {"CERTIFICATE", "DOMAINS", "SERIAL", "NOT AFTER", "RENEW AT", "STATE"}, rows);
+        exit_code = kOk;
+    });
+}
+
+}  // namespace certfleet::cli

@@ -1,0 +1,102 @@
+#include "cli/common.hpp"
+
+#include <cstdlib>
+#include <iostream>
+#include <unistd.h>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace certfleet::cli {
+
+std::atomic<bool> g_cancel{false};
+
+bool stderr_is_terminal() {
+    return ::isatty(STDERR_FILENO) == 1;
+}
+
+void setup_logging(const Globals& g) {
+    auto logger = spdlog::stderr_color_mt("certfleet");
+    // Under cron nobody reads timestamps twice; on a terminal keep it terse.
+    logger->set_pattern(stderr_is_terminal() ? "%^%l%$: %v" : "%Y-%m-%dT%H:%M:%SZ %l: %v",
+                        spdlog::pattern_time_type::utc);
+    spdlog::set_default_logger(logger);
+    if (g.quiet)
+        spdlog::set_level(spdlog::level::err);
+    else if (g.verbose >= 2)
+        spdlog::set_level(spdlog::level::trace);
+    else if (g.verbose == 1)
+        spdlog::set_level(spdlog::level::debug);
+    else
+        spdlog::set_level(spdlog::level::info);
+}
+
+std::string default_config_path() {
+    if (const char* env = std::getenv("CERTFLEET_CONFIG"); env && *env)
+        return env;
+    return "/etc/certfleet/certfleet.json";
+}
+
+void print_error(const std::string& message, const std::string& hint) {
+    std::cerr << "error: " << message << "\n";
+    if (!hint.empty())
+        std::cerr << "  next step: " << hint << "\n";
+}
+
+inventory::Inventory load_inventory_or_exit(const Globals& g) {
+    std::string path = g.config.empty() ? default_config_path() : g.config;
+    auto result = inventory::load_inventory(path);
+    for (const auto& d : result.diagnostics)
+        std::cerr << d.format() << "\n";
+    if (!result.ok()) {
+        size_t errors = 0;
+        for (const auto& d : result.diagnostics)
+            errors += d.warning ? 0 : 1;
+        std::cerr << path << ": " << errors << " error(s); nothing was done\n";
+        throw ExitRequest{kInvalidInventory};
+    }
+    inventory::Inventory inv = std::move(*result.inventory);
+    if (!g.state_dir.empty())
+        inv.state_dir = g.state_dir;
+    return inv;
+}
+
+State open_state(const inventory::Inventory& inv, bool take_lock) {
+    auto store = inventory::Store::open(inv.state_dir);
+    if (!store) {
+        print_error(store.error().message,
+                    "check --state-dir / state_dir and that this user may write there");
+        throw ExitRequest{kFailure};
+    }
+    std::optional<core::FileLock> lock;
+    if (take_lock) {
+        auto l = core::FileLock::try_acquire(store->lock_path());
+        if (!l) {
+            print_error(l.error().message, l.error().hint);
+            throw ExitRequest{l.error().kind == core::ErrorKind::Busy ? kLocked : kFailure};
+        }
+        lock.emplace(std::move(*l));
+    }
+    auto ledger = inventory::Ledger::open(store->ledger_path());
+    if (!ledger) {
+        print_error(ledger.error().message, ledger.error().hint);
+        throw ExitRequest{kFailure};
+    }
+    return State{std::move(*store), std::move(*ledger), std::move(lock)};
+}
+
+void check_certificate_names(const inventory::Inventory& inv,
+                             const std::vector<std::string>& names) {
+    for (const auto& n : names) {
+        if (inv.certificates.count(n))
+            continue;
+        std::string known;
+        for (const auto& [name, _] : inv.certificates)
+            known += (known.empty() ? "" : ", ") + name;
+        print_error("no certificate named '" + n + "' in the inventory",
+                    "known certificates: " + (known.empty() ? std::string("(none)") : known));
+        throw ExitRequest{kUsage};
+    }
+}
+
+}  // namespace certfleet::cli

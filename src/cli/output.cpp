@@ -1,0 +1,66 @@
+#include "cli/output.hpp"
+
+#include <algorithm>
+#include <iostream>
+#include <sstream>
+
+namespace certfleet::cli {
+
+std::string format_table(const std::vector<std::string>& header,
+                         const std::vector<std::vector<std::string>>& rows) {
+    std::vector<size_t> width(header.size(), 0);
+    auto fit = [&](const std::vector<std::string>& row) {
+        for (size_t i = 0; i < row.size() && i < width.size(); ++i)
+            width[i] = std::max(width[i], row[i].size());
+    };
+    fit(header);
+    for (const auto& r : rows)
+        fit(r);
+    std::ostringstream out;
+    auto line = [&](const std::vector<std::string>& row) {
+        std::string text;
+        for (size_t i = 0; i < row.size(); ++i) {
+            text += row[i];
+            if (i + 1 < row.size())
+                text += std::string(width[i] - row[i].size() + 2, ' ');
+        }
+        while (!text.empty() && text.back() == ' ')
+            text.pop_back();
+        out << text << "\n";
+    };
+    line(header);
+    for (const auto& r : rows)
+        line(r);
+    return out.str();
+}
+
+nlohmann::json issue_report_json(const app::IssueReport& report) {
+    nlohmann::json certs = nlohmann::json::array();
+    for (const auto& c : report.certificates) {
+        nlohmann::json j{{"name", c.name},     {"action", c.action},   {"reason", c.reason},
+                         {"serial", c.serial}, {"version", c.version}, {"not_after", c.not_after}};
+        j["error"] = c.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.error);
+        if (!c.hint.empty())
+            j["hint"] = c.hint;
+        certs.push_back(std::move(j));
+    }
+    return {{"certificates", certs}, {"hosts", nlohmann::json::array()}};
+}
+
+void print_issue_report(const app::IssueReport& report, bool quiet) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& c : report.certificates) {
+        if (quiet && c.action != "failed")
+            continue;
+        std::string detail = c.action == "failed" ? c.error : c.reason;
+        rows.push_back({c.name, c.action, c.serial.empty() ? "-" : c.serial,
+                        c.not_after.empty() ? "-" : c.not_after, detail});
+    }
+    if (!rows.empty())
+        std::cout << format_table({"CERTIFICATE", "ACTION", "SERIAL", "NOT AFTER", "DETAIL"}, rows);
+    for (const auto& c : report.certificates)
+        if (c.action == "failed" && !c.hint.empty())
+            std::cerr << c.name << ": next step: " << c.hint << "\n";
+}
+
+}  // namespace certfleet::cli

@@ -1,0 +1,20 @@
+// Human tables and SPEC §6 JSON for command results.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "app/issue.hpp"
+
+namespace certfleet::cli {
+
+// Left-aligned columns, widths fitted to the content.
+std::string format_table(const std::vector<std::string>& header,
+                         const std::vector<std::vector<std::string>>& rows);
+
+nlohmann::json issue_report_json(const app::IssueReport& report);
+void print_issue_report(const app::IssueReport& report, bool quiet);
+
+}  // namespace certfleet::cli

@@ -1,0 +1,219 @@
+#include "core/http.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+#include <curl/curl.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <spdlog/spdlog.h>
+
+namespace certfleet::core {
+
+namespace {
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+std::string trim(std::string_view s) {
+    size_t b = 0, e = s.size();
+    while (b < e && std::isspace(static_cast<unsigned char>(s[b])))
+        ++b;
+    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1])))
+        --e;
+    return std::string(s.substr(b, e - b));
+}
+
+struct Transfer {
+    HttpResponse* response;
+    size_t max_body;
+    bool too_large = false;
+};
+
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    size_t n = size * count;
+    if (t->response->body.size() + n > t->max_body) {
+        t->too_large = true;
+        return 0;  // aborts the transfer
+    }
+    t->response->body.append(data, n);
+    return n;
+}
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    size_t n = size * count;
+    std::string_view line(data, n);
+    if (line.starts_with("HTTP/")) {
+        t->response->headers.clear();  // a new response (after 100-continue or redirect)
+        return n;
+    }
+    auto colon = line.find(':');
+    if (colon != std::string_view::npos) {
+        if (t->response->headers.size() >= 200)
+            return 0;  // hostile header flood
+        t->response->headers.emplace_back(lower(std::string(line.substr(0, colon))),
+                                          trim(line.substr(colon + 1)));
+    }
+    return n;
+}
+
+// Adds the operator's extra CA certificates to libcurl's TLS context, on top
+// of the system store (CURLOPT_CAINFO would replace it instead).
+CURLcode add_extra_trust(CURL*, void* ssl_ctx, void* user) {
+    const auto* pem = static_cast<const std::string*>(user);
+    X509_STORE* store = SSL_CTX_get_cert_store(static_cast<SSL_CTX*>(ssl_ctx));
+    BIO* bio = BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size()));
+    if (!bio)
+        return CURLE_OUT_OF_MEMORY;
+    while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+        X509_STORE_add_cert(store, cert);  // duplicates are harmless
+        X509_free(cert);
+    }
+    BIO_free(bio);
+    return CURLE_OK;
+}
+
+}  // namespace
+
+std::string HttpResponse::header(std::string_view name) const {
+    for (const auto& [k, v] : headers)
+        if (k == name)
+            return v;
+    return {};
+}
+
+std::vector<std::string> HttpResponse::all_headers(std::string_view name) const {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : headers)
+        if (k == name)
+            out.push_back(v);
+    return out;
+}
+
+std::optional<long> HttpResponse::retry_after(TimePoint now) const {
+    std::string v = header("retry-after");
+    if (v.empty())
+        return std::nullopt;
+    if (std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); })) {
+        if (v.size() > 9)
+            return std::nullopt;
+        return std::stol(v);
+    }
+    time_t when = curl_getdate(v.c_str(), nullptr);
+    if (when < 0)
+        return std::nullopt;
+    long delta = static_cast<long>(when - now.time_since_epoch().count());
+    return std::max(0L, delta);
+}
+
+void CurlHttpClient::global_init() {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+CurlHttpClient::CurlHttpClient(HttpOptions options) : m_options(std::move(options)) {
+    if (!m_options.ca_bundle.empty()) {
+        std::ifstream in(m_options.ca_bundle);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        m_extra_ca_pem = ss.str();
+    }
+}
+
+CurlHttpClient::~CurlHttpClient() {
+    for (void* h : m_idle)
+        curl_easy_cleanup(static_cast<CURL*>(h));
+}
+
+void* CurlHttpClient::acquire_handle() {
+    {
+        std::lock_guard lock(m_mutex);
+        if (!m_idle.empty()) {
+            void* h = m_idle.back();
+            m_idle.pop_back();
+            return h;
+        }
+    }
+    return curl_easy_init();
+}
+
+void CurlHttpClient::release_handle(void* handle) {
+    std::lock_guard lock(m_mutex);
+    m_idle.push_back(handle);
+}
+
+Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
+    CURL* curl = static_cast<CURL*>(acquire_handle());
+    if (!curl)
+        return fail(ErrorKind::Generic, "libcurl could not allocate a handle");
+    curl_easy_reset(curl);
+
+    HttpResponse response;
+    Transfer transfer{&response, m_options.max_body_bytes};
+    char error_buffer[CURL_ERROR_SIZE] = {0};
+    curl_slist* header_list = nullptr;
+    for (const auto& h : request.headers)
+        header_list = curl_slist_append(header_list, h.c_str());
+
+    curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https,http");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);  // ACME never needs redirects
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
+                     static_cast<long>(m_options.connect_timeout.count()));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, static_cast<long>(m_options.total_timeout.count()));
+    // A peer that drips bytes slower than 1 byte/s for 30 s is stalled.
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, m_options.user_agent.c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+    if (!m_extra_ca_pem.empty()) {
+        curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, add_extra_trust);
+        curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, &m_extra_ca_pem);
+    }
+    if (request.method == "HEAD") {
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    } else if (request.method == "POST") {
+        curl_easy_setopt(curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));
+    }
+
+    CURLcode rc = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(header_list);
+    release_handle(curl);
+
+    if (transfer.too_large)
+        return fail(ErrorKind::Protocol,
+                    request.method + " " + request.url + ": response larger than " +
+                        std::to_string(m_options.max_body_bytes) + " bytes; refusing it");
+    if (rc != CURLE_OK) {
+        std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(rc);
+        ErrorKind kind = rc == CURLE_OPERATION_TIMEDOUT ? ErrorKind::Timeout : ErrorKind::Network;
+        std::string hint;
+        if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
+            hint = "the server's TLS certificate is not trusted: set acme.ca_bundle to its CA";
+        else if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
+            hint = "check the URL and that the server is reachable from this machine";
+        return fail(kind, request.method + " " + request.url + " failed: " + detail, hint);
+    }
+    response.status = static_cast<int>(status);
+    spdlog::debug("{} {} -> {}", request.method, request.url, response.status);
+    return response;
+}
+
+}  // namespace certfleet::core

@@ -1,0 +1,186 @@
+// acme and dns sections.
+#include <algorithm>
+
+#include "inventory/inventory_check.hpp"
+
+namespace certfleet::inventory::detail {
+
+namespace {
+
+// http:// is for local test CAs (pebble) only; anything else would send the
+// account key's signatures and the CA's answers in the clear.
+std::string directory_error(const std::string& url) {
+    std::string_view rest;
+    if (url.starts_with("https://")) {
+        rest = std::string_view(url).substr(8);
+        if (rest.empty() || rest.starts_with('/'))
+            return "the URL has no host";
+        return {};
+    }
+    if (!url.starts_with("http://"))
+        return "must be an https:// URL";
+    rest = std::string_view(url).substr(7);
+    std::string_view host = rest.substr(0, rest.find('/'));
+    if (host.starts_with("[::1]"))
+        return {};
+    host = host.substr(0, host.find(':'));
+    if (host == "localhost" || host.starts_with("127."))
+        return {};
+    return "must be an https:// URL (http:// is allowed only for localhost and 127.0.0.0/8)";
+}
+
+void load_eab(ObjectReader& acme, Inventory& inventory) {
+    const Json* value = acme.get("eab");
+    if (!value)
+        return;
+    ObjectReader r(acme.checker(), *value, acme.path_of("eab"), {"kid", "hmac_key_file"});
+    if (!r.valid())
+        return;
+    EabConfig eab;
+    if (auto kid = r.non_empty_string("kid", true))
+        eab.kid = *kid;
+    if (auto key = r.secret("hmac_key_file", true))
+        eab.hmac_key_file = *key;
+    inventory.acme.eab = eab;
+}
+
+constexpr std::string_view kRfc2136Only = "only for \"rfc2136\" providers";
+constexpr std::string_view kExecOnly = "only for \"exec\" providers";
+
+void load_provider(Checker& checker, const std::string& name, const Json& value,
+                   const std::string& path, DnsProviderConfig& provider) {
+    provider.name = name;
+    std::string type;
+    if (value.is_object() && value.contains("type") && value["type"].is_string())
+        type = value["type"].get<std::string>();
+    std::vector<std::string_view> rfc2136 = {"type",           "server",           "tsig_name",
+                                             "tsig_algorithm", "tsig_secret_file", "ttl"};
+    std::vector<std::string_view> exec = {"type", "command", "mode", "timeout"};
+    std::vector<std::string_view> known = type == "rfc2136" ? rfc2136
+                                          : type == "exec"  ? exec
+                                                            : rfc2136;
+    if (type != "rfc2136" && type != "exec")
+        known.insert(known.end(), exec.begin() + 1, exec.end());
+    KeyNotes notes;
+    if (type == "rfc2136")
+        for (auto k : exec)
+            notes.emplace_back(k, kExecOnly);
+    if (type == "exec")
+        for (auto k : rfc2136)
+            notes.emplace_back(k, kRfc2136Only);
+
+    ObjectReader r(checker, value, path, known, notes);
+    if (!r.valid())
+        return;
+    if (auto t = r.one_of("type", {"rfc2136", "exec"}, true))
+        provider.type = *t;
+    if (type == "rfc2136") {
+        if (auto server = r.non_empty_string("server", true)) {
+            if (auto hp = normalize_host_port(*server, 53))
+                provider.server = *hp;
+            else
+                checker.error(r.path_of("server"), "expected \"host\" or \"host:port\"");
+        }
+        auto tsig_name = r.non_empty_string("tsig_name");
+        auto secret = r.secret("tsig_secret_file");
+        bool has_name = r.get("tsig_name") != nullptr;
+        bool has_secret = r.get("tsig_secret_file") != nullptr;
+        if (has_name && !has_secret)
+            r.missing("tsig_secret_file", "tsig_name is set");
+        if (has_secret && !has_name)
+            r.missing("tsig_name", "tsig_secret_file is set");
+        if (tsig_name)
+            provider.tsig_name = *tsig_name;
+        if (secret)
+            provider.tsig_secret_file = *secret;
+        if (auto alg = r.one_of("tsig_algorithm", {"hmac-sha256", "hmac-sha512", "hmac-sha384",
+                                                   "hmac-sha224", "hmac-sha1"}))
+            provider.tsig_algorithm = *alg;
+        if (auto ttl = r.integer("ttl", 1, 86400))
+            provider.ttl = static_cast<uint32_t>(*ttl);
+    } else if (type == "exec") {
+        if (auto command = r.non_empty_string("command", true))
+            provider.command = *command;
+        if (auto mode = r.one_of("mode", {"default", "raw"}))
+            provider.mode = *mode;
+        if (auto timeout = r.duration("timeout"))
+            provider.timeout = *timeout;
+    }
+}
+
+}  // namespace
+
+void load_acme(ObjectReader& top, Inventory& inventory) {
+    const Json* value = top.get("acme");
+    if (!value) {
+        top.missing("acme");
+        return;
+    }
+    ObjectReader r(
+        top.checker(), *value, "acme",
+        {"directory", "contact", "accept_terms", "ca_bundle", "eab", "account_key", "profile"});
+    if (!r.valid())
+        return;
+    AcmeConfig& acme = inventory.acme;
+    if (auto dir = r.non_empty_string("directory", true)) {
+        if (std::string e = directory_error(*dir); !e.empty())
+            r.checker().error(r.path_of("directory"), e);
+        acme.directory = *dir;
+    }
+    if (auto contact = r.strings("contact")) {
+        for (size_t i = 0; i < contact->size(); ++i) {
+            const std::string& c = (*contact)[i];
+            if (!c.starts_with("mailto:") || c.find('@') == std::string::npos)
+                r.checker().error(element_path(r.path_of("contact"), i),
+                                  "expected a mailto: URI like \"mailto:ops@example.org\"");
+        }
+        acme.contact = *contact;
+    }
+    if (auto terms = r.boolean("accept_terms"))
+        acme.accept_terms = *terms;
+    if (auto bundle = r.readable_file("ca_bundle"))
+        acme.ca_bundle = *bundle;
+    load_eab(r, inventory);
+    if (auto key = r.key_type("account_key"))
+        acme.account_key = *key;
+    if (auto profile = r.non_empty_string("profile"))
+        acme.profile = *profile;
+}
+
+void load_dns(ObjectReader& top, Inventory& inventory) {
+    const Json* value = top.get("dns");
+    if (!value)
+        return;
+    ObjectReader r(top.checker(), *value, "dns",
+                   {"providers", "nameservers", "propagation_timeout", "poll_interval"});
+    if (!r.valid())
+        return;
+    DnsConfig& dns = inventory.dns;
+    if (const Json* providers = r.get("providers")) {
+        // Any member name is a provider name, so there are no unknown keys here.
+        ObjectReader list(r.checker(), *providers, r.path_of("providers"), kAnyKey);
+        if (list.valid()) {
+            for (const auto& item : providers->items()) {
+                if (item.key().empty())
+                    r.checker().error_at_key(list.path_of(item.key()), "empty provider name");
+                load_provider(r.checker(), item.key(), item.value(), list.path_of(item.key()),
+                              dns.providers[item.key()]);
+            }
+        }
+    }
+    if (auto servers = r.strings("nameservers")) {
+        for (size_t i = 0; i < servers->size(); ++i) {
+            if (auto hp = normalize_host_port((*servers)[i], 53))
+                dns.nameservers.push_back(*hp);
+            else
+                r.checker().error(element_path(r.path_of("nameservers"), i),
+                                  "expected \"host\" or \"host:port\"");
+        }
+    }
+    if (auto d = r.duration("propagation_timeout"))
+        dns.propagation_timeout = *d;
+    if (auto d = r.duration("poll_interval"))
+        dns.poll_interval = *d;
+}
+
+}  // namespace certfleet::inventory::detail

@@ -1,0 +1,208 @@
+// defaults, groups and hosts, and the inheritance host > groups > defaults.
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <map>
+
+#include "inventory/inventory_settings.hpp"
+
+namespace certfleet::inventory::detail {
+
+namespace {
+
+constexpr std::string_view kHostOnly = "only allowed in a host";
+constexpr std::string_view kGroupOnly = "only allowed in a group";
+
+// Names end up in the ledger, in hook environments and on command lines.
+bool valid_name(std::string_view name) {
+    if (name.empty() || !std::isalnum(static_cast<unsigned char>(name[0])))
+        return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    });
+}
+
+void check_name(Checker& checker, const std::string& path, const std::string& name,
+                std::string_view what) {
+    if (!valid_name(name))
+        checker.error_at_key(path, std::string(what) +
+                                       " names may contain letters, digits, '.', '_' and '-' "
+                                       "and must start with a letter or digit");
+}
+
+std::vector<std::string_view> with(std::vector<std::string_view> keys,
+                                   std::initializer_list<std::string_view> more) {
+    keys.insert(keys.end(), more.begin(), more.end());
+    return keys;
+}
+
+// "25%" or a count; both mean hosts per wave after the canary.
+bool valid_batch(const std::string& text) {
+    std::string_view digits = text;
+    bool percent = digits.ends_with('%');
+    if (percent)
+        digits.remove_suffix(1);
+    int n = 0;
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (ec != std::errc() || p != digits.data() + digits.size())
+        return false;
+    return n >= 1 && (!percent || n <= 100);
+}
+
+void read_rollout(ObjectReader& group, RolloutSettings& rollout) {
+    const Json* v = group.get("rollout");
+    if (!v)
+        return;
+    ObjectReader r(group.checker(), *v, group.path_of("rollout"),
+                   {"canary", "batch", "max_failures"});
+    if (!r.valid())
+        return;
+    if (auto canary = r.integer("canary", 0, 1'000'000))
+        rollout.canary = static_cast<int>(*canary);
+    if (const Json* batch = r.get("batch")) {
+        std::string text = batch->is_number_integer() ? std::to_string(batch->get<long long>())
+                           : batch->is_string()       ? batch->get<std::string>()
+                                                      : std::string();
+        if (valid_batch(text))
+            rollout.batch = text;
+        else
+            r.checker().error(r.path_of("batch"),
+                              "expected a host count (at least 1) or a percentage like \"25%\"");
+    }
+    if (auto max = r.integer("max_failures", 0, 1'000'000))
+        rollout.max_failures = static_cast<int>(*max);
+}
+
+struct HostEntry {
+    SettingsLayer layer;
+    std::string path;
+};
+
+void load_groups(ObjectReader& top, Inventory& inventory,
+                 std::map<std::string, SettingsLayer>& layers) {
+    const Json* value = top.get("groups");
+    if (!value)
+        return;
+    Checker& checker = top.checker();
+    ObjectReader list(checker, *value, "groups", kAnyKey);
+    if (!list.valid())
+        return;
+    for (const auto& item : value->items()) {
+        std::string path = list.path_of(item.key());
+        check_name(checker, path, item.key(), "group");
+        Group& group = inventory.groups[item.key()];
+        group.name = item.key();
+        ObjectReader r(checker, item.value(), path, with(setting_keys(), {"rollout"}),
+                       {{"address", kHostOnly},
+                        {"transport", kHostOnly},
+                        {"groups", "groups do not nest; list all of a host's groups in the host"}});
+        layers[item.key()] = read_settings(r);
+        read_rollout(r, group.rollout);
+    }
+}
+
+void load_host(ObjectReader& r, Host& host) {
+    Checker& checker = r.checker();
+    if (auto transport = r.one_of("transport", {"ssh", "local"}))
+        host.transport = *transport;
+    if (auto address = r.non_empty_string("address")) {
+        if (address->find_first_of(" \t/") != std::string::npos)
+            checker.error(r.path_of("address"), "expected a host name or an IP address");
+        host.address = *address;
+    } else if (!r.get("address") && host.transport == "ssh") {
+        r.missing("address", "unless \"transport\" is \"local\"");
+    }
+    if (auto groups = r.strings("groups")) {
+        for (const auto& g : *groups)
+            if (std::find(host.groups.begin(), host.groups.end(), g) == host.groups.end())
+                host.groups.push_back(g);
+    }
+}
+
+// A group a host names without declaring it is a plain label; only a near
+// miss of a declared group is worth a word, since it is most likely a typo.
+void collect_members(ObjectReader& top, Inventory& inventory) {
+    std::vector<std::string> declared;
+    for (const auto& [name, group] : inventory.groups)
+        declared.push_back(name);
+    for (auto& [host_name, host] : inventory.hosts) {
+        for (size_t i = 0; i < host.groups.size(); ++i) {
+            const std::string& g = host.groups[i];
+            auto it = inventory.groups.find(g);
+            if (it == inventory.groups.end()) {
+                std::string near = closest(g, declared);
+                if (!near.empty())
+                    top.checker().warning(
+                        element_path(member_path(member_path("hosts", host_name), "groups"), i),
+                        "group " + quote(g) + " is not declared in \"groups\" (did you mean " +
+                            quote(near) + "?); it is used as a plain label");
+                Group label;
+                label.name = g;
+                label.declared = false;
+                it = inventory.groups.emplace(g, label).first;
+            }
+            it->second.hosts.push_back(host_name);
+        }
+    }
+}
+
+}  // namespace
+
+void load_hosts(ObjectReader& top, Inventory& inventory) {
+    Checker& checker = top.checker();
+    SettingsLayer defaults;
+    if (const Json* value = top.get("defaults")) {
+        ObjectReader r(checker, *value, "defaults", setting_keys(),
+                       {{"address", kHostOnly},
+                        {"transport", kHostOnly},
+                        {"groups", kHostOnly},
+                        {"rollout", kGroupOnly}});
+        defaults = read_settings(r);
+    }
+    std::map<std::string, SettingsLayer> group_layers;
+    load_groups(top, inventory, group_layers);
+
+    std::map<std::string, HostEntry> host_layers;
+    if (const Json* value = top.get("hosts")) {
+        ObjectReader list(checker, *value, "hosts", kAnyKey);
+        if (list.valid()) {
+            for (const auto& item : value->items()) {
+                std::string path = list.path_of(item.key());
+                check_name(checker, path, item.key(), "host");
+                Host& host = inventory.hosts[item.key()];
+                host.name = item.key();
+                ObjectReader r(checker, item.value(), path,
+                               with(setting_keys(), {"address", "transport", "groups"}),
+                               {{"rollout", kGroupOnly}});
+                if (r.valid())
+                    load_host(r, host);
+                host_layers[item.key()] = HostEntry{read_settings(r), path};
+            }
+        }
+    }
+
+    collect_members(top, inventory);
+    for (auto& [name, host] : inventory.hosts) {
+        const std::string& path = host_layers[name].path;
+        if (inventory.groups.count(name))
+            checker.error_at_key(path, quote(name) +
+                                           " is both a host and a group; deploy_to could not "
+                                           "tell them apart");
+        // Lowest precedence first; the first group listed wins over later ones.
+        HostSettings settings;
+        apply_settings(defaults, settings);
+        for (auto g = host.groups.rbegin(); g != host.groups.rend(); ++g)
+            if (auto layer = group_layers.find(*g); layer != group_layers.end())
+                apply_settings(layer->second, settings);
+        apply_settings(host_layers[name].layer, settings);
+        if (!settings.verify.address) {
+            if (host.transport == "local")
+                settings.verify.address = "127.0.0.1";
+            else if (!host.address.empty())
+                settings.verify.address = host.address;
+        }
+        host.settings = std::move(settings);
+    }
+}
+
+}  // namespace certfleet::inventory::detail

@@ -1,0 +1,336 @@
+#include "inventory/ledger.hpp"
+
+#include <cerrno>
+#include <cstdint>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <system_error>
+#include <unistd.h>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+#include <sqlite3.h>
+
+namespace certfleet::inventory {
+
+using core::ErrorKind;
+using core::fail;
+using core::Result;
+using core::Status;
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE issuances (
+  id INTEGER PRIMARY KEY, cert TEXT NOT NULL, version TEXT NOT NULL, serial TEXT NOT NULL,
+  domains TEXT NOT NULL, key_type TEXT NOT NULL, profile TEXT NOT NULL,
+  not_before INTEGER NOT NULL, not_after INTEGER NOT NULL, order_url TEXT NOT NULL,
+  issued_at INTEGER NOT NULL, replaced_version TEXT NOT NULL);
+CREATE INDEX issuances_by_cert ON issuances(cert, issued_at);
+CREATE TABLE failures (
+  id INTEGER PRIMARY KEY, cert TEXT NOT NULL, at INTEGER NOT NULL, error_kind TEXT NOT NULL,
+  message TEXT NOT NULL, retry_after INTEGER);
+CREATE INDEX failures_by_cert ON failures(cert);
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY, cert TEXT NOT NULL, host TEXT NOT NULL, kind TEXT NOT NULL,
+  detail TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX events_by_cert ON events(cert, at);
+)sql";
+
+int64_t to_db(core::TimePoint t) {
+    return t.time_since_epoch().count();
+}
+core::TimePoint from_db(int64_t v) {
+    return core::TimePoint(core::Seconds(v));
+}
+
+core::Failure db_failure(sqlite3* db, const std::string& what) {
+    return fail(ErrorKind::Io, "ledger: " + what + ": " + sqlite3_errmsg(db));
+}
+
+// Prepared statement with positional binds. Strings are bound without copying
+// (no destructor), so every bound string must outlive step().
+class Statement {
+public:
+    static Result<Statement> prepare(sqlite3* db, const char* sql) {
+        sqlite3_stmt* raw = nullptr;
+        if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) {
+            return db_failure(db, "prepare");
+        }
+        return Statement(db, raw);
+    }
+    Statement& bind(int i, const std::string& s) {
+        sqlite3_bind_text64(m_stmt.get(), i, s.data(), s.size(), nullptr, SQLITE_UTF8);
+        return *this;
+    }
+    Statement& bind(int i, int64_t v) {
+        sqlite3_bind_int64(m_stmt.get(), i, v);
+        return *this;
+    }
+    Statement& bind(int i, const std::optional<core::TimePoint>& t) {
+        if (t) {
+            sqlite3_bind_int64(m_stmt.get(), i, to_db(*t));
+        } else {
+            sqlite3_bind_null(m_stmt.get(), i);
+        }
+        return *this;
+    }
+    bool next() { return sqlite3_step(m_stmt.get()) == SQLITE_ROW; }
+    Status run() {
+        if (sqlite3_step(m_stmt.get()) != SQLITE_DONE)
+            return db_failure(m_db, "write");
+        return {};
+    }
+    std::string text(int col) const {
+        auto p = sqlite3_column_text(m_stmt.get(), col);
+        auto n = sqlite3_column_bytes(m_stmt.get(), col);
+        return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n))
+                 : std::string();
+    }
+    int64_t integer(int col) const { return sqlite3_column_int64(m_stmt.get(), col); }
+    bool is_null(int col) const { return sqlite3_column_type(m_stmt.get(), col) == SQLITE_NULL; }
+
+private:
+    struct Finalizer {
+        void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+    };
+    Statement(sqlite3* db, sqlite3_stmt* s) : m_db(db), m_stmt(s) {}
+    sqlite3* m_db;
+    std::unique_ptr<sqlite3_stmt, Finalizer> m_stmt;
+};
+
+Status exec(sqlite3* db, const char* sql) {
+    if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+        return db_failure(db, sql);
+    }
+    return {};
+}
+
+// Rolls back unless committed, so an early return never leaves a write open.
+class Transaction {
+public:
+    explicit Transaction(sqlite3* db) : m_db(db) {}
+    ~Transaction() {
+        if (m_open)
+            sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    // IMMEDIATE: take the write lock up front so busy_timeout applies here,
+    // not as a deadlock-prone upgrade halfway through.
+    Status begin() {
+        if (auto st = exec(m_db, "BEGIN IMMEDIATE"); !st)
+            return st;
+        m_open = true;
+        return {};
+    }
+    Status commit() {
+        if (auto st = exec(m_db, "COMMIT"); !st)
+            return st;
+        m_open = false;
+        return {};
+    }
+
+private:
+    sqlite3* m_db;
+    bool m_open = false;
+};
+
+Result<int> user_version(sqlite3* db) {
+    auto st = Statement::prepare(db, "PRAGMA user_version");
+    if (!st)
+        return st.failure();
+    if (!st->next())
+        return db_failure(db, "read schema version");
+    return static_cast<int>(st->integer(0));
+}
+
+Status migrate(sqlite3* db, const std::string& path) {
+    Transaction tx(db);
+    if (auto st = tx.begin(); !st)
+        return st;
+    // Read under the write lock: two runs opening a new ledger must not both create it.
+    auto version = user_version(db);
+    if (!version)
+        return version.failure();
+    if (*version > kSchemaVersion) {
+        return fail(ErrorKind::Io,
+                    "ledger " + path + " has schema version " + std::to_string(*version) +
+                        ", newer than this certfleet (" + std::to_string(kSchemaVersion) + ")",
+                    "upgrade certfleet");
+    }
+    if (*version == 0) {
+        if (auto st = exec(db, kSchemaV1); !st)
+            return st;
+    }
+    if (*version != kSchemaVersion) {
+        std::string pragma = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
+        if (auto st = exec(db, pragma.c_str()); !st)
+            return st;
+    }
+    return tx.commit();
+}
+
+}  // namespace
+
+void Ledger::Closer::operator()(sqlite3* db) const {
+    sqlite3_close_v2(db);
+}
+
+Result<Ledger> Ledger::open(const std::string& path) {
+    // Create it ourselves so the mode is exact; SQLite gives -wal/-shm the same mode.
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        ::fchmod(fd, 0600);
+        ::close(fd);
+    } else if (errno != EEXIST) {
+        return fail(ErrorKind::Io,
+                    "cannot create ledger " + path + ": " + std::generic_category().message(errno));
+    }
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE, nullptr);
+    Ledger ledger(raw, path);
+    if (rc != SQLITE_OK) {
+        return fail(ErrorKind::Io, "cannot open ledger " + path + ": " +
+                                       (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    }
+    sqlite3_busy_timeout(raw, 5000);
+    if (auto st = exec(raw, "PRAGMA journal_mode = WAL"); !st)
+        return st.failure();
+    // FULL: the few writes per run must survive a power cut, at negligible cost.
+    if (auto st = exec(raw, "PRAGMA synchronous = FULL"); !st)
+        return st.failure();
+    if (auto st = migrate(raw, path); !st)
+        return st.failure();
+    return ledger;
+}
+
+Status Ledger::record_issuance(const IssuanceRecord& r) {
+    sqlite3* db = m_db.get();
+    Transaction tx(db);
+    if (auto st = tx.begin(); !st)
+        return st;
+    auto ins = Statement::prepare(
+        db,
+        "INSERT INTO issuances (cert, version, serial, domains, key_type, profile, not_before, "
+        "not_after, order_url, issued_at, replaced_version) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    if (!ins)
+        return ins.failure();
+    const std::string domains = nlohmann::json(r.domains).dump();
+    ins->bind(1, r.cert).bind(2, r.version).bind(3, r.serial).bind(4, domains);
+    ins->bind(5, r.key_type).bind(6, r.profile).bind(7, to_db(r.not_before));
+    ins->bind(8, to_db(r.not_after)).bind(9, r.order_url).bind(10, to_db(r.issued_at));
+    ins->bind(11, r.replaced_version);
+    if (auto st = ins->run(); !st)
+        return st;
+    auto clear = Statement::prepare(db, "DELETE FROM failures WHERE cert = ?1");
+    if (!clear)
+        return clear.failure();
+    clear->bind(1, r.cert);
+    if (auto st = clear->run(); !st)
+        return st;
+    return tx.commit();
+}
+
+Status Ledger::record_failure(const FailureRecord& r) {
+    auto ins = Statement::prepare(m_db.get(),
+                                  "INSERT INTO failures (cert, at, error_kind, message, "
+                                  "retry_after) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!ins)
+        return ins.failure();
+    ins->bind(1, r.cert).bind(2, to_db(r.at)).bind(3, r.error_kind).bind(4, r.message);
+    ins->bind(5, r.retry_after);
+    return ins->run();
+}
+
+Status Ledger::clear_failures(const std::string& cert) {
+    auto del = Statement::prepare(m_db.get(), "DELETE FROM failures WHERE cert = ?1");
+    if (!del)
+        return del.failure();
+    del->bind(1, cert);
+    return del->run();
+}
+
+Status Ledger::record_event(const std::string& cert, const std::string& host,
+                            const std::string& kind, const std::string& detail,
+                            std::optional<core::TimePoint> at) {
+    auto ins = Statement::prepare(
+        m_db.get(),
+        "INSERT INTO events (cert, host, kind, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!ins)
+        return ins.failure();
+    ins->bind(1, cert).bind(2, host).bind(3, kind).bind(4, detail);
+    ins->bind(5, to_db(at.value_or(core::SystemClock().now())));
+    return ins->run();
+}
+
+std::vector<IssuanceRecord> Ledger::issuances(const std::string& cert) const {
+    std::vector<IssuanceRecord> out;
+    auto q = Statement::prepare(
+        m_db.get(),
+        "SELECT version, serial, domains, key_type, profile, not_before, not_after, order_url, "
+        "issued_at, replaced_version FROM issuances WHERE cert = ?1 ORDER BY issued_at, id");
+    if (!q)
+        return out;
+    q->bind(1, cert);
+    while (q->next()) {
+        IssuanceRecord r;
+        r.cert = cert;
+        r.version = q->text(0);
+        r.serial = q->text(1);
+        auto domains = nlohmann::json::parse(q->text(2), nullptr, false);
+        if (domains.is_array()) {
+            for (const auto& d : domains) {
+                if (d.is_string())
+                    r.domains.push_back(d.get<std::string>());
+            }
+        }
+        r.key_type = q->text(3);
+        r.profile = q->text(4);
+        r.not_before = from_db(q->integer(5));
+        r.not_after = from_db(q->integer(6));
+        r.order_url = q->text(7);
+        r.issued_at = from_db(q->integer(8));
+        r.replaced_version = q->text(9);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+std::optional<FailureState> Ledger::failure_state(const std::string& cert) const {
+    auto q = Statement::prepare(
+        m_db.get(),
+        "SELECT COUNT(*), MAX(at), MAX(retry_after), (SELECT message FROM failures WHERE cert = "
+        "?1 ORDER BY at DESC, id DESC LIMIT 1) FROM failures WHERE cert = ?1");
+    if (!q)
+        return std::nullopt;
+    q->bind(1, cert);
+    if (!q->next() || q->integer(0) == 0)
+        return std::nullopt;
+    FailureState s;
+    s.consecutive_failures = static_cast<int>(q->integer(0));
+    s.last_failure_at = from_db(q->integer(1));
+    if (!q->is_null(2))
+        s.retry_after = from_db(q->integer(2));
+    s.last_message = q->text(3);
+    return s;
+}
+
+std::vector<EventRecord> Ledger::events(const std::string& cert) const {
+    std::vector<EventRecord> out;
+    auto q = Statement::prepare(
+        m_db.get(), "SELECT host, kind, detail, at FROM events WHERE cert = ?1 ORDER BY at, id");
+    if (!q)
+        return out;
+    q->bind(1, cert);
+    while (q->next()) {
+        out.push_back(
+            EventRecord{cert, q->text(0), q->text(1), q->text(2), from_db(q->integer(3))});
+    }
+    return out;
+}
+
+}  // namespace certfleet::inventory

@@ -1,0 +1,85 @@
+// The ledger: an append-mostly SQLite record of issuances, renewal failures
+// (for back-off) and deployment events. SQLite gives crash-safe transactions
+// without a server; WAL lets `status` read while a run writes.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "core/time.hpp"
+
+struct sqlite3;
+
+namespace certfleet::inventory {
+
+struct IssuanceRecord {
+    std::string cert;
+    std::string version;
+    std::string serial;
+    std::vector<std::string> domains;
+    std::string key_type;  // "ecdsa-p256", ...
+    std::string profile;
+    core::TimePoint not_before{};
+    core::TimePoint not_after{};
+    std::string order_url;
+    core::TimePoint issued_at{};
+    std::string replaced_version;  // empty for the first issuance
+};
+
+struct FailureRecord {
+    std::string cert;
+    core::TimePoint at{};
+    std::string error_kind;  // e.g. "rate_limited", "dns"
+    std::string message;
+    std::optional<core::TimePoint> retry_after;  // the CA's Retry-After, if any
+};
+
+// Failures since the last success (or clear_failures).
+struct FailureState {
+    int consecutive_failures = 0;
+    core::TimePoint last_failure_at{};
+    std::string last_message;
+    std::optional<core::TimePoint> retry_after;  // latest Retry-After among them
+};
+
+struct EventRecord {
+    std::string cert;
+    std::string host;
+    std::string kind;  // e.g. "deployed", "rolled_back"
+    std::string detail;
+    core::TimePoint at{};
+};
+
+class Ledger {
+public:
+    // Creates the file (0600) and schema when missing; WAL, busy timeout 5 s.
+    static core::Result<Ledger> open(const std::string& path);
+
+    // Also clears the certificate's failures: a success ends the streak.
+    core::Status record_issuance(const IssuanceRecord& r);
+    core::Status record_failure(const FailureRecord& r);
+    core::Status clear_failures(const std::string& cert);
+    // `at` defaults to the system clock.
+    core::Status record_event(const std::string& cert, const std::string& host,
+                              const std::string& kind, const std::string& detail,
+                              std::optional<core::TimePoint> at = std::nullopt);
+
+    std::vector<IssuanceRecord> issuances(const std::string& cert) const;      // oldest first
+    std::optional<FailureState> failure_state(const std::string& cert) const;  // nullopt: none
+    std::vector<EventRecord> events(const std::string& cert) const;            // oldest first
+
+    const std::string& path() const { return m_path; }
+
+private:
+    struct Closer {
+        void operator()(sqlite3* db) const;
+    };
+    Ledger(sqlite3* db, std::string path) : m_db(db), m_path(std::move(path)) {}
+    std::unique_ptr<sqlite3, Closer> m_db;
+    std::string m_path;
+};
+
+}  // namespace certfleet::inventory

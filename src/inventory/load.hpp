@@ -1,0 +1,40 @@
+// Loading and validating the inventory file (SPEC §2). Every problem is
+// reported in one pass, each with the line and column it comes from.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+#include "inventory/model.hpp"
+#include "inventory/secrets.hpp"
+
+namespace certfleet::inventory {
+
+struct Diagnostic {
+    std::string file;
+    int line = 0;  // 0: the file as a whole (e.g. it cannot be read)
+    int column = 0;
+    std::string path;  // JSON path like "certificates.site.domains[1]"; "" for the document
+    std::string message;
+    bool warning = false;
+
+    // "FILE:LINE:COL: json.path: message"; warnings: "FILE:LINE:COL: warning: json.path: message"
+    std::string format() const;
+};
+
+struct LoadResult {
+    std::optional<Inventory> inventory;   // set only when there are no errors
+    std::vector<Diagnostic> diagnostics;  // sorted by position; warnings included
+
+    bool ok() const;  // no errors (warnings allowed)
+};
+
+LoadResult load_inventory(const std::string& path);
+// `file_name` is only used in diagnostics; relative paths resolve against `base_dir`.
+LoadResult parse_inventory(std::string_view text, const std::string& file_name,
+                           const std::string& base_dir);
+
+}  // namespace certfleet::inventory
