@@ -21,10 +21,8 @@ LAB="$WORK/lab"
 
 "$ROOT/examples/lab/lab" start "$LAB" >/dev/null
 trap '"$ROOT/examples/lab/lab" stop "$LAB" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
-set -a
-# shellcheck disable=SC1091
-. "$LAB/lab.env"
-set +a
+# lab.env is KEY=VALUE lines (values may hold spaces), not shell.
+while IFS='=' read -r key value; do [ -n "$key" ] && export "$key=$value"; done <"$LAB/lab.env"
 
 names() { echo "bench$1.example.test www.bench$1.example.test"; }
 
