@@ -38,7 +38,8 @@ void add_issue_command(CLI::App& app, Globals& g, int& exit_code) {
         setup_logging(g);
         auto inv = load_inventory_or_exit(g);
         check_certificate_names(inv, opts->names);
-        State state = open_state(inv, /*take_lock=*/!opts->dry_run);
+        State state =
+            opts->dry_run ? open_state_readonly(inv) : open_state(inv, /*take_lock=*/true);
         core::SystemClock clock;
         bool show_progress = !g.quiet && !g.json && stderr_is_terminal();
         app::Context ctx{inv, state.store, state.ledger, clock, &g_cancel, {}};

@@ -41,27 +41,20 @@ void add_status_command(CLI::App& app, Globals& g, int& exit_code) {
             }
             now = *t;
         }
-        auto store = inventory::Store::open(inv.state_dir);
-        if (!store) {
-            print_error(store.error().message, "check --state-dir / state_dir");
-            throw ExitRequest{kFailure};
-        }
-        auto ledger = inventory::Ledger::open(store->ledger_path());
-
+        State state = open_state_readonly(inv);  // status never writes
         nlohmann::json certs = nlohmann::json::array();
         std::vector<std::vector<std::string>> rows;
         for (const auto& [name, spec] : inv.certificates) {
             if (!names->empty() && std::find(names->begin(), names->end(), name) == names->end())
                 continue;
-            auto current = store->current(name);
+            auto current = state.store.current(name);
             std::string profile;
-            if (ledger)
-                if (auto h = ledger->issuances(name); !h.empty())
-                    profile = h.back().profile;
+            if (auto h = state.ledger.issuances(name); !h.empty())
+                profile = h.back().profile;
             auto decision = inventory::decide_renewal(spec, current, profile, inv.policy, now);
             nlohmann::json j{
                 {"name", name}, {"domains", spec.domains}, {"hosts", nlohmann::json::array()}};
-            std::string state = decision.due ? "due" : "ok";
+            std::string cert_state = decision.due ? "due" : "ok";
             if (current) {
                 j["serial"] = current->info.serial_hex;
                 j["version"] = current->version;
@@ -69,18 +62,18 @@ void add_status_command(CLI::App& app, Globals& g, int& exit_code) {
                 j["not_after"] = core::format_rfc3339(current->info.not_after);
                 j["renew_at"] = core::format_rfc3339(decision.renew_at);
                 if (now >= current->info.not_after)
-                    state = "expired";
+                    cert_state = "expired";
             } else {
                 for (const char* k : {"serial", "version", "not_before", "not_after", "renew_at"})
                     j[k] = nullptr;
-                state = "missing";
+                cert_state = "missing";
             }
-            j["state"] = state;
+            j["state"] = cert_state;
             j["reason"] = decision.reason;
             certs.push_back(j);
             rows.push_back({name, join(spec.domains, ","), current ? current->info.serial_hex : "-",
                             current ? core::format_rfc3339(current->info.not_after) : "-",
-                            current ? core::format_rfc3339(decision.renew_at) : "-", state});
+                            current ? core::format_rfc3339(decision.renew_at) : "-", cert_state});
         }
         if (g.json)
             std::cout << nlohmann::json{{"certificates", certs}}.dump(2) << "\n";

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -47,7 +48,8 @@ inventory::Inventory load_inventory_or_exit(const Globals& g) {
     std::string path = g.config.empty() ? default_config_path() : g.config;
     auto result = inventory::load_inventory(path);
     for (const auto& d : result.diagnostics)
-        std::cerr << d.format() << "\n";
+        if (!d.warning || !g.quiet)  // -q: errors only
+            std::cerr << d.format() << "\n";
     if (!result.ok()) {
         size_t errors = 0;
         for (const auto& d : result.diagnostics)
@@ -83,6 +85,19 @@ State open_state(const inventory::Inventory& inv, bool take_lock) {
         throw ExitRequest{kFailure};
     }
     return State{std::move(*store), std::move(*ledger), std::move(lock)};
+}
+
+State open_state_readonly(const inventory::Inventory& inv) {
+    auto store = inventory::Store::open_readonly(inv.state_dir);
+    struct stat st {};
+    bool has_ledger = ::stat(store.ledger_path().c_str(), &st) == 0;
+    auto ledger = has_ledger ? inventory::Ledger::open(store.ledger_path())
+                             : inventory::Ledger::open_in_memory();
+    if (!ledger) {
+        print_error(ledger.error().message, ledger.error().hint);
+        throw ExitRequest{kFailure};
+    }
+    return State{std::move(store), std::move(*ledger), std::nullopt};
 }
 
 void check_certificate_names(const inventory::Inventory& inv,

@@ -55,6 +55,8 @@ struct State {
     std::optional<core::FileLock> lock;
 };
 State open_state(const inventory::Inventory& inv, bool take_lock);
+// For status and --dry-run: writes nothing, not even a missing state directory.
+State open_state_readonly(const inventory::Inventory& inv);
 
 // Certificate names given on the command line must exist (else exit 64).
 void check_certificate_names(const inventory::Inventory& inv,

@@ -207,6 +207,18 @@ Result<Ledger> Ledger::open(const std::string& path) {
     return ledger;
 }
 
+Result<Ledger> Ledger::open_in_memory() {
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(":memory:", &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    Ledger ledger(raw, ":memory:");
+    if (rc != SQLITE_OK)
+        return fail(ErrorKind::Io,
+                    std::string("cannot open an in-memory ledger: ") + sqlite3_errstr(rc));
+    if (auto st = migrate(raw, ":memory:"); !st)
+        return st.failure();
+    return ledger;
+}
+
 Status Ledger::record_issuance(const IssuanceRecord& r) {
     sqlite3* db = m_db.get();
     Transaction tx(db);

@@ -57,6 +57,9 @@ class Ledger {
 public:
     // Creates the file (0600) and schema when missing; WAL, busy timeout 5 s.
     static core::Result<Ledger> open(const std::string& path);
+    // An empty ledger that lives only in memory: what --dry-run and read-only
+    // commands use when the state directory has no ledger yet.
+    static core::Result<Ledger> open_in_memory();
 
     // Also clears the certificate's failures: a success ends the streak.
     core::Status record_issuance(const IssuanceRecord& r);

@@ -102,15 +102,26 @@ bool is_safe_name(const std::string& name) {
     return name.find('/') == std::string::npos && name.find('\0') == std::string::npos;
 }
 
-Result<Store> Store::open(const std::string& state_dir) {
-    if (state_dir.empty())
-        return fail(ErrorKind::Config, "no state directory configured");
+namespace {
+std::string normalized_state_dir(const std::string& state_dir) {
     std::error_code ec;
     std::string abs = fs::absolute(state_dir, ec).lexically_normal().string();
     if (ec)
         abs = state_dir;
     while (abs.size() > 1 && abs.back() == '/')
         abs.pop_back();
+    return abs;
+}
+}  // namespace
+
+Store Store::open_readonly(const std::string& state_dir) {
+    return Store(normalized_state_dir(state_dir));
+}
+
+Result<Store> Store::open(const std::string& state_dir) {
+    if (state_dir.empty())
+        return fail(ErrorKind::Config, "no state directory configured");
+    std::string abs = normalized_state_dir(state_dir);
     if (auto st = core::make_dirs(abs, kStateDirMode); !st)
         return st.failure();
     Store store(abs);

@@ -39,6 +39,9 @@ class Store {
 public:
     // Creates state_dir (0700) and its certificates/ (0750) when missing.
     static core::Result<Store> open(const std::string& state_dir);
+    // For read-only commands and --dry-run: creates nothing; a missing state
+    // directory simply reads as an empty store.
+    static Store open_readonly(const std::string& state_dir);
 
     const std::string& state_dir() const { return m_state_dir; }
     std::string root() const;                                    // <state_dir>/certificates
