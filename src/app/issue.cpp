@@ -56,6 +56,9 @@ struct Runner {
             out.error = e.message;
             out.hint = e.hint;
             spdlog::error("{}", e.describe());
+            // An operator's Ctrl-C is not the CA's or DNS's fault: no backoff.
+            if (e.kind == core::ErrorKind::Cancelled)
+                return;
             std::lock_guard lock(write_mutex);
             inventory::FailureRecord record{job.spec->name, ctx.clock.now(),
                                             error_kind_name(e.kind), e.message, std::nullopt};

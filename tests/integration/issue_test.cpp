@@ -116,9 +116,15 @@ TEST_CASE("CNAME-delegated names, challenge_alias and the exec provider", "[issu
 TEST_CASE("revoke marks the certificate revoked at the CA and due for the next issue", "[issue]") {
     auto t = write_inventory("issue-revoke", {{"site", cert({"revoke.example.test"})}});
     REQUIRE(run_certfleet(cf_args(t, {"issue"})).exit_code == 0);
-    auto r = run_certfleet(cf_args(t, {"revoke", "site", "--reason", "superseded"}));
+    auto r = run_certfleet(cf_args(t, {"--json", "revoke", "site", "--reason", "superseded"}));
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
+    // Ask pebble's management interface what it thinks of that serial.
+    std::string serial = json::parse(r.out)["serial"];
+    auto status = run_command({"curl", "-sS", "--cacert", Lab::get().ca_bundle,
+                               Lab::get().acme_mgmt + "/cert-status-by-serial/" + serial});
+    INFO(status.out + status.err);
+    CHECK_THAT(status.out, Catch::Contains("Revoked"));
     auto plan = run_certfleet(cf_args(t, {"--json", "issue", "--dry-run"}));
     auto c = json::parse(plan.out)["certificates"][0];
     CHECK(c["action"] == "planned");
