@@ -150,6 +150,18 @@ core::Result<json> AcmeClient::json_body(const core::HttpResponse& r, const std:
     return j;
 }
 
+core::Result<AcmeClient::JsonReply> AcmeClient::post_for_json(const std::string& url,
+                                                              const std::optional<json>& payload,
+                                                              const std::string& what) {
+    auto r = post(url, payload, what);
+    if (!r)
+        return r.failure();
+    auto j = json_body(*r, what);
+    if (!j)
+        return j.failure();
+    return JsonReply{std::move(*r), std::move(*j)};
+}
+
 void AcmeClient::use_account(const core::PrivateKey& key, std::string account_url) {
     m_key = key;
     m_account_url = std::move(account_url);
@@ -198,33 +210,24 @@ core::Result<Order> AcmeClient::new_order(const std::vector<std::string>& domain
         payload["profile"] = profile;
     if (!replaces.empty())
         payload["replaces"] = replaces;
-    auto r = post(m_directory.new_order, payload, "new ACME order");
+    auto r = post_for_json(m_directory.new_order, payload, "new ACME order");
     if (!r)
         return r.failure();
-    auto j = json_body(*r, "new ACME order");
-    if (!j)
-        return j.failure();
-    return parse_order(*j, r->header("location"));
+    return parse_order(r->body, r->response.header("location"));
 }
 
 core::Result<Order> AcmeClient::get_order(const std::string& url) {
-    auto r = post(url, std::nullopt, "ACME order " + url);
+    auto r = post_for_json(url, std::nullopt, "ACME order " + url);
     if (!r)
         return r.failure();
-    auto j = json_body(*r, "ACME order");
-    if (!j)
-        return j.failure();
-    return parse_order(*j, url);
+    return parse_order(r->body, url);
 }
 
 core::Result<Authorization> AcmeClient::get_authorization(const std::string& url) {
-    auto r = post(url, std::nullopt, "ACME authorization " + url);
+    auto r = post_for_json(url, std::nullopt, "ACME authorization " + url);
     if (!r)
         return r.failure();
-    auto j = json_body(*r, "ACME authorization");
-    if (!j)
-        return j.failure();
-    return parse_authorization(*j, url);
+    return parse_authorization(r->body, url);
 }
 
 core::Status AcmeClient::answer_challenge(const Challenge& challenge) {
@@ -256,18 +259,15 @@ milliseconds AcmeClient::poll_delay(const core::HttpResponse& r, int attempt) co
 core::Result<Authorization> AcmeClient::wait_authorization(
     const std::string& url, std::chrono::steady_clock::time_point deadline) {
     for (int attempt = 0;; ++attempt) {
-        auto r = post(url, std::nullopt, "ACME authorization " + url);
+        auto r = post_for_json(url, std::nullopt, "ACME authorization " + url);
         if (!r)
             return r.failure();
-        auto j = json_body(*r, "ACME authorization");
-        if (!j)
-            return j.failure();
-        auto authz = parse_authorization(*j, url);
+        auto authz = parse_authorization(r->body, url);
         if (!authz)
             return authz;
         if (authz->status != "pending" && authz->status != "processing")
             return authz;
-        auto delay = poll_delay(*r, attempt);
+        auto delay = poll_delay(r->response, attempt);
         if (std::chrono::steady_clock::now() + delay > deadline)
             return core::fail(
                 timeout_error("authorization for " + authz->identifier.value, authz->status));
@@ -278,15 +278,12 @@ core::Result<Authorization> AcmeClient::wait_authorization(
 
 core::Result<Order> AcmeClient::finalize(const Order& order, const std::string& csr_der,
                                          std::chrono::steady_clock::time_point deadline) {
-    auto r = post(order.finalize, json{{"csr", core::base64url_encode(csr_der)}},
-                  "finalizing order " + order.url);
-    if (!r)
-        return r.failure();
+    auto r = post_for_json(order.finalize, json{{"csr", core::base64url_encode(csr_der)}},
+                           "finalizing order " + order.url);
     for (int attempt = 0;; ++attempt) {
-        auto j = json_body(*r, "ACME order");
-        if (!j)
-            return j.failure();
-        auto current = parse_order(*j, order.url);
+        if (!r)
+            return r.failure();
+        auto current = parse_order(r->body, order.url);
         if (!current)
             return current;
         if (current->status == "valid")
@@ -296,14 +293,12 @@ core::Result<Order> AcmeClient::finalize(const Order& order, const std::string& 
                 current->error.value_or(Problem{"about:blank", "order became invalid", 0, {}});
             return core::fail(problem_to_error(p, "order " + order.url, std::nullopt));
         }
-        auto delay = poll_delay(*r, attempt);
+        auto delay = poll_delay(r->response, attempt);
         if (std::chrono::steady_clock::now() + delay > deadline)
             return core::fail(timeout_error("order " + order.url, current->status));
         if (!sleep(delay))
             return core::fail(core::ErrorKind::Cancelled, "cancelled");
-        r = post(order.url, std::nullopt, "ACME order " + order.url);
-        if (!r)
-            return r.failure();
+        r = post_for_json(order.url, std::nullopt, "ACME order " + order.url);
     }
 }
 

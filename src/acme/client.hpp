@@ -87,6 +87,14 @@ private:
     core::Result<std::string> take_nonce();
     void keep_nonce(const core::HttpResponse& response);
     core::Result<nlohmann::json> json_body(const core::HttpResponse& r, const std::string& what);
+    struct JsonReply {
+        core::HttpResponse response;
+        nlohmann::json body;
+    };
+    // post() whose answer must be a JSON object (orders, authorizations, accounts).
+    core::Result<JsonReply> post_for_json(const std::string& url,
+                                          const std::optional<nlohmann::json>& payload,
+                                          const std::string& what);
     bool sleep(std::chrono::milliseconds d) const;
     core::TimePoint now() const;
     std::chrono::milliseconds poll_delay(const core::HttpResponse& r, int attempt) const;
