@@ -1,0 +1,1 @@
+#include "distribute/transport.hpp"

@@ -1,0 +1,77 @@
+// How certfleet touches a host: run a command, move files, inspect them.
+// `ssh` (libssh2: SFTP for files, exec channels for commands) and `local`
+// implement it; unit tests use a fault-injecting fake. The deployment
+// transaction is written only against this interface, so every transport
+// gets the same crash-safety.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+#include "core/time.hpp"
+
+namespace certfleet::distribute {
+
+struct CommandOutput {
+    int exit_code = -1;
+    bool timed_out = false;
+    std::string out;  // bounded (1 MiB)
+    std::string err;  // bounded (1 MiB)
+};
+
+struct FileInfo {
+    bool exists = false;
+    bool is_dir = false;
+    bool is_symlink = false;  // lstat semantics: a symlink is not followed
+    bool is_regular = false;
+    mode_t mode = 0;  // permission bits only (07777)
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::uint64_t size = 0;
+};
+
+struct SpaceInfo {
+    std::uint64_t available_bytes = 0;  // for an unprivileged writer (f_bavail)
+    bool read_only = false;             // ST_RDONLY
+};
+
+class Transport {
+public:
+    virtual ~Transport() = default;
+
+    // "cdn-1 (ssh root@127.0.70.1:2222)" / "web-local (local)": for messages.
+    virtual std::string describe() const = 0;
+    // Opens the connection (SSH: TCP, host key check, authentication). Idempotent.
+    virtual core::Status connect() = 0;
+
+    // Runs `command` through the host's /bin/sh. Key material never goes on
+    // a command line: callers pass paths only.
+    virtual core::Result<CommandOutput> run(const std::string& command, core::Seconds timeout) = 0;
+
+    // Creates or truncates `path` with exactly `mode`, writes `content`, fsyncs it.
+    virtual core::Status write_file(const std::string& path, std::string_view content,
+                                    mode_t mode) = 0;
+    virtual core::Result<std::string> read_file(const std::string& path, std::size_t max_bytes) = 0;
+    // lstat; a missing path is {exists=false}, not an error.
+    virtual core::Result<FileInfo> stat(const std::string& path) = 0;
+    virtual core::Result<std::string> read_link(const std::string& path) = 0;
+    virtual core::Result<std::vector<std::string>> list_dir(const std::string& path) = 0;
+    // One level, with `mode`; an existing directory is fine.
+    virtual core::Status make_dir(const std::string& path, mode_t mode) = 0;
+    // rename(2) semantics: atomically replaces `to` (file, symlink or empty dir).
+    virtual core::Status rename(const std::string& from, const std::string& to) = 0;
+    virtual core::Status symlink(const std::string& target, const std::string& link_path) = 0;
+    virtual core::Status remove(const std::string& path) = 0;       // file or symlink; missing is fine
+    virtual core::Status remove_tree(const std::string& path) = 0;  // missing is fine
+    virtual core::Status set_group(const std::string& path, const std::string& group) = 0;
+    virtual core::Status fsync_dir(const std::string& path) = 0;
+    virtual core::Result<SpaceInfo> space(const std::string& path) = 0;
+};
+
+}  // namespace certfleet::distribute
