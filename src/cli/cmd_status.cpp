@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/fleet_status.hpp"
 #include "cli/common.hpp"
 #include "cli/output.hpp"
 #include "inventory/renewal.hpp"
@@ -27,7 +28,14 @@ void add_status_command(CLI::App& app, Globals& g, int& exit_code) {
     cmd->add_option("CERT", *names, "Certificate names (default: all)");
     cmd->add_option("--at", *at, "Evaluate as of this RFC 3339 date or date-time")
         ->type_name("TIME");
-    cmd->callback([&g, &exit_code, names, at] {
+    auto no_hosts = std::make_shared<bool>(false);
+    cmd->add_flag("--no-hosts", *no_hosts,
+                  "Store only: do not connect to hosts or probe what they serve");
+    cmd->footer(
+        "Per host: the version deployed (read over SSH), the serial it really serves\n"
+        "(TLS handshake with SNI to its verify address) and a state: current, stale,\n"
+        "missing, failed (last deployment failed) or unknown (unreachable).");
+    cmd->callback([&g, &exit_code, names, at, no_hosts] {
         setup_logging(g);
         auto inv = load_inventory_or_exit(g);
         check_certificate_names(inv, *names);
@@ -42,6 +50,10 @@ void add_status_command(CLI::App& app, Globals& g, int& exit_code) {
             now = *t;
         }
         State state = open_state_readonly(inv);  // status never writes
+        std::map<std::string, std::vector<app::HostCertStatus>> host_status;
+        if (!*no_hosts)
+            host_status = app::collect_host_status(inv, state.store, state.ledger, *names, 32);
+        std::vector<std::vector<std::string>> host_rows;
         nlohmann::json certs = nlohmann::json::array();
         std::vector<std::vector<std::string>> rows;
         for (const auto& [name, spec] : inv.certificates) {
@@ -69,6 +81,17 @@ void add_status_command(CLI::App& app, Globals& g, int& exit_code) {
                 cert_state = "missing";
             }
             j["state"] = cert_state;
+            for (const auto& h : host_status[name]) {
+                j["hosts"].push_back({{"name", h.host},
+                                      {"deployed_version", h.deployed_version},
+                                      {"deployed_serial", h.deployed_serial},
+                                      {"served_serial", h.served_serial},
+                                      {"state", h.state},
+                                      {"detail", h.detail}});
+                host_rows.push_back({name, h.host, h.state,
+                                     h.deployed_version.empty() ? "-" : h.deployed_version,
+                                     h.served_serial.empty() ? "-" : h.served_serial, h.detail});
+            }
             j["reason"] = decision.reason;
             certs.push_back(j);
             rows.push_back({name, join(spec.domains, ","), current ? current->info.serial_hex : "-",
@@ -77,9 +100,15 @@ void add_status_command(CLI::App& app, Globals& g, int& exit_code) {
         }
         if (g.json)
             std::cout << nlohmann::json{{"certificates", certs}}.dump(2) << "\n";
-        else
+        else {
             std::cout << format_table(
                 {"CERTIFICATE", "DOMAINS", "SERIAL", "NOT AFTER", "RENEW AT", "STATE"}, rows);
+            if (!host_rows.empty())
+                std::cout << "\n"
+                          << format_table({"CERTIFICATE", "HOST", "STATE", "DEPLOYED",
+                                           "SERVED SERIAL", "DETAIL"},
+                                          host_rows);
+        }
         exit_code = kOk;
     });
 }

@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
     add_validate_command(app, g, exit_code);
     add_issue_command(app, g, exit_code);
     add_status_command(app, g, exit_code);
+    add_deploy_command(app, g, exit_code);
+    add_renew_command(app, g, exit_code);
+    add_rollback_command(app, g, exit_code);
     add_revoke_command(app, g, exit_code);
 
     try {

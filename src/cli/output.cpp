@@ -34,6 +34,48 @@ std::string format_table(const std::vector<std::string>& header,
     return out.str();
 }
 
+nlohmann::json host_outcome_json(const app::HostOutcome& h) {
+    nlohmann::json j{
+        {"name", h.host},       {"certificate", h.certificate},     {"result", h.result},
+        {"version", h.version}, {"served_serial", h.served_serial}, {"wave", h.wave},
+        {"adopted", h.adopted}};
+    j["error"] = h.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(h.error);
+    if (!h.hint.empty())
+        j["hint"] = h.hint;
+    return j;
+}
+
+nlohmann::json fleet_report_json(const app::IssueReport* issued,
+                                 const app::DeployReport* deployed) {
+    nlohmann::json j = issued ? issue_report_json(*issued)
+                              : nlohmann::json{{"certificates", nlohmann::json::array()}};
+    nlohmann::json hosts = nlohmann::json::array();
+    if (deployed)
+        for (const auto& h : deployed->hosts)
+            hosts.push_back(host_outcome_json(h));
+    j["hosts"] = hosts;
+    return j;
+}
+
+void print_deploy_report(const app::DeployReport& report, bool quiet) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& h : report.hosts) {
+        bool trouble = h.result == "failed" || h.result == "rolled_back" || h.result == "skipped";
+        if (quiet && !trouble)
+            continue;
+        std::string detail = h.error.empty() ? h.wave : h.error;
+        if (h.adopted)
+            detail = "adopted the hand-managed files; " + detail;
+        rows.push_back(
+            {h.certificate, h.host, h.result, h.version.empty() ? "-" : h.version, detail});
+    }
+    if (!rows.empty())
+        std::cout << format_table({"CERTIFICATE", "HOST", "RESULT", "VERSION", "DETAIL"}, rows);
+    for (const auto& h : report.hosts)
+        if (!h.hint.empty() && h.result != "deployed" && h.result != "unchanged")
+            std::cerr << h.certificate << " on " << h.host << ": next step: " << h.hint << "\n";
+}
+
 nlohmann::json issue_report_json(const app::IssueReport& report) {
     nlohmann::json certs = nlohmann::json::array();
     for (const auto& c : report.certificates) {

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/deploy.hpp"
 #include "app/issue.hpp"
 
 namespace certfleet::cli {
@@ -16,5 +17,10 @@ std::string format_table(const std::vector<std::string>& header,
 
 nlohmann::json issue_report_json(const app::IssueReport& report);
 void print_issue_report(const app::IssueReport& report, bool quiet);
+
+nlohmann::json host_outcome_json(const app::HostOutcome& h);
+// SPEC §6 document for issue / deploy / renew: {"certificates":[…],"hosts":[…]}.
+nlohmann::json fleet_report_json(const app::IssueReport* issued, const app::DeployReport* deployed);
+void print_deploy_report(const app::DeployReport& report, bool quiet);
 
 }  // namespace certfleet::cli

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Benchmark: push one certificate to N lab hosts (one sshd, one nginx per
+# host) — certfleet deploy, an Ansible playbook (copy, symlink, nginx -t,
+# reload; forks = N) and a sequential ssh/scp loop — in the same run against
+# the same fleet. Prints timings and a markdown row for bench/RESULTS.md.
+#
+#   bench/deploy.sh [HOSTS]        (default 50; needs ./build/src/certfleet and ansible-core)
+#
+# certfleet does more than the others: adoption, digest check of what landed,
+# key/cert match, test, reload, and a TLS handshake per host proving the new
+# serial is served. Ansible and the loop only copy, link, test and reload.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+HOSTS=${1:-50}
+BIN=${CERTFLEET:-$ROOT/build/src/certfleet}
+command -v ansible-playbook >/dev/null || apt-get install -y -qq --no-install-recommends ansible-core >/dev/null
+export LAB_ADDR=${LAB_ADDR:-127.0.62.1} LAB_HOSTS=$HOSTS
+WORK=$(mktemp -d /tmp/certfleet-bench-deploy.XXXXXX)
+LAB="$WORK/lab"
+"$ROOT/examples/lab/lab" start "$LAB" >/dev/null
+trap '"$ROOT/examples/lab/lab" stop "$LAB" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+while IFS='=' read -r key value; do [ -n "$key" ] && export "$key=$value"; done <"$LAB/lab.env"
+
+now() { date +%s.%N; }
+secs() { echo "$2 - $1" | bc; }
+
+# --- certfleet: issue once (not timed), then the timed deploy ----------------
+"$BIN" -q -c "$LAB/certfleet.json" issue media
+start=$(now)
+"$BIN" -q -c "$LAB/certfleet.json" deploy media --concurrency "$HOSTS"
+certfleet_s=$(secs "$start" "$(now)")
+rss_kb=$( { /usr/bin/time -f '%M' "$BIN" -q -c "$LAB/certfleet.json" deploy media --force \
+            --concurrency "$HOSTS" >/dev/null; } 2>&1 | tail -1)
+live="$LAB/state/certificates/media"
+version=$(readlink "$live/current" | sed 's|versions/||')
+
+# --- Ansible ------------------------------------------------------------------
+inventory="$WORK/ansible-hosts.ini"
+echo "[cdn]" >"$inventory"
+for pair in $LAB_FLEET; do
+  name=${pair%%=*} addr=${pair#*=}
+  root="$LAB/hosts/$name/live"
+  echo "$name ansible_host=$addr cert_root=$root conf=$LAB/hosts/$name/nginx.conf" >>"$inventory"
+done
+cat >"$WORK/push.yml" <<YML
+- hosts: cdn
+  gather_facts: false
+  vars:
+    dir: "{{ cert_root }}/media/versions/ansible-{{ version }}"
+  tasks:
+    - file: { path: "{{ dir }}", state: directory, mode: "0750" }
+    - copy: { src: "$live/versions/{{ version }}/{{ item }}", dest: "{{ dir }}/{{ item }}", mode: "0640" }
+      loop: [cert.pem, chain.pem, fullchain.pem]
+    - copy: { src: "$live/versions/{{ version }}/privkey.pem", dest: "{{ dir }}/privkey.pem", mode: "0600" }
+    - file: { src: "versions/ansible-{{ version }}", dest: "{{ cert_root }}/media/current", state: link, force: true }
+    - command: nginx -t -q -c {{ conf }}
+    - command: nginx -s reload -c {{ conf }}
+YML
+export ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3
+ssh_args="-o UserKnownHostsFile=$LAB_SSH_KNOWN_HOSTS -o StrictHostKeyChecking=yes -i $LAB_SSH_IDENTITY -p $LAB_SSH_PORT"
+start=$(now)
+ansible-playbook -i "$inventory" -f "$HOSTS" -u root -e "version=$version" \
+  --ssh-common-args "$ssh_args" "$WORK/push.yml" >"$WORK/ansible.log" 2>&1 || { tail -30 "$WORK/ansible.log"; exit 1; }
+ansible_s=$(secs "$start" "$(now)")
+
+# --- sequential ssh/scp loop ----------------------------------------------------
+start=$(now)
+for pair in $LAB_FLEET; do
+  name=${pair%%=*} addr=${pair#*=}
+  dir="$LAB/hosts/$name/live/media/versions/loop-$version"
+  # shellcheck disable=SC2086,SC2029
+  ssh $ssh_args "root@$addr" "mkdir -p -m 0750 $dir"
+  # shellcheck disable=SC2086,SC2029
+  scp -q -o UserKnownHostsFile="$LAB_SSH_KNOWN_HOSTS" -o StrictHostKeyChecking=yes -i "$LAB_SSH_IDENTITY" \
+    -P "$LAB_SSH_PORT" "$live/versions/$version/"*.pem "root@$addr:$dir/"
+  # shellcheck disable=SC2086,SC2029
+  ssh $ssh_args "root@$addr" "cd $LAB/hosts/$name/live/media && ln -sfn versions/loop-$version current.new && mv -T current.new current && nginx -t -q -c $LAB/hosts/$name/nginx.conf && nginx -s reload -c $LAB/hosts/$name/nginx.conf"
+done
+loop_s=$(secs "$start" "$(now)")
+
+printf 'certfleet deploy: %d hosts in %.2f s (peak RSS %s KiB)\n' "$HOSTS" "$certfleet_s" "$rss_kb"
+printf 'ansible-playbook: %d hosts in %.2f s\n' "$HOSTS" "$ansible_s"
+printf 'ssh/scp loop:     %d hosts in %.2f s\n' "$HOSTS" "$loop_s"
+printf '| %s | %d hosts | %.2f s | %.2f s (%.1fx) | %.2f s (%.1fx) | %s KiB |\n' "$(date -u +%Y-%m-%d)" "$HOSTS" \
+  "$certfleet_s" "$ansible_s" "$(echo "$ansible_s / $certfleet_s" | bc -l)" \
+  "$loop_s" "$(echo "$loop_s / $certfleet_s" | bc -l)" "$rss_kb"

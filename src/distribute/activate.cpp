@@ -1,0 +1,220 @@
+// Making a version live: swap `current`, test, reload, verify what is served;
+// every failure puts the previous version back (Envoy's rotation model: the
+// old material stays until the new one has proven itself).
+#include <algorithm>
+#include <thread>
+
+#include "core/process.hpp"
+#include "distribute/deploy_internal.hpp"
+#include "distribute/tls_probe.hpp"
+
+namespace certfleet::distribute::detail {
+
+namespace {
+
+using core::ErrorKind;
+using core::fail;
+using core::Result;
+using core::Status;
+using std::chrono::milliseconds;
+
+// "sudo nginx -t failed on cdn-1 (exit code 1): <stderr>"; Ok when it succeeded.
+Status run_command(Run& r, const std::string& command) {
+    auto res = r.t.run(command, r.host.command_timeout);
+    if (!res) {
+        return fail(res.error().kind,
+                    command + " could not run on " + r.host.host_name + ": " + res.error().message);
+    }
+    if (res->timed_out) {
+        return fail(ErrorKind::Timeout, command + " timed out on " + r.host.host_name + " after " +
+                                            core::format_duration(r.host.command_timeout));
+    }
+    if (res->exit_code != 0) {
+        const std::string& text = res->err.empty() ? res->out : res->err;
+        return fail(ErrorKind::Generic, command + " failed on " + r.host.host_name +
+                                            " (exit code " + std::to_string(res->exit_code) +
+                                            "): " + core::summarize_output(text));
+    }
+    return {};
+}
+
+// Polls what the host serves until it shows `expected` or verify_timeout
+// passes: a reloading nginx lets old workers answer for a moment.
+Result<std::string> verify_served(Run& r, const std::string& expected) {
+    const auto& v = r.host.verify;
+    const auto deadline = std::chrono::steady_clock::now() + r.host.verify_timeout;
+    milliseconds interval{100};
+    std::string last_serial;
+    std::optional<core::Error> last_error;
+    for (;;) {
+        const auto left =
+            std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left <= milliseconds(0)) {
+            break;
+        }
+        auto served = probe_tls(v.address, v.port, v.server_name, left);
+        if (served) {
+            last_serial = normalize_serial(served->info.serial_hex);
+            last_error.reset();
+            if (last_serial == expected) {
+                return last_serial;
+            }
+        } else {
+            last_error = served.error();
+        }
+        const auto now_left =
+            std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (now_left <= milliseconds(0)) {
+            break;
+        }
+        std::this_thread::sleep_for(std::min(interval, now_left));
+        interval = std::min(milliseconds(500), interval * 3 / 2);
+    }
+    if (last_error || last_serial.empty()) {
+        return fail(ErrorKind::Network,
+                    "cannot verify " + r.host.host_name + ": " +
+                        (last_error ? last_error->message : std::string("no answer in time")),
+                    "is the server listening on " + v.address + ":" + std::to_string(v.port) +
+                        "? set verify.address / verify.port, or verify.enabled=false");
+    }
+    return fail(ErrorKind::Protocol,
+                r.host.host_name + " serves serial " + last_serial + " after reload, expected " +
+                    expected + " (does the server config load " + r.paths.stable(kFullchain) + "?)",
+                "point ssl_certificate / ssl_certificate_key at " + r.paths.stable(kFullchain) +
+                    " and " + r.paths.stable(kKey));
+}
+
+// Puts back what was current before (or, on a first deployment, removes what
+// this run made live). Returns what the host's `current` is afterwards, for
+// the message.
+Result<std::string> undo(Run& r, const std::optional<std::string>& previous) {
+    if (previous) {
+        if (auto s = swap_link(r, "current", *previous); !s) {
+            return s.failure();
+        }
+        (void)r.t.fsync_dir(r.paths.dir);
+        const std::string v = version_of_target(*previous);
+        r.step("swapped current back to " + *previous);
+        return v.empty() ? *previous : v;
+    }
+    for (std::size_t i = 0; i < kFileNames.size(); ++i) {
+        if (auto s = r.t.remove(r.paths.stable(i)); !s) {
+            return s.failure();
+        }
+    }
+    if (auto s = r.t.remove(r.paths.current); !s) {
+        return s.failure();
+    }
+    (void)r.t.fsync_dir(r.paths.dir);
+    r.step("removed current and the stable links (there was no earlier version)");
+    return std::string();
+}
+
+// Fails the activation: undoes the swap (when there was one) and, if the
+// server had been reloaded onto the new files, reloads it back.
+void give_up(Run& r, const std::optional<std::string>& previous, bool swapped, bool reloaded,
+             const core::Error& e, const std::string& version) {
+    r.out.result = DeployResult::Failed;
+    r.out.error = e.message;
+    r.out.hint = e.hint;
+    if (!swapped) {
+        return;  // the version was already current: nothing to put back
+    }
+    auto back = undo(r, previous);
+    if (!back) {
+        r.out.error += "; swapping back FAILED: " + back.error().message + " (current is still " +
+                       version + ")";
+        r.out.hint =
+            "the host may serve an untested version; run `certfleet rollback` once it is "
+            "reachable";
+        return;
+    }
+    r.out.version = *back;
+    r.out.error +=
+        back->empty() ? "; removed the new links (first deployment)" : "; swapped back to " + *back;
+    if (!reloaded || r.host.reload_command.empty()) {
+        return;
+    }
+    if (auto s = run_command(r, r.host.reload_command); !s) {
+        r.out.error += "; reload after swapping back failed too: " + s.error().message;
+        r.out.hint = "check the server on " + r.host.host_name + " by hand";
+        return;
+    }
+    r.step("reloaded with the previous files");
+    if (previous) {
+        r.out.result = DeployResult::RolledBack;
+    }
+}
+
+}  // namespace
+
+void activate(Run& r, const std::optional<std::string>& previous_target, const std::string& version,
+              const std::string& expected_serial) {
+    const std::string target = "versions/" + version;
+    const bool swap = !previous_target || *previous_target != target;
+    r.out.version = previous_target ? version_of_target(*previous_target) : std::string();
+    if (swap) {
+        if (auto s = swap_link(r, "current", target); !s) {
+            // The rename is atomic: either it happened or nothing did. Say which.
+            auto now = read_layout(r.t, r.paths);
+            r.out.result = DeployResult::Failed;
+            r.out.error = "cannot swap current on " + r.host.host_name + ": " + s.error().message;
+            if (now && now->current_target) {
+                r.out.version = version_of_target(*now->current_target);
+            }
+            if (now && now->current_target == target) {
+                give_up(r, previous_target, true, false,
+                        core::make_error(ErrorKind::Io, r.out.error), version);
+            }
+            return;
+        }
+        if (auto s = r.t.fsync_dir(r.paths.dir); !s) {
+            give_up(r, previous_target, true, false, s.error(), version);
+            return;
+        }
+        r.step("current -> " + target +
+               (previous_target ? " (was " + *previous_target + ")" : std::string()));
+    }
+    r.out.version = version;
+
+    // First deployment or repaired links: current exists now, so new links
+    // never dangle.
+    auto layout = read_layout(r.t, r.paths);
+    Status links = layout ? ensure_links(r, *layout) : Status(layout.failure());
+    if (!links) {
+        give_up(r, previous_target, swap, false, links.error(), version);
+        return;
+    }
+
+    if (!r.host.test_command.empty()) {
+        if (auto s = run_command(r, r.host.test_command); !s) {
+            give_up(r, previous_target, swap, false, s.error(), version);
+            if (r.out.hint.empty()) {
+                r.out.hint = "fix the server configuration on " + r.host.host_name +
+                             " (see the test command's output), then deploy again";
+            }
+            return;
+        }
+        r.step("test passed: " + r.host.test_command);
+    }
+    if (!r.host.reload_command.empty()) {
+        if (auto s = run_command(r, r.host.reload_command); !s) {
+            give_up(r, previous_target, swap, true, s.error(), version);
+            return;
+        }
+        r.step("reloaded: " + r.host.reload_command);
+    }
+    if (r.host.verify.enabled) {
+        auto served = verify_served(r, expected_serial);
+        if (!served) {
+            give_up(r, previous_target, swap, true, served.error(), version);
+            return;
+        }
+        r.out.served_serial = *served;
+        r.step("verified: " + r.host.verify.address + ":" + std::to_string(r.host.verify.port) +
+               " serves serial " + *served);
+    }
+    r.out.result = DeployResult::Deployed;
+}
+
+}  // namespace certfleet::distribute::detail

@@ -1,0 +1,394 @@
+// deploy_version and rollback: the order of the steps. The steps themselves
+// live in deploy_steps.cpp (files and links), adopt.cpp and activate.cpp.
+#include "distribute/deploy.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+
+#include "core/crypto.hpp"
+#include "core/process.hpp"
+#include "distribute/deploy_internal.hpp"
+#include "distribute/tls_probe.hpp"
+
+namespace certfleet::distribute {
+
+using core::ErrorKind;
+using core::fail;
+using core::Result;
+using core::Status;
+using namespace detail;
+
+std::string_view deploy_result_name(DeployResult result) {
+    switch (result) {
+        case DeployResult::Deployed:
+            return "deployed";
+        case DeployResult::Unchanged:
+            return "unchanged";
+        case DeployResult::RolledBack:
+            return "rolled_back";
+        case DeployResult::Failed:
+            return "failed";
+    }
+    return "failed";
+}
+
+namespace {
+
+// A host whose clock is further off than this gets a warning.
+constexpr core::Seconds kClockTolerance{5 * 60};
+
+struct MaterialFacts {
+    std::string serial;
+    core::TimePoint not_before, not_after;
+};
+
+// One path component: it is joined under cert_root, so no traversal.
+bool valid_name(const std::string& name) {
+    return !name.empty() && !name.starts_with('.') && name.find('/') == std::string::npos &&
+           name.find('\0') == std::string::npos;
+}
+
+// Envoy's rule: new material is validated before it may replace the old,
+// here before the host is even contacted.
+Result<MaterialFacts> check_material(const Material& m) {
+    if (!valid_name(m.cert_name) || !valid_name(m.version)) {
+        return fail(ErrorKind::Config, "invalid certificate or version name \"" + m.cert_name +
+                                           "\" / \"" + m.version + "\"");
+    }
+    auto bad = [&](const std::string& what) {
+        return fail(
+            ErrorKind::Config,
+            "version " + m.version + " of " + m.cert_name + " is unusable: " + what,
+            "the manager's copy is damaged; issue a new one with `certfleet issue --force " +
+                m.cert_name + "`");
+    };
+    auto info = core::parse_certificate_pem(m.cert_pem);
+    if (!info) {
+        return bad(info.error().message);
+    }
+    MaterialFacts facts{normalize_serial(info->serial_hex), info->not_before, info->not_after};
+    if (!m.serial_hex.empty() && normalize_serial(m.serial_hex) != facts.serial) {
+        return bad("its certificate has serial " + facts.serial + ", not " + m.serial_hex);
+    }
+    const auto full = core::split_pem_certificates(m.fullchain_pem);
+    const auto leaf = core::split_pem_certificates(m.cert_pem);
+    if (full.empty() || leaf.empty() || full.front() != leaf.front()) {
+        return bad("fullchain.pem does not start with cert.pem");
+    }
+    auto key = core::PrivateKey::from_pem(m.key_pem);
+    if (!key) {
+        return bad("private key: " + key.error().message);
+    }
+    auto match = core::key_matches_certificate(*key, m.cert_pem);
+    if (!match || !*match) {
+        return bad("the private key does not match the certificate");
+    }
+    return facts;
+}
+
+Status check_target(const HostTarget& host) {
+    if (!host.cert_root.starts_with('/')) {
+        return fail(ErrorKind::Config, host.host_name + ": cert_root \"" + host.cert_root +
+                                           "\" is not an absolute path");
+    }
+    if (host.verify.enabled &&
+        (host.verify.address.empty() || host.verify.port <= 0 || host.verify.port > 65535)) {
+        return fail(ErrorKind::Config, host.host_name + ": verify needs an address and a port",
+                    "set verify.address and verify.port, or verify.enabled=false");
+    }
+    return {};
+}
+
+// A host with a wrong clock considers a fresh certificate not yet valid (or
+// an old one still fine): warn when it is off, refuse when the new
+// certificate would look invalid there.
+Status check_clock(Run& r, const MaterialFacts& facts) {
+    auto res = r.t.run("date +%s", r.host.command_timeout);
+    std::int64_t host_seconds = 0;
+    if (!res || res->exit_code != 0) {
+        r.warn("cannot read the clock on " + r.host.host_name);
+        return {};
+    }
+    const std::string& text = res->out;
+    const auto begin = text.find_first_not_of(" \t\r\n");
+    const char* first = text.data() + (begin == std::string::npos ? text.size() : begin);
+    const auto [end, ec] = std::from_chars(first, text.data() + text.size(), host_seconds);
+    if (ec != std::errc() || end == first) {
+        r.warn("cannot read the clock on " + r.host.host_name + ": `date +%s` printed \"" +
+               core::summarize_output(text, 40) + "\"");
+        return {};
+    }
+    const auto manager =
+        std::chrono::time_point_cast<core::Seconds>(std::chrono::system_clock::now());
+    const core::TimePoint host_time{core::Seconds(host_seconds)};
+    const auto skew = host_time - manager;
+    if (std::chrono::abs(skew) <= kClockTolerance) {
+        return {};
+    }
+    const std::string off = "the clock on " + r.host.host_name + " is " +
+                            core::format_duration(std::chrono::abs(skew)) +
+                            (skew.count() > 0 ? " ahead of" : " behind") + " the manager's (" +
+                            core::format_rfc3339(host_time) + ")";
+    if (host_time < facts.not_before || host_time > facts.not_after) {
+        return fail(
+            ErrorKind::Generic, off + ": the new certificate would not be valid there",
+            "fix time synchronisation (NTP) on " + r.host.host_name + ", then deploy again");
+    }
+    r.warn(off + "; fix time synchronisation (NTP)");
+    return {};
+}
+
+// Checks space and writability where the files will go, then creates the
+// missing directories. Nothing on the host changes unless the checks pass.
+Status prepare_dirs(Run& r, std::uint64_t bytes) {
+    std::vector<std::string> missing;
+    std::string path = r.paths.versions;
+    for (;;) {
+        auto info = r.t.stat(path);
+        if (!info) {
+            return info.failure();
+        }
+        if (info->exists) {
+            break;
+        }
+        missing.push_back(path);
+        const auto slash = path.rfind('/');
+        path = slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+    }
+    auto space = r.t.space(path);
+    if (!space) {
+        return space.failure();
+    }
+    if (space->read_only) {
+        return fail(ErrorKind::Io,
+                    r.host.host_name + ": cert_root " + r.host.cert_root +
+                        " is on a read-only file system; nothing was changed",
+                    "remount it read-write (a kernel remounts after disk errors: check dmesg), "
+                    "then deploy again");
+    }
+    if (space->available_bytes < r.host.min_free_bytes + bytes) {
+        return fail(ErrorKind::Io,
+                    r.host.host_name + ": not enough free space under " + r.host.cert_root + " (" +
+                        std::to_string(space->available_bytes) + " bytes available, " +
+                        std::to_string(bytes) + " needed plus a reserve of " +
+                        std::to_string(r.host.min_free_bytes) + "); nothing was changed",
+                    "free space on the host, then deploy again");
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+        if (auto s = r.t.make_dir(*it, kDirMode); !s) {
+            return s;
+        }
+        if (auto s = apply_group(r, *it); !s) {
+            return s;
+        }
+        r.step("created " + *it);
+    }
+    return {};
+}
+
+// The version is current and its links are in place: Unchanged if it is
+// served (or, unverified, if its activation finished), else the caller redoes
+// test, reload and verify.
+bool already_done(Run& r, const Material& m, const std::string& serial) {
+    if (!r.host.verify.enabled) {
+        auto marker = r.t.read_file(r.paths.dir + "/" + kMarker, 4096);
+        if (marker && *marker == m.version + "\n") {
+            r.out.result = DeployResult::Unchanged;
+            r.step("versions/" + m.version + " is already current");
+            return true;
+        }
+        r.step("versions/" + m.version +
+               " is current but its activation never finished: testing and reloading again");
+        return false;
+    }
+    const auto& v = r.host.verify;
+    auto served = probe_tls(v.address, v.port, v.server_name, r.host.verify_timeout);
+    if (served && normalize_serial(served->info.serial_hex) == serial) {
+        r.out.result = DeployResult::Unchanged;
+        r.out.served_serial = serial;
+        r.step("versions/" + m.version + " is already current and served");
+        return true;
+    }
+    r.step("versions/" + m.version + " is already current, but " +
+           (served ? "the host serves serial " + served->info.serial_hex : served.error().message) +
+           ": testing, reloading and verifying again");
+    return false;
+}
+
+DeployOutcome& failed_at(DeployOutcome& out, const std::string& what, const core::Error& e,
+                         std::string hint) {
+    failed(out, e);
+    out.error = what + ": " + e.message;
+    if (out.hint.empty()) {
+        out.hint = std::move(hint);
+    }
+    return out;
+}
+
+}  // namespace
+
+DeployOutcome deploy_version(Transport& t, const HostTarget& host, const Material& m, bool force) {
+    DeployOutcome out;
+    Run r{t, host, CertPaths(host.cert_root, m.cert_name), out};
+    auto facts = check_material(m);
+    if (!facts) {
+        return failed(out, facts.error());
+    }
+    if (auto s = check_target(host); !s) {
+        return failed(out, s.error());
+    }
+    if (auto s = t.connect(); !s) {
+        return failed(out, s.error());
+    }
+    r.step("connected: " + t.describe());
+    if (auto s = check_clock(r, *facts); !s) {
+        return failed(out, s.error());
+    }
+    auto layout = read_layout(t, r.paths);
+    if (!layout) {
+        return failed(out, layout.error());
+    }
+    const std::string current = layout->current_version();
+    const bool hand_managed = layout->hand_managed();
+    out.version = current;
+
+    if (!force && current == m.version && !hand_managed && layout->links_complete() &&
+        already_done(r, m, facts->serial)) {
+        return out;
+    }
+
+    FileSet files;
+    files.files = {m.cert_pem, m.chain_pem, m.fullchain_pem, m.key_pem};
+    std::uint64_t needed = files.total_size();
+    if (hand_managed) {
+        for (const auto& s : layout->stable) {
+            needed += s.info.is_regular ? s.info.size : 16 * 1024;
+        }
+    }
+    if (auto s = prepare_dirs(r, needed); !s) {
+        return failed(out, s.error());
+    }
+
+    std::optional<std::string> previous = layout->current_target;
+    if (hand_managed) {
+        auto adopted = adopt(r, *layout);
+        if (!adopted) {
+            return failed_at(out, "adoption of the hand-managed files failed", adopted.error(),
+                             "the old files still serve; fix the cause and deploy again");
+        }
+        previous = "versions/" + *adopted;
+        out.version = *adopted;
+    }
+
+    const bool is_current = !hand_managed && current == m.version;
+    if (auto s = write_version(r, m.version, files, is_current); !s) {
+        return failed_at(
+            out, "upload of versions/" + m.version + " to " + host.host_name + " failed", s.error(),
+            "nothing was swapped (current is still " +
+                (out.version.empty() ? std::string("unset") : out.version) +
+                "); the next deploy removes the partial upload");
+    }
+
+    activate(r, previous, m.version, facts->serial);
+    if (out.result == DeployResult::Deployed) {
+        write_marker(r, m.version);
+        prune(r, m.version, previous ? version_of_target(*previous) : std::string());
+    }
+    return out;
+}
+
+DeployOutcome rollback(Transport& t, const HostTarget& host, const std::string& cert_name,
+                       const std::string& version) {
+    DeployOutcome out;
+    Run r{t, host, CertPaths(host.cert_root, cert_name), out};
+    if (!valid_name(cert_name) || (!version.empty() && !valid_name(version))) {
+        return failed(
+            out, core::make_error(ErrorKind::Config, "invalid certificate or version name \"" +
+                                                         cert_name + "\" / \"" + version + "\""));
+    }
+    if (auto s = check_target(host); !s) {
+        return failed(out, s.error());
+    }
+    if (auto s = t.connect(); !s) {
+        return failed(out, s.error());
+    }
+    r.step("connected: " + t.describe());
+    auto layout = read_layout(t, r.paths);
+    if (!layout) {
+        return failed(out, layout.error());
+    }
+    const std::string current = layout->current_version();
+    out.version = current;
+    std::string on_host;
+    for (const auto& v : layout->versions) {
+        on_host += (on_host.empty() ? "" : ", ") + v;
+    }
+    const std::string listing =
+        "versions on " + host.host_name + ": " + (on_host.empty() ? std::string("none") : on_host);
+    if (layout->hand_managed() || current.empty()) {
+        return failed(out, core::make_error(ErrorKind::Generic,
+                                            host.host_name + " has no version of " + cert_name +
+                                                " managed by certfleet to roll back from",
+                                            "deploy first (hand-managed files are adopted then)"));
+    }
+
+    std::string target = version;
+    if (target.empty()) {
+        auto it = std::lower_bound(layout->versions.begin(), layout->versions.end(), current);
+        if (it == layout->versions.begin()) {
+            return failed(out, core::make_error(ErrorKind::Generic,
+                                                "no version older than " + current + " of " +
+                                                    cert_name + " on " + host.host_name,
+                                                listing));
+        }
+        target = *std::prev(it);
+    } else if (!std::binary_search(layout->versions.begin(), layout->versions.end(), target)) {
+        return failed(out, core::make_error(ErrorKind::Generic,
+                                            "version " + target + " of " + cert_name +
+                                                " is not on " + host.host_name,
+                                            listing));
+    }
+    if (target == current) {
+        out.result = DeployResult::Unchanged;
+        r.step("versions/" + target + " is already current");
+        return out;
+    }
+
+    // The old version must still be a usable pair before it replaces anything.
+    auto files = read_version(r, r.paths.version_dir(target));
+    if (!files) {
+        return failed_at(out, "versions/" + target + " on " + host.host_name + " is incomplete",
+                         files.error(), listing);
+    }
+    auto info = core::parse_certificate_pem(files->files[kCert]);
+    auto key = core::PrivateKey::from_pem(files->files[kKey]);
+    auto match = key ? core::key_matches_certificate(*key, files->files[kCert])
+                     : Result<bool>(key.failure());
+    if (!info || !match || !*match) {
+        return failed(out, core::make_error(ErrorKind::Generic,
+                                            "versions/" + target + " on " + host.host_name +
+                                                " is damaged: its key and certificate do not match",
+                                            listing));
+    }
+    auto space = t.space(r.paths.dir);
+    if (space && space->read_only) {
+        return failed(out,
+                      core::make_error(ErrorKind::Io,
+                                       host.host_name + ": cert_root " + host.cert_root +
+                                           " is on a read-only file system; nothing was changed"));
+    }
+
+    activate(r, layout->current_target, target, normalize_serial(info->serial_hex));
+    if (out.result == DeployResult::Deployed) {
+        write_marker(r, target);
+    } else {
+        // The version current before is back (or the host needs a look): for a
+        // rollback that is a failure, not a "rolled back".
+        out.result = DeployResult::Failed;
+        out.error = "rollback to " + target + " failed: " + out.error;
+    }
+    return out;
+}
+
+}  // namespace certfleet::distribute

@@ -1,0 +1,127 @@
+// Pieces of the deployment transaction shared by deploy.cpp, deploy_steps.cpp,
+// activate.cpp and adopt.cpp. Not part of the module's API.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "distribute/deploy.hpp"
+#include "distribute/transport.hpp"
+
+namespace certfleet::distribute::detail {
+
+// Index order of every per-version file array below.
+inline constexpr std::array<const char*, 4> kFileNames = {"cert.pem", "chain.pem", "fullchain.pem",
+                                                          "privkey.pem"};
+inline constexpr std::size_t kCert = 0, kChain = 1, kFullchain = 2, kKey = 3;
+inline constexpr mode_t kDirMode = 0750;
+// Certificates are public, but SPEC §4 says nothing is group- or
+// world-readable unless configured; key_group opens them to the server's group.
+inline constexpr mode_t kCertMode = 0640;
+inline constexpr std::size_t kMaxPemBytes = std::size_t{1} << 20;
+// <dir>/.deployed names the version whose activation last finished (swap, test,
+// reload, verify): a run cut off after the swap is redone, not "unchanged".
+inline constexpr const char* kMarker = ".deployed";
+// Sorts before any real version ("20261121T103000Z-…").
+inline constexpr const char* kAdoptedPrefix = "00000000T000000Z-adopted-";
+
+// The four files of one version. The key copy is wiped when it goes away.
+struct FileSet {
+    std::array<std::string, 4> files;
+
+    FileSet() = default;
+    FileSet(const FileSet&) = default;
+    FileSet(FileSet&&) noexcept = default;
+    FileSet& operator=(const FileSet&) = default;
+    FileSet& operator=(FileSet&&) noexcept = default;
+    ~FileSet();
+
+    std::uint64_t total_size() const;
+    bool operator==(const FileSet& other) const { return files == other.files; }
+};
+
+struct CertPaths {
+    std::string dir;       // <cert_root>/<cert>
+    std::string versions;  // <dir>/versions
+    std::string current;   // <dir>/current
+
+    CertPaths(std::string cert_root, const std::string& cert_name);
+    std::string version_dir(const std::string& version) const { return versions + "/" + version; }
+    std::string tmp_dir(const std::string& version) const { return versions + "/.tmp-" + version; }
+    std::string stable(std::size_t i) const { return dir + "/" + kFileNames[i]; }
+};
+
+struct StableName {
+    FileInfo info;
+    std::string link_target;  // when info.is_symlink
+};
+
+// What is under <cert_root>/<cert> on the host.
+struct Layout {
+    bool dir_exists = false;
+    std::optional<std::string> current_target;  // the raw link text
+    std::array<StableName, 4> stable;
+    std::vector<std::string> versions;     // sorted, no hidden entries
+    std::vector<std::string> temporaries;  // ".tmp-*" leftovers
+
+    // The stable name is our link to current/<same name>.
+    bool ours(std::size_t i) const;
+    // fullchain.pem or privkey.pem exists and is not our link (SPEC §4 adoption).
+    bool hand_managed() const;
+    bool links_complete() const;
+    std::string current_version() const;  // "" when `current` is missing or foreign
+};
+
+core::Result<Layout> read_layout(Transport& t, const CertPaths& paths);
+
+// "versions/X" -> "X"; anything else -> "".
+std::string version_of_target(const std::string& link_target);
+// Lowercase hex without colons or leading zeros, as core::CertificateInfo has it.
+std::string normalize_serial(std::string serial);
+
+// One deployment or rollback in progress on one host.
+struct Run {
+    Transport& t;
+    const HostTarget& host;
+    CertPaths paths;
+    DeployOutcome& out;
+
+    void step(std::string text) { out.steps.push_back(std::move(text)); }
+    void warn(std::string text);
+};
+
+// Fills `out` for a failure and returns it.
+DeployOutcome& failed(DeployOutcome& out, const core::Error& e);
+
+core::Result<FileSet> read_version(Run& r, const std::string& dir);
+// Puts `files` under versions/<version> via versions/.tmp-<version>, checked
+// by reading back. An identical existing copy is reused.
+core::Status write_version(Run& r, const std::string& version, const FileSet& files,
+                           bool is_current);
+// Points <dir>/<name> at `target` by renaming a fresh symlink `.<name>.tmp` over it.
+core::Status swap_link(Run& r, const std::string& name, const std::string& target);
+// Creates or repairs the stable links so each is <name> -> current/<name>.
+core::Status ensure_links(Run& r, const Layout& layout);
+core::Status apply_group(Run& r, const std::string& path);
+
+// Takes over hand-managed files as a version and makes the stable names our
+// links without ever changing what they resolve to. Returns the version name.
+core::Result<std::string> adopt(Run& r, const Layout& layout);
+
+// Activates `version` (swap, test, reload, verify; swap back on failure) and
+// sets r.out's result, version, served_serial, error and hint.
+void activate(Run& r, const std::optional<std::string>& previous_target, const std::string& version,
+              const std::string& expected_serial);
+
+// Records that `version`'s activation finished (a failure is only a warning).
+void write_marker(Run& r, const std::string& version);
+// Keeps the newest keep_versions plus `current` and `previous`; removes
+// leftovers of interrupted runs (versions/.tmp-*, <dir>/.*.tmp).
+void prune(Run& r, const std::string& current_version, const std::string& previous_version);
+
+}  // namespace certfleet::distribute::detail

@@ -1,0 +1,383 @@
+#include "distribute/ssh_session.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <mutex>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <system_error>
+#include <unistd.h>
+#include <vector>
+
+#include "distribute/known_hosts.hpp"
+
+namespace certfleet::distribute {
+namespace {
+
+using core::ErrorKind;
+using core::fail;
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+std::string errno_text(int err) {
+    return std::generic_category().message(err);
+}
+
+// libssh2_init is not thread-safe and must run once before any session.
+core::Status init_libssh2() {
+    static std::once_flag once;
+    static int rc = 0;
+    std::call_once(once, [] { rc = libssh2_init(0); });
+    if (rc != 0) {
+        return fail(ErrorKind::Generic,
+                    "cannot initialise libssh2 (error " + std::to_string(rc) + ")");
+    }
+    return {};
+}
+
+std::string endpoint(const std::string& address, int port) {
+    const bool ipv6 = address.find(':') != std::string::npos;
+    return (ipv6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
+
+// Non-blocking connect to each resolved address in turn, all within one
+// deadline, so an address that drops packets cannot stall a run.
+core::Result<int> connect_tcp(const SshOptions& o) {
+    const std::string where = endpoint(o.address, o.port);
+    const std::string hint =
+        "check the host's address and ssh.port, that sshd runs there, and that no firewall drops "
+        "the connection";
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* list = nullptr;
+    const std::string port = std::to_string(o.port);
+    if (int rc = ::getaddrinfo(o.address.c_str(), port.c_str(), &hints, &list); rc != 0) {
+        return fail(ErrorKind::Network,
+                    o.host_name + ": cannot resolve " + o.address + ": " + ::gai_strerror(rc),
+                    "check the host's address in the inventory and the manager's DNS");
+    }
+    std::unique_ptr<addrinfo, void (*)(addrinfo*)> guard(list, &::freeaddrinfo);
+    const auto deadline = SteadyClock::now() + o.connect_timeout;
+    std::string last_error = "no address";
+    for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
+        int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                          ai->ai_protocol);
+        if (fd < 0) {
+            last_error = errno_text(errno);
+            continue;
+        }
+        int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
+        int err = rc == 0 ? 0 : errno;
+        if (err == EINPROGRESS) {
+            pollfd p{fd, POLLOUT, 0};
+            int ready = 0;
+            do {
+                auto left = duration_cast<milliseconds>(deadline - SteadyClock::now()).count();
+                ready = ::poll(&p, 1, static_cast<int>(std::max<long long>(left, 0)));
+            } while (ready < 0 && errno == EINTR);
+            if (ready == 0) {
+                ::close(fd);
+                return fail(ErrorKind::Timeout,
+                            o.host_name + ": cannot connect to " + where + ": no answer within " +
+                                core::format_duration(o.connect_timeout),
+                            hint);
+            }
+            socklen_t len = sizeof err;
+            if (ready < 0 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+                err = errno;
+            }
+        }
+        if (err == 0) {
+            // SSH is request/response; Nagle would delay every small SFTP packet.
+            int one = 1;
+            ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            return fd;
+        }
+        ::close(fd);
+        last_error = errno_text(err);
+        if (SteadyClock::now() >= deadline) {
+            break;
+        }
+    }
+    return fail(ErrorKind::Network,
+                o.host_name + ": cannot connect to " + where + ": " + last_error, hint);
+}
+
+std::string expand_home(const std::string& path) {
+    if (path.rfind("~/", 0) != 0) {
+        return path;
+    }
+    std::string home;
+    if (const char* env = std::getenv("HOME"); env != nullptr && *env != '\0') {
+        home = env;
+    } else {
+        std::vector<char> buf(16384);
+        passwd pw{};
+        passwd* found = nullptr;
+        if (::getpwuid_r(::getuid(), &pw, buf.data(), buf.size(), &found) == 0 && found) {
+            home = found->pw_dir;
+        }
+    }
+    return home + path.substr(1);
+}
+
+struct AgentDeleter {
+    bool connected = false;
+    void operator()(LIBSSH2_AGENT* agent) const {
+        if (connected) {
+            libssh2_agent_disconnect(agent);
+        }
+        libssh2_agent_free(agent);
+    }
+};
+
+bool is_rsa_public_key(const std::string& pub_path) {
+    std::ifstream in(pub_path);
+    std::string type;
+    in >> type;
+    return type == "ssh-rsa";
+}
+
+}  // namespace
+
+SshSession::SshSession(const SshOptions& options, int fd)
+    : m_options(options),
+      m_operation_timeout(duration_cast<milliseconds>(options.operation_timeout)),
+      m_fd(fd) {}
+
+SshSession::~SshSession() {
+    if (m_broken && m_fd >= 0) {
+        // Make every teardown write fail at once instead of waiting on a dead peer.
+        ::shutdown(m_fd, SHUT_RDWR);
+    }
+    if (m_session != nullptr) {
+        libssh2_session_set_blocking(m_session, 1);
+        set_timeout(std::min(m_operation_timeout, milliseconds(5000)));
+        if (m_sftp != nullptr) {
+            libssh2_sftp_shutdown(m_sftp);
+        }
+        if (!m_broken) {
+            libssh2_session_disconnect_ex(m_session, SSH_DISCONNECT_BY_APPLICATION,
+                                          "certfleet: done", "");
+        }
+        libssh2_session_free(m_session);
+    }
+    if (m_fd >= 0) {
+        ::close(m_fd);
+    }
+}
+
+core::Result<std::unique_ptr<SshSession>> SshSession::open(const SshOptions& options) {
+    if (auto s = init_libssh2(); !s) {
+        return s.failure();
+    }
+    auto fd = connect_tcp(options);
+    if (!fd) {
+        return fd.failure();
+    }
+    std::unique_ptr<SshSession> session(new SshSession(options, *fd));
+    session->m_session = libssh2_session_init_ex(nullptr, nullptr, nullptr, nullptr);
+    if (session->m_session == nullptr) {
+        return fail(ErrorKind::Generic, options.host_name + ": cannot create an SSH session");
+    }
+    libssh2_session_set_blocking(session->m_session, 1);
+    session->restore_timeout();
+    if (auto s = session->handshake(); !s) {
+        return s.failure();
+    }
+    if (auto s = session->authenticate(); !s) {
+        return s.failure();
+    }
+    return session;
+}
+
+core::Status SshSession::handshake() {
+    const std::string name = known_hosts_name(m_options.address, m_options.port);
+    const std::string algorithms = host_key_algorithms(m_session, m_options.known_hosts, name);
+    libssh2_session_method_pref(m_session, LIBSSH2_METHOD_HOSTKEY, algorithms.c_str());
+    if (libssh2_session_handshake(m_session, m_fd) != 0) {
+        const int rc = last_errno();
+        m_broken = true;
+        return fail(rc == LIBSSH2_ERROR_TIMEOUT ? ErrorKind::Timeout : ErrorKind::Network,
+                    m_options.host_name + ": SSH handshake with " +
+                        endpoint(m_options.address, m_options.port) + " failed: " + last_error(),
+                    "check that an OpenSSH server listens there; libssh2 1.10 needs an "
+                    "ssh-ed25519 or ecdsa host key (OpenSSH 8.8+ no longer offers ssh-rsa/SHA-1)");
+    }
+    return verify_host_key(m_session, HostKeyCheck{m_options.host_name, m_options.address,
+                                                   m_options.port, m_options.known_hosts});
+}
+
+// Agent identities first (they also cover passphrase-protected keys), then
+// identity_file. Every refusal is collected so the error says what was tried.
+core::Status SshSession::authenticate() {
+    const std::string& user = m_options.user;
+    const auto user_len = static_cast<unsigned int>(user.size());
+    const char* methods = libssh2_userauth_list(m_session, user.c_str(), user_len);
+    if (methods == nullptr && libssh2_userauth_authenticated(m_session)) {
+        return {};  // the server accepted "none"
+    }
+    bool broken = methods == nullptr && is_connection_error(last_errno());
+    std::vector<std::string> notes;
+    if (methods != nullptr && std::strstr(methods, "publickey") == nullptr) {
+        notes.push_back(std::string("the server offers only ") + methods);
+    }
+    const char* sock = std::getenv("SSH_AUTH_SOCK");
+    if (notes.empty() && !broken && m_options.use_agent && sock != nullptr && *sock != '\0') {
+        std::unique_ptr<LIBSSH2_AGENT, AgentDeleter> agent(libssh2_agent_init(m_session));
+        if (!agent || libssh2_agent_connect(agent.get()) != 0) {
+            notes.push_back(std::string("agent: cannot connect to ") + sock);
+        } else {
+            agent.get_deleter().connected = true;
+            if (libssh2_agent_list_identities(agent.get()) != 0) {
+                notes.push_back("agent: cannot list identities: " + last_error());
+            } else {
+                int tried = 0;
+                libssh2_agent_publickey* identity = nullptr;
+                while (!broken &&
+                       libssh2_agent_get_identity(agent.get(), &identity, identity) == 0) {
+                    ++tried;
+                    if (libssh2_agent_userauth(agent.get(), user.c_str(), identity) == 0) {
+                        return {};
+                    }
+                    broken = is_connection_error(last_errno());
+                }
+                notes.push_back(tried == 0 ? "agent: no identities"
+                                           : "agent: no identity accepted");
+            }
+        }
+    }
+    if (notes.empty() || notes.front().rfind("agent", 0) == 0) {
+        if (m_options.identity_file.empty()) {
+            notes.push_back("no ssh.identity_file configured");
+        } else if (!broken) {
+            const std::string key = expand_home(m_options.identity_file);
+            const std::string pub = key + ".pub";
+            const bool has_pub = ::access(pub.c_str(), R_OK) == 0;
+            if (::access(key.c_str(), R_OK) != 0) {
+                notes.push_back("key " + key + ": " + errno_text(errno));
+            } else if (libssh2_userauth_publickey_fromfile_ex(m_session, user.c_str(), user_len,
+                                                              has_pub ? pub.c_str() : nullptr,
+                                                              key.c_str(), nullptr) == 0) {
+                return {};
+            } else {
+                const int rc = last_errno();
+                broken = is_connection_error(rc);
+                std::string note = "key " + key + ": ";
+                if (rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED ||
+                    rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED) {
+                    note += "not accepted by the server";
+                    if (has_pub && is_rsa_public_key(pub)) {
+                        note +=
+                            " (libssh2 1.10 signs with ssh-rsa/SHA-1, which OpenSSH 8.8+ refuses: "
+                            "use an ed25519 or ecdsa key)";
+                    }
+                } else {
+                    note += last_error();
+                }
+                notes.push_back(std::move(note));
+            }
+        }
+    }
+    std::string joined;
+    for (const auto& note : notes) {
+        joined += (joined.empty() ? "" : "; ") + note;
+    }
+    if (broken) {
+        m_broken = true;
+        joined += "; the connection broke: " + last_error();
+    }
+    return fail(ErrorKind::Config,
+                m_options.host_name + ": authentication as " + user + " failed (" + joined +
+                    "); check ssh.user and ssh.identity_file",
+                "the public key must be in ~" + user +
+                    "/.ssh/authorized_keys on the host and sshd must let " + user +
+                    " log in (PermitRootLogin prohibit-password for root); passphrase-protected "
+                    "keys need ssh-agent");
+}
+
+core::Result<LIBSSH2_SFTP*> SshSession::sftp() {
+    if (m_sftp != nullptr) {
+        return m_sftp;
+    }
+    m_sftp = libssh2_sftp_init(m_session);
+    if (m_sftp == nullptr) {
+        const int rc = last_errno();
+        if (is_connection_error(rc)) {
+            m_broken = true;
+        }
+        return fail(rc == LIBSSH2_ERROR_TIMEOUT ? ErrorKind::Timeout : ErrorKind::Network,
+                    m_options.host_name + ": cannot start SFTP: " + last_error(),
+                    "enable the SFTP subsystem in the host's sshd_config (Subsystem sftp "
+                    "internal-sftp)");
+    }
+    return m_sftp;
+}
+
+void SshSession::abandon() {
+    m_broken = true;
+    if (m_fd >= 0) {
+        ::shutdown(m_fd, SHUT_RDWR);
+    }
+}
+
+std::string SshSession::last_error() const {
+    char* message = nullptr;
+    int len = 0;
+    libssh2_session_last_error(m_session, &message, &len, 0);
+    return message != nullptr && len > 0 ? std::string(message, static_cast<std::size_t>(len))
+                                         : "unknown libssh2 error";
+}
+
+bool SshSession::is_connection_error(int rc) {
+    switch (rc) {
+        case LIBSSH2_ERROR_NONE:
+        case LIBSSH2_ERROR_EAGAIN:
+        case LIBSSH2_ERROR_SFTP_PROTOCOL:
+        case LIBSSH2_ERROR_CHANNEL_FAILURE:
+        case LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED:
+        case LIBSSH2_ERROR_CHANNEL_OUTOFORDER:
+        case LIBSSH2_ERROR_BUFFER_TOO_SMALL:
+        case LIBSSH2_ERROR_FILE:
+        case LIBSSH2_ERROR_INVAL:
+        case LIBSSH2_ERROR_METHOD_NONE:
+        case LIBSSH2_ERROR_AUTHENTICATION_FAILED:
+        case LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED:
+        case LIBSSH2_ERROR_PUBLICKEY_PROTOCOL:
+        case LIBSSH2_ERROR_AGENT_PROTOCOL:
+            return false;
+        default:
+            return true;
+    }
+}
+
+void SshSession::set_timeout(milliseconds timeout) {
+    libssh2_session_set_timeout(m_session, std::max<long>(static_cast<long>(timeout.count()), 1));
+}
+
+void SshSession::wait_socket(SteadyClock::time_point deadline) const {
+    const int directions = libssh2_session_block_directions(m_session);
+    pollfd p{m_fd, 0, 0};
+    if ((directions & LIBSSH2_SESSION_BLOCK_INBOUND) != 0) {
+        p.events |= POLLIN;
+    }
+    if ((directions & LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0) {
+        p.events |= POLLOUT;
+    }
+    if (p.events == 0) {
+        p.events = POLLIN;
+    }
+    auto left = duration_cast<milliseconds>(deadline - SteadyClock::now()).count();
+    ::poll(&p, 1, static_cast<int>(std::clamp<long long>(left, 0, 1000)));
+}
+
+}  // namespace certfleet::distribute

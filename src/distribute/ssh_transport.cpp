@@ -1,0 +1,301 @@
+// SshTransport: connection handling, commands over exec channels and the
+// file operations SFTP v3 cannot do atomically (rename, rm -r, chgrp, fsync
+// of a directory). The SFTP-backed operations are in ssh_sftp.cpp.
+#include "distribute/ssh_transport.hpp"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "core/process.hpp"
+#include "distribute/ssh_session.hpp"
+
+namespace certfleet::distribute {
+namespace {
+
+using core::ErrorKind;
+using core::fail;
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+constexpr std::size_t kMaxOutput = std::size_t{1} << 20;  // per stream, as CommandOutput says
+// Closing a channel waits for the peer's CLOSE; a healthy sshd answers at once.
+constexpr milliseconds kCloseTimeout{5000};
+// The remote `timeout` sends SIGTERM at the deadline and SIGKILL this much later.
+constexpr int kKillAfterSeconds = 2;
+// How long after the deadline the channel may take to close.
+constexpr std::chrono::seconds kKillGrace{kKillAfterSeconds + 1};
+
+// RFC 4254 §6.10 names signals without "SIG"; report them as a shell would (128+N).
+int signal_number(std::string_view name) {
+    static constexpr std::pair<std::string_view, int> kSignals[] = {
+        {"HUP", 1},   {"INT", 2},   {"QUIT", 3},  {"ILL", 4},   {"ABRT", 6},
+        {"FPE", 8},   {"KILL", 9},  {"USR1", 10}, {"SEGV", 11}, {"USR2", 12},
+        {"PIPE", 13}, {"ALRM", 14}, {"TERM", 15}};
+    for (const auto& [n, number] : kSignals) {
+        if (n == name) {
+            return number;
+        }
+    }
+    return 0;
+}
+
+void append_bounded(std::string& to, const char* data, std::size_t n) {
+    if (to.size() < kMaxOutput) {
+        to.append(data, std::min(n, kMaxOutput - to.size()));
+    }
+}
+
+// What the exec channel runs. The login shell may be anything (bash, zsh,
+// fish): the command gets /bin/sh, as on the local transport. Closing the
+// channel does not stop a command and libssh2 1.10 cannot send signals, so
+// the command runs under coreutils' `timeout` when the host has it: a command
+// that outlives its deadline is really stopped and the channel closes normally.
+std::string remote_command(const std::string& command, core::Seconds timeout) {
+    const std::string shell = "/bin/sh -c " + shell_quote(command);
+    const std::string script = "if command -v timeout >/dev/null 2>&1; then exec timeout -k " +
+                               std::to_string(kKillAfterSeconds) + " " +
+                               std::to_string(std::max<long long>(timeout.count(), 1)) + " " +
+                               shell + "; fi; exec " + shell;
+    return "exec /bin/sh -c " + shell_quote(script);
+}
+
+struct ChannelFree {
+    void operator()(LIBSSH2_CHANNEL* channel) const { libssh2_channel_free(channel); }
+};
+
+}  // namespace
+
+std::string shell_quote(std::string_view text) {
+    std::string quoted = "'";
+    for (char c : text) {
+        if (c == '\'') {
+            quoted += "'\\''";
+        } else {
+            quoted += c;
+        }
+    }
+    quoted += '\'';
+    return quoted;
+}
+
+SshTransport::SshTransport(SshOptions options) : m_options(std::move(options)) {}
+
+SshTransport::~SshTransport() = default;
+
+bool SshTransport::connected() const {
+    return m_session && !m_session->broken();
+}
+
+void SshTransport::disconnect() {
+    m_session.reset();
+}
+
+std::string SshTransport::describe() const {
+    const bool ipv6 = m_options.address.find(':') != std::string::npos;
+    return m_options.host_name + " (ssh " + m_options.user + "@" +
+           (ipv6 ? "[" + m_options.address + "]" : m_options.address) + ":" +
+           std::to_string(m_options.port) + ")";
+}
+
+core::Status SshTransport::connect() {
+    if (m_session && !m_session->broken()) {
+        return {};
+    }
+    m_session.reset();
+    auto session = SshSession::open(m_options);
+    if (!session) {
+        return session.failure();
+    }
+    m_session = std::move(*session);
+    return {};
+}
+
+core::Status SshTransport::ensure_connected() {
+    return connect();
+}
+
+core::Result<CommandOutput> SshTransport::run(const std::string& command, core::Seconds timeout) {
+    if (auto s = ensure_connected(); !s) {
+        return s.failure();
+    }
+    timeout = std::max(timeout, core::Seconds(1));
+    SshSession& s = *m_session;
+    LIBSSH2_SESSION* session = s.get();
+    const auto started = SteadyClock::now();
+    const auto deadline = started + timeout;
+    const std::string& host = m_options.host_name;
+    std::unique_ptr<LIBSSH2_CHANNEL, ChannelFree> channel;
+    auto connection_failure = [&](const std::string& what) -> core::Failure {
+        const int rc = s.last_errno();
+        std::string message = host + ": " + what + ": " + s.last_error();
+        libssh2_session_set_blocking(session, 1);
+        if (SshSession::is_connection_error(rc)) {
+            // The protocol state is unknown now: the next call connects again.
+            s.abandon();
+        }
+        channel.reset();
+        s.restore_timeout();
+        return fail(rc == LIBSSH2_ERROR_TIMEOUT ? ErrorKind::Timeout : ErrorKind::Network,
+                    std::move(message), "check the connection to the host and its sshd");
+    };
+
+    // Opening and starting the channel is quick; bound it by the shorter limit.
+    s.set_timeout(std::min(duration_cast<milliseconds>(timeout),
+                           duration_cast<milliseconds>(m_options.operation_timeout)));
+    channel.reset(libssh2_channel_open_ex(session, "session", sizeof "session" - 1,
+                                          LIBSSH2_CHANNEL_WINDOW_DEFAULT,
+                                          LIBSSH2_CHANNEL_PACKET_DEFAULT, nullptr, 0));
+    if (!channel) {
+        return connection_failure("cannot open an SSH channel");
+    }
+    const std::string wrapped = remote_command(command, timeout);
+    if (libssh2_channel_process_startup(channel.get(), "exec", sizeof "exec" - 1, wrapped.c_str(),
+                                        static_cast<unsigned int>(wrapped.size())) != 0) {
+        return connection_failure("cannot start a command");
+    }
+    // Like </dev/null locally: a command that reads stdin must not wait forever.
+    if (libssh2_channel_send_eof(channel.get()) != 0) {
+        return connection_failure("cannot start a command");
+    }
+
+    // Non-blocking from here: stdout and stderr are drained together (a
+    // blocking read of one could stall while the other fills the window) and
+    // the deadlines are checked between reads. After `deadline` the remote
+    // `timeout` stops the command and the channel closes; `give_up` bounds
+    // the wait for that.
+    const auto give_up = deadline + kKillGrace;
+    libssh2_session_set_blocking(session, 0);
+    CommandOutput output;
+    bool closed = false;
+    std::array<char, 32768> buf{};
+    for (;;) {
+        const auto now = SteadyClock::now();
+        if (now >= deadline) {
+            output.timed_out = true;
+        }
+        if (now >= give_up) {
+            break;
+        }
+        bool again = false;  // libssh2 would block: nothing buffered, wait on the socket
+        bool progress = false;
+        for (int stream : {0, SSH_EXTENDED_DATA_STDERR}) {
+            std::string& to = stream == 0 ? output.out : output.err;
+            for (;;) {
+                ssize_t n = libssh2_channel_read_ex(channel.get(), stream, buf.data(), buf.size());
+                if (n > 0) {
+                    append_bounded(to, buf.data(), static_cast<std::size_t>(n));
+                    progress = true;
+                    continue;
+                }
+                if (n == LIBSSH2_ERROR_EAGAIN) {
+                    again = true;
+                } else if (n < 0) {
+                    return connection_failure("reading the output of `" +
+                                              core::summarize_output(command, 80) + "` failed");
+                }
+                break;
+            }
+        }
+        if (libssh2_channel_eof(channel.get()) != 0) {
+            // Wait for the peer's CLOSE without sending ours: the exit status
+            // comes before it, even when a command closed its output early
+            // and went on running.
+            const int rc = libssh2_channel_wait_closed(channel.get());
+            if (rc == 0) {
+                closed = true;
+                break;
+            }
+            if (rc != LIBSSH2_ERROR_EAGAIN) {
+                return connection_failure("waiting for `" + core::summarize_output(command, 80) +
+                                          "` to finish failed");
+            }
+            again = true;
+        }
+        if (again && !progress) {
+            s.wait_socket(output.timed_out ? give_up : deadline);
+        }
+    }
+    libssh2_session_set_blocking(session, 1);
+
+    if (closed) {
+        char* signal_name = nullptr;
+        std::size_t signal_len = 0;
+        libssh2_channel_get_exit_signal(channel.get(), &signal_name, &signal_len, nullptr, nullptr,
+                                        nullptr, nullptr);
+        if (signal_name != nullptr) {
+            const int number = signal_number(std::string_view(signal_name, signal_len));
+            output.exit_code = number != 0 ? 128 + number : -1;
+            libssh2_free(session, signal_name);
+        } else {
+            output.exit_code = libssh2_channel_get_exit_status(channel.get());
+        }
+    } else {
+        // Still running (no `timeout` on the host?) and closing the channel
+        // would wait for it: drop the connection instead; the next call
+        // connects again.
+        s.abandon();
+    }
+    s.set_timeout(
+        std::min(kCloseTimeout, duration_cast<milliseconds>(m_options.operation_timeout)));
+    if (libssh2_channel_free(channel.release()) != 0 &&
+        SshSession::is_connection_error(s.last_errno())) {
+        s.abandon();  // libssh2_session_free frees what is left of the channel
+    }
+    s.restore_timeout();
+    return output;
+}
+
+core::Status SshTransport::run_helper(const std::string& what, const std::string& command) {
+    auto result = run(command, m_options.operation_timeout);
+    if (!result) {
+        core::Error e = result.error();
+        e.message = m_options.host_name + ": cannot " + what + ": " + e.message;
+        return core::Failure{std::move(e)};
+    }
+    if (result->timed_out) {
+        return fail(ErrorKind::Timeout,
+                    m_options.host_name + ": cannot " + what + ": `" + command +
+                        "` did not finish within " +
+                        core::format_duration(m_options.operation_timeout),
+                    "check the host's load and its file system (a hung NFS mount?)");
+    }
+    if (result->exit_code != 0) {
+        std::string detail =
+            core::summarize_output(result->err.empty() ? result->out : result->err, 300);
+        if (detail.empty()) {
+            detail = "`" + command + "` exited with " + std::to_string(result->exit_code);
+        }
+        return fail(ErrorKind::Io, m_options.host_name + ": cannot " + what + ": " + detail,
+                    result->exit_code == 127 || detail.find("invalid option") != std::string::npos
+                        ? "certfleet needs GNU coreutils (mv -T, sync DIR) on the host"
+                        : "");
+    }
+    return {};
+}
+
+core::Status SshTransport::rename(const std::string& from, const std::string& to) {
+    // -T: never move `from` *into* `to` when `to` is a directory; rename(2) over it instead.
+    return run_helper("rename " + from + " to " + to,
+                      "mv -Tf -- " + shell_quote(from) + " " + shell_quote(to));
+}
+
+core::Status SshTransport::remove_tree(const std::string& path) {
+    if (path.empty() || path.find_first_not_of('/') == std::string::npos) {
+        return fail(ErrorKind::Generic,
+                    m_options.host_name + ": refusing to remove the tree \"" + path + "\"");
+    }
+    return run_helper("remove " + path, "rm -rf -- " + shell_quote(path));
+}
+
+core::Status SshTransport::set_group(const std::string& path, const std::string& group) {
+    return run_helper("set group " + group + " on " + path,
+                      "chgrp -h -- " + shell_quote(group) + " " + shell_quote(path));
+}
+
+core::Status SshTransport::fsync_dir(const std::string& path) {
+    // coreutils 8.24+ fsyncs each named file, directories included.
+    return run_helper("fsync directory " + path, "sync -- " + shell_quote(path));
+}
+
+}  // namespace certfleet::distribute

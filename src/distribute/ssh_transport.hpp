@@ -1,0 +1,85 @@
+// A host reached over SSH (libssh2): files over SFTP, commands over exec
+// channels, the host key checked strictly against certfleet's known_hosts.
+// One connection per transport, opened by connect() (or the first operation
+// that needs it) and closed by the destructor. A transport is used by one
+// thread at a time; many transports may work in parallel threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/time.hpp"
+#include "distribute/transport.hpp"
+
+namespace certfleet::distribute {
+
+struct SshOptions {
+    std::string host_name;  // inventory name, first word of every message
+    std::string address;    // IP address or DNS name
+    int port = 22;
+    std::string user;
+    std::string identity_file;            // "~/" is expanded; "" = agent only
+    std::string known_hosts;              // required; a missing file refuses every host
+    core::Seconds connect_timeout{10};    // TCP connect
+    core::Seconds operation_timeout{30};  // handshake, auth, each SFTP call, helper commands
+    bool use_agent = true;                // try $SSH_AUTH_SOCK identities before identity_file
+};
+
+// Quotes `text` as one word for a POSIX shell: 'it'\''s'. Safe for any bytes
+// except NUL (which no shell word can hold).
+std::string shell_quote(std::string_view text);
+
+class SshSession;
+
+class SshTransport final : public Transport {
+public:
+    explicit SshTransport(SshOptions options);
+    ~SshTransport() override;
+    SshTransport(const SshTransport&) = delete;
+    SshTransport& operator=(const SshTransport&) = delete;
+
+    const SshOptions& options() const { return m_options; }
+    bool connected() const;
+    // Closes the connection now; the next operation connects again.
+    void disconnect();
+
+    std::string describe() const override;
+    core::Status connect() override;
+
+    // The command runs as `/bin/sh -c COMMAND` whatever the user's login
+    // shell. On timeout the channel is closed and timed_out is set; the remote
+    // process may outlive it (libssh2 1.10 cannot send signals).
+    core::Result<CommandOutput> run(const std::string& command, core::Seconds timeout) override;
+
+    core::Status write_file(const std::string& path, std::string_view content,
+                            mode_t mode) override;
+    core::Result<std::string> read_file(const std::string& path, std::size_t max_bytes) override;
+    core::Result<FileInfo> stat(const std::string& path) override;
+    core::Result<std::string> read_link(const std::string& path) override;
+    core::Result<std::vector<std::string>> list_dir(const std::string& path) override;
+    core::Status make_dir(const std::string& path, mode_t mode) override;
+    // `mv -Tf`: SFTP v3 rename refuses an existing target and libssh2 1.10
+    // lacks posix-rename@openssh.com. Needs GNU coreutils on the host.
+    core::Status rename(const std::string& from, const std::string& to) override;
+    core::Status symlink(const std::string& target, const std::string& link_path) override;
+    core::Status remove(const std::string& path) override;
+    core::Status remove_tree(const std::string& path) override;                          // rm -rf
+    core::Status set_group(const std::string& path, const std::string& group) override;  // chgrp -h
+    core::Status fsync_dir(const std::string& path) override;  // sync DIR (coreutils 8.24+)
+    core::Result<SpaceInfo> space(const std::string& path) override;
+
+private:
+    core::Status ensure_connected();
+    // Connects if needed and starts the SFTP channel if needed.
+    core::Status open_sftp();
+    // Runs a helper command; a non-zero exit becomes "HOST: cannot WHAT: <stderr>".
+    core::Status run_helper(const std::string& what, const std::string& command);
+    // The failure of the last SFTP call; drops a connection that is no longer usable.
+    core::Failure sftp_failure(const std::string& what, const std::string& path);
+
+    SshOptions m_options;
+    std::unique_ptr<SshSession> m_session;
+};
+
+}  // namespace certfleet::distribute

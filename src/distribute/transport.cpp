@@ -1,1 +1,0 @@
-#include "distribute/transport.hpp"
