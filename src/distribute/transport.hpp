@@ -5,12 +5,11 @@
 // gets the same crash-safety.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <vector>
 
 #include "core/result.hpp"
@@ -67,7 +66,7 @@ public:
     // rename(2) semantics: atomically replaces `to` (file, symlink or empty dir).
     virtual core::Status rename(const std::string& from, const std::string& to) = 0;
     virtual core::Status symlink(const std::string& target, const std::string& link_path) = 0;
-    virtual core::Status remove(const std::string& path) = 0;       // file or symlink; missing is fine
+    virtual core::Status remove(const std::string& path) = 0;  // file or symlink; missing is fine
     virtual core::Status remove_tree(const std::string& path) = 0;  // missing is fine
     virtual core::Status set_group(const std::string& path, const std::string& group) = 0;
     virtual core::Status fsync_dir(const std::string& path) = 0;
