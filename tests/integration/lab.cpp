@@ -1,5 +1,6 @@
 #include "lab.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -175,6 +176,77 @@ std::string lab_command(const Lab& lab, const std::string& cmd,
     return r.out;
 }
 
+const std::string* find_value(const std::vector<std::pair<std::string, std::string>>& values,
+                              const std::string& key) {
+    for (const auto& [k, v] : values) {
+        if (k == key) {
+            return &v;
+        }
+    }
+    return nullptr;
+}
+
+// The fleet part of lab.env (see examples/lab/lab write_lab_env): LAB_FLEET
+// ("name=addr ..."), LAB_HOSTS, LAB_HOST_<i>_{NAME,ADDRESS,CERT_ROOT,
+// NGINX_CONF,TEST_COMMAND,RELOAD_COMMAND} for i = 1..LAB_HOSTS. Returns an
+// error message, "" when consistent.
+std::string parse_fleet(const std::vector<std::pair<std::string, std::string>>& values,
+                        std::vector<LabHost>& hosts) {
+    const std::string* count_text = find_value(values, "LAB_HOSTS");
+    const std::string* fleet = find_value(values, "LAB_FLEET");
+    if (count_text == nullptr || fleet == nullptr ||
+        count_text->find_first_not_of("0123456789") != std::string::npos || count_text->empty()) {
+        return "LAB_HOSTS / LAB_FLEET missing or malformed";
+    }
+    std::vector<std::string> pairs;
+    std::istringstream words(*fleet);
+    for (std::string w; words >> w;) {
+        pairs.push_back(w);
+    }
+    const size_t count = std::stoul(*count_text);
+    if (pairs.size() != count) {
+        return "LAB_FLEET names " + std::to_string(pairs.size()) + " hosts, LAB_HOSTS " +
+               *count_text;
+    }
+    for (size_t i = 0; i < count; ++i) {
+        const std::string prefix = "LAB_HOST_" + std::to_string(i + 1) + "_";
+        LabHost host;
+        for (auto [field, key] : {std::pair{&host.name, "NAME"},
+                                  {&host.address, "ADDRESS"},
+                                  {&host.cert_root, "CERT_ROOT"},
+                                  {&host.nginx_conf, "NGINX_CONF"},
+                                  {&host.test_command, "TEST_COMMAND"},
+                                  {&host.reload_command, "RELOAD_COMMAND"}}) {
+            const std::string* v = find_value(values, prefix + key);
+            if (v == nullptr || v->empty()) {
+                return prefix + key + " missing";
+            }
+            *field = *v;
+        }
+        if (pairs[i] != host.name + "=" + host.address) {
+            return "LAB_FLEET entry " + pairs[i] + " does not match " + prefix + "NAME/ADDRESS";
+        }
+        hosts.push_back(std::move(host));
+    }
+    return {};
+}
+
+std::string normalize_serial(std::string text) {
+    text = trim(text);
+    const std::string prefix = "serial=";
+    if (text.compare(0, prefix.size(), prefix) == 0) {
+        text.erase(0, prefix.size());
+    }
+    for (char& c : text) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    if (text.empty() || text.find_first_not_of("0123456789abcdef") != std::string::npos) {
+        return {};
+    }
+    text.erase(0, std::min(text.find_first_not_of('0'), text.size() - 1));
+    return text;
+}
+
 }  // namespace
 
 Lab Lab::load() {
@@ -225,6 +297,18 @@ Lab Lab::load() {
     lab.eab_directory = need("LAB_EAB_DIRECTORY");
     lab.eab_kid = need("LAB_EAB_KID");
     lab.eab_key_file = need("LAB_EAB_KEY_FILE");
+    // The fleet (none when started with LAB_HOSTS=0).
+    if (std::string error = parse_fleet(values, lab.hosts_); !error.empty()) {
+        FAIL(env_path << ": " << error << " (written by an older examples/lab/lab?); " << how);
+    }
+    if (!lab.hosts_.empty()) {
+        lab.ssh_port = need("LAB_SSH_PORT");
+        lab.ssh_user = need("LAB_SSH_USER");
+        lab.ssh_identity = need("LAB_SSH_IDENTITY");
+        lab.ssh_known_hosts = need("LAB_SSH_KNOWN_HOSTS");
+        lab.ssh_known_hosts_wrong = need("LAB_SSH_KNOWN_HOSTS_WRONG");
+        lab.nginx_port = need("LAB_NGINX_PORT");
+    }
     lab.values_ = std::move(values);
     return lab;
 }
@@ -276,6 +360,37 @@ void Lab::stop_dns() const {
 
 void Lab::start_dns() const {
     lab_command(*this, "start-dns");
+}
+
+std::vector<LabHost> Lab::hosts() const {
+    return hosts_;
+}
+
+void Lab::stop_host(const std::string& name) const {
+    lab_command(*this, "stop-host", {name});
+}
+
+void Lab::start_host(const std::string& name) const {
+    lab_command(*this, "start-host", {name});
+}
+
+std::string served_serial(const std::string& address, int port, const std::string& server_name) {
+    // Arguments as positional parameters: nothing is interpreted by the shell.
+    CommandResult r = run("sh",
+                          {"-c",
+                           "timeout 10 openssl s_client -connect \"$1:$2\" -servername \"$3\" "
+                           "</dev/null 2>/dev/null | openssl x509 -noout -serial",
+                           "served_serial", address, std::to_string(port), server_name},
+                          {});
+    if (r.exit_code != 0) {
+        return {};
+    }
+    return normalize_serial(r.out);
+}
+
+std::string served_serial(const std::string& address, const std::string& port,
+                          const std::string& server_name) {
+    return served_serial(address, std::stoi(port), server_name);
 }
 
 CommandResult run_certfleet(const std::vector<std::string>& args,

@@ -1,0 +1,291 @@
+// Deployment to the lab fleet over real SSH to real nginx: adoption, layout,
+// rollback, renew --host, and the failure paths — each asserting that every
+// host still serves a complete, valid pair.
+#include <fstream>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "core/crypto.hpp"
+#include "fleet_support.hpp"
+
+using namespace certfleet;
+using namespace certfleet::testing;
+using nlohmann::json;
+
+namespace {
+
+const std::string kName = "media.example.test";
+
+std::string served(const LabHost& h) {
+    return served_serial(h.address, Lab::get().nginx_port, kName);
+}
+
+std::string store_serial(const TestInventory& t) {
+    auto r = run_certfleet(cf_args(t, {"--json", "status", "--no-hosts"}));
+    return json::parse(r.out)["certificates"][0]["serial"].get<std::string>();
+}
+
+int mode_of(const std::string& path) {
+    struct stat st {};
+    REQUIRE(::lstat(path.c_str(), &st) == 0);
+    return static_cast<int>(st.st_mode & 07777);
+}
+
+std::string read_link_target(const std::string& path) {
+    char buf[4096];
+    ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
+    return n < 0 ? std::string() : std::string(buf, static_cast<size_t>(n));
+}
+
+bool is_symlink(const std::string& path) {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+std::string file_serial(const std::string& pem_path) {
+    auto info = core::parse_certificate_pem(read_file(pem_path));
+    REQUIRE(info);
+    return info->serial_hex;
+}
+
+// nginx reloads asynchronously: wait until the host serves `serial`.
+void reload_and_wait(const LabHost& h, const std::string& serial) {
+    REQUIRE(run_command({"nginx", "-s", "reload", "-c", h.nginx_conf}).exit_code == 0);
+    for (int i = 0; i < 100 && served(h) != serial; ++i)
+        usleep(50'000);
+    REQUIRE(served(h) == serial);
+}
+
+// Puts a host back to the hand-managed state: plain files at the stable paths.
+void make_hand_managed(const LabHost& h) {
+    std::string dir = h.cert_root + "/media";
+    run_command({"rm", "-rf", dir});
+    run_command({"mkdir", "-p", dir});
+    auto r = run_command({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                          "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-subj",
+                          "/CN=" + kName, "-addext", "subjectAltName=DNS:" + kName, "-keyout",
+                          dir + "/privkey.pem", "-out", dir + "/fullchain.pem"});
+    REQUIRE(r.exit_code == 0);
+    reload_and_wait(h, file_serial(dir + "/fullchain.pem"));
+}
+
+// Edits a host's nginx.conf for one test and restores it afterwards.
+struct ConfigPatch {
+    LabHost host;
+    std::string original;
+    ConfigPatch(const LabHost& h, const std::string& from, const std::string& to) : host(h) {
+        original = read_file(h.nginx_conf);
+        std::string patched = original;
+        for (size_t p = patched.find(from); p != std::string::npos;
+             p = patched.find(from, p + to.size()))
+            patched.replace(p, from.size(), to);
+        write_file(h.nginx_conf, patched, 0644);
+    }
+    ~ConfigPatch() {
+        write_file(host.nginx_conf, original, 0644);
+        run_command({"nginx", "-s", "reload", "-c", host.nginx_conf});
+    }
+};
+
+}  // namespace
+
+TEST_CASE("first deployment adopts hand-managed hosts; every host serves the new serial",
+          "[deploy]") {
+    const auto hosts = Lab::get().hosts();
+    REQUIRE(hosts.size() >= 4);
+    for (const auto& h : hosts)
+        make_hand_managed(h);
+    std::vector<std::string> old_serials;
+    for (const auto& h : hosts)
+        old_serials.push_back(served(h));
+
+    auto t = write_fleet_inventory("deploy-adopt");
+    auto r = run_certfleet(cf_args(t, {"--json", "renew"}));
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    auto out = json::parse(r.out);
+    std::string serial = store_serial(t);
+    REQUIRE(out["hosts"].size() == hosts.size());
+    for (const auto& h : out["hosts"]) {
+        CHECK(h["result"] == "deployed");
+        CHECK(h["adopted"] == true);
+    }
+    for (size_t i = 0; i < hosts.size(); ++i) {
+        const auto& h = hosts[i];
+        CHECK(served(h) == serial);  // independent check with openssl s_client
+        std::string base = h.cert_root + "/media";
+        for (const char* f : {"cert.pem", "chain.pem", "fullchain.pem", "privkey.pem"}) {
+            CHECK(is_symlink(base + "/" + f));
+            CHECK(read_link_target(base + "/" + f) == std::string("current/") + f);
+        }
+        CHECK(is_symlink(base + "/current"));
+        std::string current = read_link_target(base + "/current");
+        CHECK(current.rfind("versions/", 0) == 0);
+        CHECK(mode_of(base + "/" + current + "/privkey.pem") == 0600);
+        CHECK(mode_of(base + "/" + current + "/fullchain.pem") == 0640);
+        CHECK(mode_of(base + "/" + current) == 0750);
+    }
+
+    SECTION("rollback returns a host to the adopted pair, deploy brings it back") {
+        const auto& h = hosts[1];
+        auto rb = run_certfleet(cf_args(t, {"--json", "rollback", "media", "--host", h.name}));
+        INFO(rb.err);
+        CHECK(rb.exit_code == 0);
+        CHECK(served(h) == old_serials[1]);
+        auto st = run_certfleet(cf_args(t, {"--json", "status"}));
+        auto host_states = json::parse(st.out)["certificates"][0]["hosts"];
+        for (const auto& hs : host_states)
+            CHECK(hs["state"] == (hs["name"] == h.name ? "stale" : "current"));
+        auto d = run_certfleet(cf_args(t, {"--json", "deploy"}));
+        INFO(d.err);
+        CHECK(d.exit_code == 0);
+        CHECK(served(h) == serial);
+        for (const auto& hd : json::parse(d.out)["hosts"])
+            CHECK(hd["result"] == (hd["name"] == h.name ? "deployed" : "unchanged"));
+    }
+
+    SECTION("renew --host touches only that host") {
+        const auto& h = hosts[2];
+        auto rn = run_certfleet(cf_args(t, {"--json", "renew", "--force", "--host", h.name}));
+        INFO(rn.err);
+        CHECK(rn.exit_code == 0);
+        auto doc = json::parse(rn.out);
+        REQUIRE(doc["hosts"].size() == 1);
+        CHECK(doc["hosts"][0]["name"] == h.name);
+        std::string fresh = store_serial(t);
+        CHECK(fresh != serial);
+        CHECK(served(h) == fresh);
+        for (const auto& other : hosts)
+            if (other.name != h.name)
+                CHECK(served(other) == serial);
+    }
+}
+
+TEST_CASE("nginx -t failing on one host: swapped back there, deployed elsewhere, exit 1",
+          "[deploy][failure]") {
+    const auto hosts = Lab::get().hosts();
+    auto t = write_fleet_inventory("deploy-test-fails");
+    REQUIRE(run_certfleet(cf_args(t, {"issue"})).exit_code == 0);
+    const auto& bad = hosts.back();  // not the canary
+    std::string before = served(bad);
+    ConfigPatch patch(bad, "worker_processes", "this_is_not_a_directive 1;\nworker_processes");
+    auto r = run_certfleet(cf_args(t, {"--json", "deploy"}));
+    INFO(r.err);
+    CHECK(r.exit_code == 1);
+    std::string serial = store_serial(t);
+    for (const auto& h : json::parse(r.out)["hosts"]) {
+        if (h["name"] == bad.name) {
+            CHECK(h["result"] == "failed");
+            CHECK_THAT(h["error"].get<std::string>(), Catch::Contains("test"));
+        } else {
+            CHECK(h["result"] == "deployed");
+        }
+    }
+    CHECK(served(bad) == before);  // still the old, complete pair
+    for (const auto& h : hosts)
+        if (h.name != bad.name)
+            CHECK(served(h) == serial);
+}
+
+TEST_CASE("a host whose server loads another file: verification fails, swapped back",
+          "[deploy][failure]") {
+    const auto hosts = Lab::get().hosts();
+    const auto& odd = hosts.back();
+    make_hand_managed(odd);
+    // The server keeps loading a private copy, not the stable path certfleet manages.
+    std::string copy = odd.cert_root + "/../media-copy";
+    run_command({"cp", "-rL", odd.cert_root + "/media", copy});
+    ConfigPatch patch(odd, odd.cert_root + "/media/", copy + "/");
+    std::string before = file_serial(copy + "/fullchain.pem");
+    reload_and_wait(odd, before);
+    auto t = write_fleet_inventory("deploy-verify-fails");
+    auto r = run_certfleet(cf_args(t, {"--json", "renew", "--host", odd.name}));
+    INFO(r.err);
+    CHECK(r.exit_code != 0);
+    auto h = json::parse(r.out)["hosts"][0];
+    CHECK(h["result"] == "rolled_back");
+    CHECK_THAT(h["error"].get<std::string>(), Catch::Contains("serves serial"));
+    CHECK(served(odd) == before);
+}
+
+TEST_CASE("a failing canary stops the rollout; the rest are skipped and untouched",
+          "[deploy][failure]") {
+    const auto hosts = Lab::get().hosts();
+    auto t = write_fleet_inventory("deploy-canary");
+    REQUIRE(run_certfleet(cf_args(t, {"issue"})).exit_code == 0);
+    std::vector<std::string> names;
+    for (const auto& h : hosts)
+        names.push_back(h.name);
+    std::sort(names.begin(), names.end());
+    const LabHost* canary = nullptr;
+    for (const auto& h : hosts)
+        if (h.name == names.front())
+            canary = &h;
+    REQUIRE(canary);
+    std::map<std::string, std::string> before;
+    for (const auto& h : hosts)
+        before[h.name] = served(h);
+    ConfigPatch patch(*canary, "worker_processes", "broken_on_purpose;\nworker_processes");
+    auto r = run_certfleet(cf_args(t, {"--json", "deploy"}));
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    for (const auto& h : json::parse(r.out)["hosts"])
+        CHECK(h["result"] == (h["name"] == canary->name ? "failed" : "skipped"));
+    for (const auto& h : hosts)
+        CHECK(served(h) == before[h.name]);
+}
+
+TEST_CASE("a changed host key is refused and nothing is touched", "[deploy][failure]") {
+    const auto hosts = Lab::get().hosts();
+    std::map<std::string, std::string> before;
+    for (const auto& h : hosts)
+        before[h.name] = served(h);
+    auto t = write_fleet_inventory("deploy-hostkey", [](json& inv) {
+        inv["defaults"]["ssh"]["known_hosts"] = Lab::get().ssh_known_hosts_wrong;
+    });
+    auto r = run_certfleet(cf_args(t, {"--json", "renew", "--force"}));
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    for (const auto& h : json::parse(r.out)["hosts"]) {
+        if (h["result"] == "skipped")
+            continue;
+        CHECK(h["result"] == "failed");
+        CHECK_THAT(h["error"].get<std::string>(), Catch::Contains("HOST KEY CHANGED"));
+    }
+    for (const auto& h : hosts)
+        CHECK(served(h) == before[h.name]);
+}
+
+TEST_CASE("a read-only or full cert_root is refused before any change", "[deploy][failure]") {
+    const auto hosts = Lab::get().hosts();
+    const auto& h = hosts.back();
+    std::string root = h.cert_root + "-tmpfs";
+    run_command({"mkdir", "-p", root});
+    REQUIRE(::mount("tmpfs", root.c_str(), "tmpfs", 0, "size=16k") == 0);
+    auto t = write_fleet_inventory("deploy-full", [&](json& inv) {
+        inv["hosts"][h.name]["cert_root"] = root;
+        inv["hosts"][h.name]["verify"] = {{"enabled", false}};
+    });
+    // Fill it up, leaving a few bytes.
+    run_command({"sh", "-c", "dd if=/dev/zero of=" + root + "/filler bs=1k count=15 2>/dev/null"});
+    auto full = run_certfleet(cf_args(t, {"--json", "renew", "--host", h.name}));
+    INFO(full.err);
+    CHECK(full.exit_code != 0);
+    auto fh = json::parse(full.out)["hosts"][0];
+    CHECK(fh["result"] == "failed");
+    CHECK_THAT(fh["error"].get<std::string>(), Catch::Contains("space"));
+    CHECK_FALSE(is_symlink(root + "/media/current"));
+
+    run_command({"rm", "-f", root + "/filler"});
+    REQUIRE(::mount(nullptr, root.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, "size=16k") == 0);
+    auto ro = run_certfleet(cf_args(t, {"--json", "deploy", "--host", h.name}));
+    INFO(ro.err);
+    CHECK(ro.exit_code != 0);
+    auto rh = json::parse(ro.out)["hosts"][0];
+    CHECK(rh["result"] == "failed");
+    CHECK_THAT(rh["error"].get<std::string>(), Catch::Contains("read-only"));
+    ::umount(root.c_str());
+}
