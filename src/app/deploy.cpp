@@ -158,6 +158,16 @@ DeployReport run_deploy(Context& ctx, const DeployOptions& options) {
                         name, host, o.result,
                         "version " + o.version + (o.error.empty() ? "" : ": " + o.error));
                 }
+                if (ctx.hooks &&
+                    (o.result == "deployed" || o.result == "failed" || o.result == "rolled_back")) {
+                    auto target = host_target(ctx.inventory, h, cert);
+                    std::string base = target.cert_root + "/" + name;
+                    ctx.hooks->fire({o.result == "deployed" ? "deploy" : "failure", name,
+                                     cert.domains, material.serial_hex,
+                                     core::format_rfc3339(current->info.not_after),
+                                     base + "/fullchain.pem", base + "/privkey.pem", host,
+                                     o.error.empty() ? "deployed version " + o.version : o.error});
+                }
                 bool ok = outcome.result == distribute::DeployResult::Deployed ||
                           outcome.result == distribute::DeployResult::Unchanged;
                 add(std::move(o));

@@ -56,6 +56,9 @@ struct Runner {
             out.error = e.message;
             out.hint = e.hint;
             spdlog::error("{}", e.describe());
+            if (ctx.hooks)
+                ctx.hooks->fire(
+                    {"failure", job.spec->name, job.spec->domains, "", "", "", "", "", e.message});
             // An operator's Ctrl-C is not the CA's or DNS's fault: no backoff.
             if (e.kind == core::ErrorKind::Cancelled)
                 return;
@@ -186,6 +189,24 @@ std::optional<Job> plan(Context& ctx, const inventory::CertificateSpec& spec,
 }
 
 }  // namespace
+
+hooks::HookRunner make_hook_runner(const inventory::Inventory& inventory) {
+    hooks::HookConfig config;
+    for (const auto& [key, value] : inventory.hooks.items()) {
+        if (key == "timeout" && value.is_string()) {
+            if (auto d = core::parse_duration(value.get<std::string>()))
+                config.timeout = *d;
+        } else if (value.is_string()) {
+            config.commands[key] = value.get<std::string>();
+        }
+    }
+    return hooks::HookRunner(config);
+}
+
+void fire_hook(const Context& ctx, const std::string& event, const std::string& message) {
+    if (ctx.hooks)
+        ctx.hooks->fire({event, "", {}, "", "", "", "", "", message});
+}
 
 int IssueReport::failed() const {
     return static_cast<int>(std::count_if(certificates.begin(), certificates.end(),

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "hooks/hooks.hpp"
 #include "inventory/ledger.hpp"
 #include "inventory/model.hpp"
 #include "inventory/store.hpp"
@@ -45,7 +46,13 @@ struct Context {
     const core::Clock& clock;
     const std::atomic<bool>* cancel = nullptr;
     std::function<void(const std::string& cert, const std::string& step)> progress;
+    const hooks::HookRunner* hooks = nullptr;  // SPEC §5 hooks; none when null
 };
+
+// The hooks of the inventory's "hooks" object.
+hooks::HookRunner make_hook_runner(const inventory::Inventory& inventory);
+// Fires a hook that concerns no single certificate (pre, post).
+void fire_hook(const Context& ctx, const std::string& event, const std::string& message = {});
 
 IssueReport run_issue(Context& ctx, const IssueOptions& options);
 

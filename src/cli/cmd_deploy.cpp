@@ -64,7 +64,13 @@ void add_deploy_command(CLI::App& app, Globals& g, int& exit_code) {
         State state = o->dry_run ? open_state_readonly(inv) : open_state(inv, true);
         core::SystemClock clock;
         app::Context ctx{inv, state.store, state.ledger, clock, &g_cancel, progress_printer(g)};
+        const hooks::HookRunner hook_runner = app::make_hook_runner(inv);
+        ctx.hooks = &hook_runner;
+        if (!o->dry_run)
+            app::fire_hook(ctx, "pre");
         auto report = app::run_deploy(ctx, *o);
+        if (!o->dry_run)
+            app::fire_hook(ctx, "post");
         if (g.json)
             std::cout << fleet_report_json(nullptr, &report).dump(2) << "\n";
         else

@@ -43,12 +43,18 @@ void add_issue_command(CLI::App& app, Globals& g, int& exit_code) {
         core::SystemClock clock;
         bool show_progress = !g.quiet && !g.json && stderr_is_terminal();
         app::Context ctx{inv, state.store, state.ledger, clock, &g_cancel, {}};
+        const hooks::HookRunner hook_runner = app::make_hook_runner(inv);
+        ctx.hooks = &hook_runner;
         if (show_progress)
             ctx.progress = [](const std::string& cert, const std::string& step) {
                 spdlog::info("{}: {}", cert, step);
             };
         app::IssueOptions options{opts->names, opts->force, opts->dry_run, opts->concurrency};
+        if (!opts->dry_run)
+            app::fire_hook(ctx, "pre");
         auto report = app::run_issue(ctx, options);
+        if (!opts->dry_run)
+            app::fire_hook(ctx, "post");
         if (g.json)
             std::cout << issue_report_json(report).dump(2) << "\n";
         else

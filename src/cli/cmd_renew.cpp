@@ -48,12 +48,18 @@ void add_renew_command(CLI::App& app, Globals& g, int& exit_code) {
         State state = o->dry_run ? open_state_readonly(inv) : open_state(inv, true);
         core::SystemClock clock;
         app::Context ctx{inv, state.store, state.ledger, clock, &g_cancel, progress_printer(g)};
+        const hooks::HookRunner hook_runner = app::make_hook_runner(inv);
+        ctx.hooks = &hook_runner;
         app::IssueOptions issue{names, o->force, o->dry_run, 8};
+        if (!o->dry_run)
+            app::fire_hook(ctx, "pre");
         auto issued = app::run_issue(ctx, issue);
         app::DeployOptions deploy = *o;
         deploy.names = names;
         deploy.force = false;  // --force re-issues; hosts already current stay untouched
         auto deployed = app::run_deploy(ctx, deploy);
+        if (!o->dry_run)
+            app::fire_hook(ctx, "post");
         if (g.json) {
             std::cout << fleet_report_json(&issued, &deployed).dump(2) << "\n";
         } else {

@@ -1,6 +1,7 @@
 // SshTransport: connection handling, commands over exec channels and the
 // file operations SFTP v3 cannot do atomically (rename, rm -r, chgrp, fsync
-// of a directory). The SFTP-backed operations are in ssh_sftp.cpp.
+// of a directory where SFTP cannot). The SFTP-backed operations are in
+// ssh_sftp.cpp.
 #include "distribute/ssh_transport.hpp"
 
 #include <algorithm>
@@ -293,7 +294,43 @@ core::Status SshTransport::set_group(const std::string& path, const std::string&
                       "chgrp -h -- " + shell_quote(group) + " " + shell_quote(path));
 }
 
+// OpenSSH's sftp-server opens a directory read-only like any file, and
+// fsync@openssh.com then fsyncs it: no process to spawn on the host.
 core::Status SshTransport::fsync_dir(const std::string& path) {
+    if (auto s = open_sftp(); !s) {
+        return s;
+    }
+    LIBSSH2_SFTP* sftp = m_session->sftp_if_open();
+    LIBSSH2_SFTP_HANDLE* dir =
+        libssh2_sftp_open_ex(sftp, path.c_str(), static_cast<unsigned int>(path.size()),
+                             LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE);
+    if (dir == nullptr) {
+        if (m_session->last_errno() != LIBSSH2_ERROR_SFTP_PROTOCOL) {
+            return sftp_failure("fsync directory", path);
+        }
+        const unsigned long code = libssh2_sftp_last_error(sftp);
+        if (code == LIBSSH2_FX_NO_SUCH_FILE || code == LIBSSH2_FX_PERMISSION_DENIED) {
+            return fail(ErrorKind::Io,
+                        m_options.host_name + ": cannot fsync directory " + path +
+                            (code == LIBSSH2_FX_NO_SUCH_FILE ? ": No such file or directory"
+                                                             : ": Permission denied"));
+        }
+        return fsync_dir_by_command(path);  // a server that does not open directories
+    }
+    const bool synced = libssh2_sftp_fsync(dir) == 0;
+    const int rc = synced ? 0 : m_session->last_errno();
+    if (!synced && rc != LIBSSH2_ERROR_SFTP_PROTOCOL) {
+        core::Failure failure = sftp_failure("fsync directory", path);
+        libssh2_sftp_close_handle(dir);  // fails at once: the connection was abandoned
+        return failure;
+    }
+    if (libssh2_sftp_close_handle(dir) != 0 && synced) {
+        return sftp_failure("fsync directory", path);
+    }
+    return synced ? core::Status{} : fsync_dir_by_command(path);  // no fsync@openssh.com
+}
+
+core::Status SshTransport::fsync_dir_by_command(const std::string& path) {
     // coreutils 8.24+ fsyncs each named file, directories included.
     return run_helper("fsync directory " + path, "sync -- " + shell_quote(path));
 }

@@ -66,13 +66,16 @@ public:
     core::Status remove(const std::string& path) override;
     core::Status remove_tree(const std::string& path) override;                          // rm -rf
     core::Status set_group(const std::string& path, const std::string& group) override;  // chgrp -h
-    core::Status fsync_dir(const std::string& path) override;  // sync DIR (coreutils 8.24+)
+    // Over SFTP (open the directory, fsync@openssh.com); `sync DIR` when the
+    // server cannot.
+    core::Status fsync_dir(const std::string& path) override;
     core::Result<SpaceInfo> space(const std::string& path) override;
 
 private:
     core::Status ensure_connected();
     // Connects if needed and starts the SFTP channel if needed.
     core::Status open_sftp();
+    core::Status fsync_dir_by_command(const std::string& path);
     // Runs a helper command; a non-zero exit becomes "HOST: cannot WHAT: <stderr>".
     core::Status run_helper(const std::string& what, const std::string& command);
     // The failure of the last SFTP call; drops a connection that is no longer usable.

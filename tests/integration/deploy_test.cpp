@@ -167,7 +167,15 @@ TEST_CASE("first deployment adopts hand-managed hosts; every host serves the new
 TEST_CASE("nginx -t failing on one host: swapped back there, deployed elsewhere, exit 1",
           "[deploy][failure]") {
     const auto hosts = Lab::get().hosts();
-    auto t = write_fleet_inventory("deploy-test-fails");
+    std::string log = make_temp_dir("hook-log") + "/events";
+    auto t = write_fleet_inventory("deploy-test-fails", [&](json& inv) {
+        std::string line =
+            "echo \"$CERTFLEET_EVENT|$CERTFLEET_CERT|$CERTFLEET_HOST|$CERTFLEET_SERIAL|"
+            "$CERTFLEET_FULLCHAIN_PATH|$CERTFLEET_DOMAINS\" >> " +
+            log;
+        inv["hooks"] = {
+            {"pre", line}, {"post", line}, {"deploy", line}, {"failure", line}, {"timeout", "10s"}};
+    });
     REQUIRE(run_certfleet(cf_args(t, {"issue"})).exit_code == 0);
     const auto& bad = hosts.back();  // not the canary
     std::string before = served(bad);
@@ -188,6 +196,18 @@ TEST_CASE("nginx -t failing on one host: swapped back there, deployed elsewhere,
     for (const auto& h : hosts)
         if (h.name != bad.name)
             CHECK(served(h) == serial);
+
+    // Hooks: pre and post around each command, deploy per deployed host with
+    // the host's paths, failure for the host that failed.
+    std::string events = read_file(log);
+    INFO(events);
+    for (const auto& h : hosts) {
+        std::string expected = (h.name == bad.name ? "failure|media|" : "deploy|media|") + h.name +
+                               "|" + serial + "|" + h.cert_root + "/media/fullchain.pem|" + kName;
+        CHECK_THAT(events, Catch::Contains(expected));
+    }
+    CHECK_THAT(events, Catch::StartsWith("pre|"));
+    CHECK_THAT(events, Catch::EndsWith("post|||||\n"));
 }
 
 TEST_CASE("a host whose server loads another file: verification fails, swapped back",
