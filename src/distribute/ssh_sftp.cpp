@@ -141,11 +141,30 @@ core::Status SshTransport::write_file(const std::string& path, std::string_view 
         return s.failure();
     }
     LIBSSH2_SFTP* sftp = m_session->sftp_if_open();
+    // sftp-server reports ENOSPC and EROFS as a bare SSH_FX_FAILURE: ask the
+    // file system what it was, so the operator reads "No space left on device".
+    auto write_failure = [&](const std::string& what) -> core::Failure {
+        const bool vague = m_session->last_errno() == LIBSSH2_ERROR_SFTP_PROTOCOL &&
+                           libssh2_sftp_last_error(sftp) == LIBSSH2_FX_FAILURE;
+        core::Failure failure = sftp_failure(what, path);
+        const auto slash = path.find_last_of('/');
+        const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+        LIBSSH2_SFTP_STATVFS st{};
+        if (vague && libssh2_sftp_statvfs(sftp, dir.c_str(), dir.size(), &st) == 0) {
+            const std::string prefix = m_options.host_name + ": cannot " + what + " " + path + ": ";
+            if ((st.f_flag & LIBSSH2_SFTP_ST_RDONLY) != 0) {
+                failure.error.message = prefix + "Read-only file system";
+            } else if (st.f_bavail * st.f_frsize < content.size() + 65536) {
+                failure.error.message = prefix + "No space left on device";
+            }
+        }
+        return failure;
+    };
     Handle file(libssh2_sftp_open_ex(sftp, path.c_str(), len32(path),
                                      LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC,
                                      static_cast<long>(mode & 07777), LIBSSH2_SFTP_OPENFILE));
     if (file.get() == nullptr) {
-        return sftp_failure("write", path);
+        return write_failure("write");
     }
     // The server's umask narrowed the mode, and an existing file keeps its
     // old one: set it exactly before a byte of content is written.
@@ -159,15 +178,15 @@ core::Status SshTransport::write_file(const std::string& path, std::string_view 
     while (done < content.size()) {
         ssize_t n = libssh2_sftp_write(file.get(), content.data() + done, content.size() - done);
         if (n < 0) {
-            return sftp_failure("write", path);
+            return write_failure("write");
         }
         done += static_cast<std::size_t>(n);
     }
     if (libssh2_sftp_fsync(file.get()) != 0) {
-        return sftp_failure("fsync", path);
+        return write_failure("fsync");
     }
     if (file.close() != 0) {
-        return sftp_failure("write", path);
+        return write_failure("write");
     }
     return {};
 }

@@ -48,8 +48,10 @@ public:
     core::Status connect() override;
 
     // The command runs as `/bin/sh -c COMMAND` whatever the user's login
-    // shell. On timeout the channel is closed and timed_out is set; the remote
-    // process may outlive it (libssh2 1.10 cannot send signals).
+    // shell, stdin at EOF, under coreutils' `timeout` when the host has it (so
+    // a command past its deadline is stopped: libssh2 1.10 cannot send
+    // signals). On timeout timed_out is set; a channel that does not close
+    // within 3 s more costs the connection (the next call reconnects).
     core::Result<CommandOutput> run(const std::string& command, core::Seconds timeout) override;
 
     core::Status write_file(const std::string& path, std::string_view content,
