@@ -57,11 +57,12 @@ cat >"$WORK/push.yml" <<YML
     - command: nginx -t -q -c {{ conf }}
     - command: nginx -s reload -c {{ conf }}
 YML
-export ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3
+# Retries: with 50 forks on 2 cores, ssh connections of ansible break now and then.
+export ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 ANSIBLE_SSH_RETRIES=3 ANSIBLE_TIMEOUT=30
 ssh_args="-o UserKnownHostsFile=$LAB_SSH_KNOWN_HOSTS -o StrictHostKeyChecking=yes -i $LAB_SSH_IDENTITY -p $LAB_SSH_PORT"
 start=$(now)
 ansible-playbook -i "$inventory" -f "$HOSTS" -u root -e "version=$version" \
-  --ssh-common-args "$ssh_args" "$WORK/push.yml" >"$WORK/ansible.log" 2>&1 || { tail -30 "$WORK/ansible.log"; exit 1; }
+  --ssh-common-args "$ssh_args" "$WORK/push.yml" >"$WORK/ansible.log" 2>&1 || { cp "$WORK/ansible.log" /tmp/bench-ansible.log; grep -iE "fatal|error" "$WORK/ansible.log" | head; exit 1; }
 ansible_s=$(secs "$start" "$(now)")
 
 # --- sequential ssh/scp loop ----------------------------------------------------

@@ -276,6 +276,18 @@ core::Status SshTransport::run_helper(const std::string& what, const std::string
 }
 
 core::Status SshTransport::rename(const std::string& from, const std::string& to) {
+    // Fast path without a remote process: an SFTP v3 rename works when `to`
+    // does not exist (OpenSSH refuses to replace). If `to` appeared in between,
+    // the SFTP rename fails and the command below does the job.
+    if (auto target = stat(to); target && !target->exists) {
+        if (LIBSSH2_SFTP* sftp = m_session->sftp_if_open();
+            sftp != nullptr &&
+            libssh2_sftp_rename_ex(sftp, from.c_str(), static_cast<unsigned int>(from.size()),
+                                   to.c_str(), static_cast<unsigned int>(to.size()),
+                                   LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE) == 0) {
+            return {};
+        }
+    }
     // -T: never move `from` *into* `to` when `to` is a directory; rename(2) over it instead.
     return run_helper("rename " + from + " to " + to,
                       "mv -Tf -- " + shell_quote(from) + " " + shell_quote(to));
