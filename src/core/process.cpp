@@ -15,6 +15,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/sigpipe_guard.hpp"
+
 extern char** environ;
 
 namespace certfleet::core {
@@ -70,38 +72,6 @@ void set_nonblocking(int fd) {
     const int flags = ::fcntl(fd, F_GETFL);
     ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
-
-// Writing to a pipe whose reader died raises SIGPIPE, which would kill the
-// whole manager. Block it in this thread and swallow one we caused.
-class SigpipeGuard {
-public:
-    SigpipeGuard() {
-        sigemptyset(&m_set);
-        sigaddset(&m_set, SIGPIPE);
-        sigset_t pending;
-        sigpending(&pending);
-        m_was_pending = sigismember(&pending, SIGPIPE) == 1;
-        pthread_sigmask(SIG_BLOCK, &m_set, &m_old);
-    }
-    SigpipeGuard(const SigpipeGuard&) = delete;
-    SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-    ~SigpipeGuard() {
-        if (!m_was_pending) {
-            sigset_t pending;
-            sigpending(&pending);
-            if (sigismember(&pending, SIGPIPE) == 1) {
-                const timespec zero{0, 0};
-                sigtimedwait(&m_set, nullptr, &zero);
-            }
-        }
-        pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
-    }
-
-private:
-    sigset_t m_set{};
-    sigset_t m_old{};
-    bool m_was_pending = false;
-};
 
 std::vector<std::string> build_environment(const ProcessOptions& options) {
     std::vector<std::string> env;

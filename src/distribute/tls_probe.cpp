@@ -16,6 +16,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "core/sigpipe_guard.hpp"
+
 namespace certfleet::distribute {
 
 namespace {
@@ -51,39 +53,6 @@ struct SslFree {
 };
 struct X509Free {
     void operator()(X509* x) const { X509_free(x); }
-};
-
-// A peer that closes mid-handshake makes OpenSSL's write() raise SIGPIPE,
-// which would end the whole manager; block it on this thread and swallow one
-// we caused (the same guard as core::run_process uses).
-class SigpipeGuard {
-public:
-    SigpipeGuard() {
-        sigemptyset(&m_set);
-        sigaddset(&m_set, SIGPIPE);
-        sigset_t pending;
-        sigpending(&pending);
-        m_was_pending = sigismember(&pending, SIGPIPE) == 1;
-        pthread_sigmask(SIG_BLOCK, &m_set, &m_old);
-    }
-    SigpipeGuard(const SigpipeGuard&) = delete;
-    SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-    ~SigpipeGuard() {
-        if (!m_was_pending) {
-            sigset_t pending;
-            sigpending(&pending);
-            if (sigismember(&pending, SIGPIPE) == 1) {
-                const timespec zero{0, 0};
-                sigtimedwait(&m_set, nullptr, &zero);
-            }
-        }
-        pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
-    }
-
-private:
-    sigset_t m_set{};
-    sigset_t m_old{};
-    bool m_was_pending = false;
 };
 
 // OpenSSL keeps errors per thread; never let a stale one leak into (or out of)
@@ -316,7 +285,7 @@ Result<ServedCertificate> probe_tls(const std::string& address, int port,
     if (port <= 0 || port > 65535) {
         return p.error(ErrorKind::Config, "invalid port");
     }
-    SigpipeGuard sigpipe;
+    core::SigpipeGuard sigpipe;
     ErrorQueueScope errors;
     auto sock = connect_tcp(p);
     if (!sock) {
