@@ -11,41 +11,14 @@
 #include <catch2/catch.hpp>
 
 #include "core/lock.hpp"
+#include "temp_files.hpp"
 
 using namespace certfleet::core;
 namespace stdfs = std::filesystem;
 
+using namespace certfleet::testing;
+
 namespace {
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/certfleet-fs-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { stdfs::remove_all(path); }
-};
-
-// Sets the umask for one test and restores it, so modes are checked against
-// a hostile umask rather than whatever the runner has.
-struct UmaskGuard {
-    mode_t old;
-    explicit UmaskGuard(mode_t m) : old(::umask(m)) {}
-    ~UmaskGuard() { ::umask(old); }
-};
-
-mode_t mode_of(const std::string& p) {
-    struct stat st {};
-    REQUIRE(::lstat(p.c_str(), &st) == 0);
-    return st.st_mode & 07777;
-}
-
-std::string slurp(const std::string& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 size_t entries(const std::string& dir) {
     return static_cast<size_t>(

@@ -7,22 +7,17 @@
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
+#include "temp_files.hpp"
+
 using namespace certfleet;
 using inventory::FailureRecord;
 using inventory::IssuanceRecord;
 using inventory::Ledger;
 namespace stdfs = std::filesystem;
 
-namespace {
+using namespace certfleet::testing;
 
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/certfleet-ledger-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { stdfs::remove_all(path); }
-};
+namespace {
 
 core::TimePoint at(const char* text) {
     return *core::parse_rfc3339(text);

@@ -15,41 +15,14 @@
 #include "core/crypto.hpp"
 #include "distribute/known_hosts.hpp"
 #include "distribute/ssh_transport.hpp"
+#include "temp_files.hpp"
 
 using namespace certfleet::distribute;
 namespace stdfs = std::filesystem;
 
+using namespace certfleet::testing;
+
 namespace {
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/certfleet-transport-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { stdfs::remove_all(path); }
-    std::string operator/(const std::string& name) const { return path + "/" + name; }
-};
-
-// Tests run against a hostile umask, not whatever the runner has.
-struct UmaskGuard {
-    mode_t old;
-    explicit UmaskGuard(mode_t m) : old(::umask(m)) {}
-    ~UmaskGuard() { ::umask(old); }
-};
-
-mode_t mode_of(const std::string& p) {
-    struct stat st {};
-    REQUIRE(::lstat(p.c_str(), &st) == 0);
-    return st.st_mode & 07777;
-}
-
-std::string slurp(const std::string& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 void put(const std::string& p, const std::string& content) {
     std::ofstream(p) << content;
