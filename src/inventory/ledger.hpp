@@ -53,6 +53,32 @@ struct EventRecord {
     core::TimePoint at{};
 };
 
+// ACME Renewal Information (RFC 9773) for a certificate's current serial: the
+// window the CA suggested, the random moment chosen inside it (kept, so every
+// run and `status` agree on it), and when the CA wants to be asked again.
+struct AriRecord {
+    std::string cert;
+    std::string serial;
+    core::TimePoint window_start{};
+    core::TimePoint window_end{};
+    core::TimePoint chosen_at{};
+    core::TimePoint next_poll{};
+    std::string explanation_url;
+};
+
+// A problem a notification channel has been told about, so identical notices
+// are not repeated within policy.notify_interval and a fixed problem gets
+// exactly one "resolved" notice.
+struct NoticeRecord {
+    std::string channel;      // which notifier, e.g. "webhook https://hooks.example.org/…"
+    std::string key;          // the problem's identity, e.g. "expiry:site"
+    std::string fingerprint;  // what makes two notices identical (severity, serial, …)
+    std::string severity;     // "warning" | "critical"
+    std::string summary;      // one line, repeated in the "resolved" notice
+    core::TimePoint first_sent{};
+    core::TimePoint last_sent{};
+};
+
 class Ledger {
 public:
     // Creates the file (0600) and schema when missing; WAL, busy timeout 5 s.
@@ -73,6 +99,14 @@ public:
     std::vector<IssuanceRecord> issuances(const std::string& cert) const;      // oldest first
     std::optional<FailureState> failure_state(const std::string& cert) const;  // nullopt: none
     std::vector<EventRecord> events(const std::string& cert) const;            // oldest first
+
+    std::optional<AriRecord> ari(const std::string& cert) const;
+    core::Status save_ari(const AriRecord& r);  // replaces the certificate's record
+
+    std::vector<NoticeRecord> notices(const std::string& channel) const;
+    // One transaction: insert or replace `sent`, delete `resolved` keys.
+    core::Status save_notices(const std::string& channel, const std::vector<NoticeRecord>& sent,
+                              const std::vector<std::string>& resolved);
 
     const std::string& path() const { return m_path; }
 

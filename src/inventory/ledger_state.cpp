@@ -1,0 +1,86 @@
+// The ledger's small state tables: ARI windows and notification de-duplication.
+#include "inventory/ledger.hpp"
+#include "inventory/ledger_sql.hpp"
+
+namespace certfleet::inventory {
+
+using detail::from_db;
+using detail::Statement;
+using detail::to_db;
+using detail::Transaction;
+
+std::optional<AriRecord> Ledger::ari(const std::string& cert) const {
+    auto q = Statement::prepare(m_db.get(),
+                                "SELECT serial, window_start, window_end, chosen_at, next_poll, "
+                                "explanation_url FROM ari WHERE cert = ?1");
+    if (!q)
+        return std::nullopt;
+    q->bind(1, cert);
+    if (!q->next())
+        return std::nullopt;
+    return AriRecord{cert,
+                     q->text(0),
+                     from_db(q->integer(1)),
+                     from_db(q->integer(2)),
+                     from_db(q->integer(3)),
+                     from_db(q->integer(4)),
+                     q->text(5)};
+}
+
+core::Status Ledger::save_ari(const AriRecord& r) {
+    auto q = Statement::prepare(m_db.get(),
+                                "INSERT OR REPLACE INTO ari (cert, serial, window_start, "
+                                "window_end, chosen_at, next_poll, explanation_url) VALUES "
+                                "(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    if (!q)
+        return q.failure();
+    q->bind(1, r.cert).bind(2, r.serial).bind(3, to_db(r.window_start));
+    q->bind(4, to_db(r.window_end)).bind(5, to_db(r.chosen_at)).bind(6, to_db(r.next_poll));
+    q->bind(7, r.explanation_url);
+    return q->run();
+}
+
+std::vector<NoticeRecord> Ledger::notices(const std::string& channel) const {
+    std::vector<NoticeRecord> out;
+    auto q = Statement::prepare(m_db.get(),
+                                "SELECT key, fingerprint, severity, summary, first_sent, last_sent "
+                                "FROM notices WHERE channel = ?1 ORDER BY key");
+    if (!q)
+        return out;
+    q->bind(1, channel);
+    while (q->next())
+        out.push_back(NoticeRecord{channel, q->text(0), q->text(1), q->text(2), q->text(3),
+                                   from_db(q->integer(4)), from_db(q->integer(5))});
+    return out;
+}
+
+core::Status Ledger::save_notices(const std::string& channel, const std::vector<NoticeRecord>& sent,
+                                  const std::vector<std::string>& resolved) {
+    sqlite3* db = m_db.get();
+    Transaction tx(db);
+    if (auto st = tx.begin(); !st)
+        return st;
+    for (const auto& r : sent) {
+        auto q = Statement::prepare(db,
+                                    "INSERT OR REPLACE INTO notices (channel, key, fingerprint, "
+                                    "severity, summary, first_sent, last_sent) VALUES "
+                                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+        if (!q)
+            return q.failure();
+        q->bind(1, channel).bind(2, r.key).bind(3, r.fingerprint).bind(4, r.severity);
+        q->bind(5, r.summary).bind(6, to_db(r.first_sent)).bind(7, to_db(r.last_sent));
+        if (auto st = q->run(); !st)
+            return st;
+    }
+    for (const auto& key : resolved) {
+        auto q = Statement::prepare(db, "DELETE FROM notices WHERE channel = ?1 AND key = ?2");
+        if (!q)
+            return q.failure();
+        q->bind(1, channel).bind(2, key);
+        if (auto st = q->run(); !st)
+            return st;
+    }
+    return tx.commit();
+}
+
+}  // namespace certfleet::inventory
