@@ -73,5 +73,8 @@ void add_revoke_command(CLI::App& app, Globals& g, int& exit_code);
 void add_deploy_command(CLI::App& app, Globals& g, int& exit_code);
 void add_rollback_command(CLI::App& app, Globals& g, int& exit_code);
 void add_renew_command(CLI::App& app, Globals& g, int& exit_code);
+void add_schedule_command(CLI::App& app, Globals& g, int& exit_code);
+void add_check_command(CLI::App& app, Globals& g, int& exit_code);
+void add_run_command(CLI::App& app, Globals& g, int& exit_code);
 
 }  // namespace certfleet::cli

@@ -61,8 +61,11 @@ int main(int argc, char** argv) {
     add_status_command(app, g, exit_code);
     add_deploy_command(app, g, exit_code);
     add_renew_command(app, g, exit_code);
+    add_run_command(app, g, exit_code);
+    add_check_command(app, g, exit_code);
     add_rollback_command(app, g, exit_code);
     add_revoke_command(app, g, exit_code);
+    add_schedule_command(app, g, exit_code);
 
     try {
         app.parse(argc, argv);

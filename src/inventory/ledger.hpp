@@ -3,6 +3,7 @@
 // without a server; WAL lets `status` read while a run writes.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -99,6 +100,12 @@ public:
     std::vector<IssuanceRecord> issuances(const std::string& cert) const;      // oldest first
     std::optional<FailureState> failure_state(const std::string& cert) const;  // nullopt: none
     std::vector<EventRecord> events(const std::string& cert) const;            // oldest first
+
+    // Whole-fleet reads for check / run, one query each (10,000 certificates
+    // must not mean 10,000 queries per kind).
+    std::map<std::string, FailureState> all_failure_states() const;  // by certificate
+    // The newest event of every (certificate, host) pair that names a host.
+    std::map<std::pair<std::string, std::string>, EventRecord> latest_host_events() const;
 
     std::optional<AriRecord> ari(const std::string& cert) const;
     core::Status save_ari(const AriRecord& r);  // replaces the certificate's record

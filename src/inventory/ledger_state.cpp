@@ -9,6 +9,41 @@ using detail::Statement;
 using detail::to_db;
 using detail::Transaction;
 
+std::map<std::string, FailureState> Ledger::all_failure_states() const {
+    std::map<std::string, FailureState> out;
+    auto q = Statement::prepare(
+        m_db.get(),
+        "SELECT f.cert, COUNT(*), MAX(f.at), MAX(f.retry_after), (SELECT message FROM failures "
+        "WHERE cert = f.cert ORDER BY at DESC, id DESC LIMIT 1) FROM failures f GROUP BY f.cert");
+    if (!q)
+        return out;
+    while (q->next()) {
+        FailureState s;
+        s.consecutive_failures = static_cast<int>(q->integer(1));
+        s.last_failure_at = from_db(q->integer(2));
+        if (!q->is_null(3))
+            s.retry_after = from_db(q->integer(3));
+        s.last_message = q->text(4);
+        out.emplace(q->text(0), std::move(s));
+    }
+    return out;
+}
+
+std::map<std::pair<std::string, std::string>, EventRecord> Ledger::latest_host_events() const {
+    std::map<std::pair<std::string, std::string>, EventRecord> out;
+    auto q = Statement::prepare(m_db.get(),
+                                "SELECT e.cert, e.host, e.kind, e.detail, e.at FROM events e "
+                                "JOIN (SELECT MAX(id) AS id FROM events WHERE host != '' "
+                                "GROUP BY cert, host) newest ON e.id = newest.id");
+    if (!q)
+        return out;
+    while (q->next()) {
+        EventRecord r{q->text(0), q->text(1), q->text(2), q->text(3), from_db(q->integer(4))};
+        out.emplace(std::make_pair(r.cert, r.host), std::move(r));
+    }
+    return out;
+}
+
 std::optional<AriRecord> Ledger::ari(const std::string& cert) const {
     auto q = Statement::prepare(m_db.get(),
                                 "SELECT serial, window_start, window_end, chosen_at, next_poll, "

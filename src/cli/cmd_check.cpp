@@ -1,0 +1,105 @@
+// certfleet check: expiry warnings in the Nagios plugin convention (SPEC §1).
+// First line "CERTFLEET OK|WARNING|CRITICAL|UNKNOWN - ...", exit 0/1/2/3.
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "app/check.hpp"
+#include "cli/common.hpp"
+#include "cli/output.hpp"
+
+namespace certfleet::cli {
+
+nlohmann::json check_report_json(const app::CheckReport& report) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& item : report.items) {
+        items.push_back(
+            {{"certificate", item.certificate},
+             {"host", item.host.empty() ? nlohmann::json() : nlohmann::json(item.host)},
+             {"source", item.source},
+             {"kind", item.kind},
+             {"serial", item.serial},
+             {"not_after", item.not_after ? nlohmann::json(core::format_rfc3339(*item.not_after))
+                                          : nlohmann::json()},
+             {"seconds_left",
+              item.not_after ? nlohmann::json(item.seconds_left) : nlohmann::json()},
+             {"severity", inventory::severity_name(item.severity)},
+             {"message", item.message}});
+    }
+    std::string state = inventory::severity_name(report.state());
+    std::transform(state.begin(), state.end(), state.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    return {{"state", state}, {"summary", report.first_line()}, {"items", items}};
+}
+
+void print_check_details(const app::CheckReport& report, bool verbose) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& item : report.items) {
+        if (item.severity == inventory::Severity::Ok && !verbose)
+            continue;
+        std::string name = inventory::severity_name(item.severity);
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+        rows.push_back({name, item.certificate, item.host.empty() ? "-" : item.host, item.source,
+                        item.message});
+    }
+    if (!rows.empty())
+        std::cout << format_table({"SEVERITY", "CERTIFICATE", "HOST", "SOURCE", "DETAIL"}, rows);
+}
+
+namespace {
+
+core::TimePoint parse_at_or_exit(const std::string& at) {
+    if (at.empty())
+        return core::SystemClock().now();
+    auto t = core::parse_rfc3339(at);
+    if (!t) {
+        print_error("--at '" + at + "' is not an RFC 3339 date or date-time",
+                    "use e.g. 2026-12-24 or 2026-12-24T08:00:00Z");
+        throw ExitRequest{kUsage};
+    }
+    return *t;
+}
+
+}  // namespace
+
+void add_check_command(CLI::App& app, Globals& g, int& exit_code) {
+    auto* cmd =
+        app.add_subcommand("check",
+                           "Expiry warnings in the Nagios plugin convention (exit 0 OK, 1 WARNING, "
+                           "2 CRITICAL, 3 UNKNOWN)");
+    auto options = std::make_shared<app::CheckOptions>();
+    auto at = std::make_shared<std::string>();
+    cmd->add_flag("--probe", options->probe,
+                  "Also TLS-connect to every host's verify address and check what it really "
+                  "serves (expiry, serial, name)");
+    cmd->add_option("--at", *at,
+                    "Evaluate as of this RFC 3339 date or date-time: what will be in trouble "
+                    "by then")
+        ->type_name("TIME");
+    cmd->footer(
+        "Thresholds come from policy.warn_before / critical_before (durations like \"21d\"\n"
+        "or fractions of the lifetime like \"0.2\"). A failing renewal is a WARNING until\n"
+        "expiry makes it CRITICAL. With --probe, a host serving an older serial is a\n"
+        "WARNING, one serving a certificate not valid for its name is CRITICAL, and a host\n"
+        "that cannot be reached is UNKNOWN unless something worse is found.\n\n"
+        "Nagios / Icinga:  command_line  certfleet -c /etc/certfleet/certfleet.json check "
+        "--probe\n"
+        "Forecast:         certfleet check --at 2027-01-01");
+    cmd->callback([&g, &exit_code, options, at] {
+        setup_logging(g);
+        auto inv = load_inventory_or_exit(g);
+        options->at = parse_at_or_exit(*at);
+        State state = open_state_readonly(inv);
+        auto report = app::run_check(inv, state.store, state.ledger, *options);
+        if (g.json) {
+            std::cout << check_report_json(report).dump(2) << "\n";
+        } else {
+            std::cout << report.first_line() << "\n";
+            print_check_details(report, g.verbose > 0);
+        }
+        exit_code = report.exit_code();
+    });
+}
+
+}  // namespace certfleet::cli
