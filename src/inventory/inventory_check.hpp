@@ -118,4 +118,39 @@ void load_certificates(ObjectReader& top, Inventory& inventory);
 void load_policy(ObjectReader& top, Inventory& inventory);
 void load_notify_and_hooks(ObjectReader& top, Inventory& inventory);
 
+// ---- Local paths (inventory_paths.cpp) ----------------------------------------
+
+// A shell command whose first word is an absolute path: that program must
+// exist and be executable (PATH lookups and shell syntax are not checked).
+void check_command(Checker& checker, std::string_view path, const std::string& command);
+
+// Create: certfleet makes the directory (only an ancestor it cannot write to is
+// worth a warning). Warn: someone else must create it.
+enum class MissingDirectory { Create, Warn };
+void check_directory(Checker& checker, std::string_view path, const std::string& dir,
+                     MissingDirectory missing);
+
+// Where a host's effective setting was written: the JSON path of that member
+// in the host, the group or defaults; "" when it is the built-in default.
+struct HostOrigins {
+    std::string identity_file;
+    std::string known_hosts;
+    std::string cert_root;
+    std::string test_command;
+    std::string reload_command;
+    std::string config_dump_command;
+};
+struct HostPathChecks {
+    std::set<std::string> reported;  // paths checked: a value in defaults is reported once
+    std::vector<std::string> without_known_hosts;  // ssh hosts
+};
+// ssh hosts: known_hosts (a missing file: error), identity_file (a secret);
+// local hosts: cert_root and the commands certfleet runs itself.
+void check_host_paths(Checker& checker, const Host& host, const std::string& host_path,
+                      const HostOrigins& origins, HostPathChecks& state);
+// One warning for all the ssh hosts without known_hosts.
+void finish_host_paths(Checker& checker, const HostPathChecks& state);
+// exec DNS providers, notifiers (textfile directory, exec command), hooks.
+void check_local_paths(Checker& checker, const Inventory& inventory);
+
 }  // namespace certfleet::inventory::detail

@@ -113,9 +113,15 @@ void load_host(ObjectReader& r, Host& host) {
         r.missing("address", "unless \"transport\" is \"local\"");
     }
     if (auto groups = r.strings("groups")) {
-        for (const auto& g : *groups)
-            if (std::find(host.groups.begin(), host.groups.end(), g) == host.groups.end())
+        for (size_t i = 0; i < groups->size(); ++i) {
+            const std::string& g = (*groups)[i];
+            if (!valid_name(g))
+                checker.error(element_path(r.path_of("groups"), i),
+                              "group names may contain letters, digits, '.', '_' and '-' and "
+                              "must start with a letter or digit");
+            else if (std::find(host.groups.begin(), host.groups.end(), g) == host.groups.end())
                 host.groups.push_back(g);
+        }
     }
 }
 
@@ -144,6 +150,39 @@ void collect_members(ObjectReader& top, Inventory& inventory) {
             it->second.hosts.push_back(host_name);
         }
     }
+}
+
+struct Layer {
+    const SettingsLayer* settings;
+    std::string path;
+};
+
+// The path of the member that decided a host's setting; `layers` go from the
+// highest precedence (the host) down to defaults.
+template <class T>
+std::string origin(const std::vector<Layer>& layers, std::optional<T> SettingsLayer::*member,
+                   std::string_view section, std::string_view key) {
+    for (const auto& layer : layers) {
+        if (!(layer.settings->*member))
+            continue;
+        std::string path = layer.path;
+        if (!section.empty())
+            path = member_path(path, section);
+        return member_path(path, key);
+    }
+    return {};
+}
+
+HostOrigins host_origins(const std::vector<Layer>& layers) {
+    HostOrigins o;
+    o.identity_file = origin(layers, &SettingsLayer::ssh_identity_file, "ssh", "identity_file");
+    o.known_hosts = origin(layers, &SettingsLayer::ssh_known_hosts, "ssh", "known_hosts");
+    o.cert_root = origin(layers, &SettingsLayer::cert_root, "", "cert_root");
+    o.test_command = origin(layers, &SettingsLayer::test_command, "", "test_command");
+    o.reload_command = origin(layers, &SettingsLayer::reload_command, "", "reload_command");
+    o.config_dump_command =
+        origin(layers, &SettingsLayer::audit_config_dump_command, "audit", "config_dump_command");
+    return o;
 }
 
 }  // namespace
@@ -182,6 +221,7 @@ void load_hosts(ObjectReader& top, Inventory& inventory) {
     }
 
     collect_members(top, inventory);
+    HostPathChecks path_checks;
     for (auto& [name, host] : inventory.hosts) {
         const std::string& path = host_layers[name].path;
         if (inventory.groups.count(name))
@@ -202,7 +242,15 @@ void load_hosts(ObjectReader& top, Inventory& inventory) {
                 settings.verify.address = host.address;
         }
         host.settings = std::move(settings);
+
+        std::vector<Layer> layers{{&host_layers[name].layer, path}};
+        for (const auto& g : host.groups)
+            if (auto layer = group_layers.find(g); layer != group_layers.end())
+                layers.push_back({&layer->second, member_path("groups", g)});
+        layers.push_back({&defaults, "defaults"});
+        check_host_paths(checker, host, path, host_origins(layers), path_checks);
     }
+    finish_host_paths(checker, path_checks);
 }
 
 }  // namespace certfleet::inventory::detail

@@ -35,6 +35,19 @@ std::optional<std::string> read_key_mode(ObjectReader& r) {
     return s->size() == 3 ? "0" + *s : *s;
 }
 
+// A group name or a numeric gid on the host; chown(1) takes either.
+void read_key_group(ObjectReader& r, const std::string& name, SettingsLayer& layer) {
+    bool ok = name.size() <= 32 && name[0] != '-' &&
+              name.find_first_not_of(
+                  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789._-$") == std::string::npos;
+    if (ok)
+        layer.key_group = std::optional<std::string>(name);
+    else
+        r.checker().error(r.path_of("key_group"),
+                          "expected a group name like \"ssl-cert\" (or null for none)");
+}
+
 void read_ssh(ObjectReader& parent, SettingsLayer& layer) {
     const Json* v = parent.get("ssh");
     if (!v)
@@ -61,7 +74,12 @@ void read_verify(ObjectReader& parent, SettingsLayer& layer) {
                    {"address", "port", "server_name", "enabled"});
     if (!r.valid())
         return;
-    layer.verify_address = r.non_empty_string("address");
+    if (auto address = r.non_empty_string("address")) {
+        if (address->find_first_of(" \t/") != std::string::npos)
+            r.checker().error(r.path_of("address"), "expected a host name or an IP address");
+        else
+            layer.verify_address = *address;
+    }
     if (auto port = r.integer("port", 1, 65535))
         layer.verify_port = static_cast<int>(*port);
     if (auto name = r.non_empty_string("server_name")) {
@@ -123,7 +141,7 @@ SettingsLayer read_settings(ObjectReader& r) {
     if (const Json* group = r.get("key_group"); group && group->is_null())
         layer.key_group = std::optional<std::string>();
     else if (auto name = r.non_empty_string("key_group"))
-        layer.key_group = std::optional<std::string>(*name);
+        read_key_group(r, *name, layer);
     read_audit(r, layer);
     return layer;
 }

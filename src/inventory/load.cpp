@@ -130,14 +130,17 @@ LoadResult parse_inventory(std::string_view text, const std::string& file_name,
         detail::ObjectReader top(checker, root, "",
                                  {"state_dir", "acme", "dns", "defaults", "groups", "hosts",
                                   "certificates", "policy", "notify", "hooks"});
-        if (auto dir = top.local_path("state_dir"))
+        if (auto dir = top.local_path("state_dir")) {
             inventory.state_dir = *dir;
+            detail::check_directory(checker, "state_dir", *dir, detail::MissingDirectory::Create);
+        }
         detail::load_acme(top, inventory);
         detail::load_dns(top, inventory);
         detail::load_hosts(top, inventory);
         detail::load_certificates(top, inventory);
         detail::load_policy(top, inventory);
         detail::load_notify_and_hooks(top, inventory);
+        detail::check_local_paths(checker, inventory);
     }
     bool failed = checker.has_errors();
     result.diagnostics = checker.take_diagnostics();
