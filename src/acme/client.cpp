@@ -82,6 +82,36 @@ core::Status AcmeClient::connect() {
     return {};
 }
 
+core::Result<RenewalInfo> AcmeClient::renewal_info(const std::string& cert_id) {
+    const std::string what = "ACME renewalInfo for " + cert_id;
+    if (m_directory.renewal_info.empty())
+        return core::fail(core::ErrorKind::Protocol,
+                          what + ": the CA does not offer ACME Renewal Information");
+    std::string url = m_directory.renewal_info;
+    if (url.back() != '/')
+        url += '/';
+    auto r = send_with_retries({"GET", url + cert_id, {}, {}}, what);
+    if (!r)
+        return r.failure();
+    if (r->status != 200)
+        return core::fail(
+            problem_to_error(parse_problem(r->body, r->status), what, r->retry_after(now())));
+    auto j = json_body(*r, what);
+    if (!j)
+        return j.failure();
+    auto info = parse_renewal_info(*j);
+    if (!info) {
+        core::Error e = info.error();
+        e.message = what + ": " + e.message;
+        return core::fail(std::move(e));
+    }
+    core::Seconds poll = kAriDefaultPoll;
+    if (auto ra = r->retry_after(now()))
+        poll = core::Seconds(*ra);
+    info->retry_after = std::clamp(poll, kAriShortestPoll, kAriLongestPoll);
+    return info;
+}
+
 void AcmeClient::keep_nonce(const core::HttpResponse& response) {
     std::string nonce = response.header("replay-nonce");
     if (nonce.empty() || nonce.size() > 256)
@@ -202,6 +232,20 @@ core::Result<std::string> AcmeClient::register_account(const core::PrivateKey& k
 
 core::Result<Order> AcmeClient::new_order(const std::vector<std::string>& domains,
                                           const std::string& profile, const std::string& replaces) {
+    // RFC 8555bis profiles: a name the CA does not list would be refused (or,
+    // worse, silently ignored by a lenient CA); say so before any POST.
+    const auto& offered = m_directory.profiles;
+    if (!profile.empty() && !offered.empty() &&
+        std::find(offered.begin(), offered.end(), profile) == offered.end()) {
+        std::string names;
+        for (const auto& p : offered)
+            names += (names.empty() ? "" : ", ") + p;
+        return core::fail(
+            core::ErrorKind::Config,
+            "ACME profile \"" + profile + "\" is not offered by the CA (offered: " + names + ")",
+            "set acme.profile or the certificate's profile to one of the offered "
+            "profiles, or remove it to let the CA choose");
+    }
     json ids = json::array();
     for (const auto& d : domains)
         ids.push_back({{"type", "dns"}, {"value", d}});

@@ -36,6 +36,16 @@ struct NewAccountOptions {
     std::string eab_mac_key;  // raw bytes (decoded from base64url)
 };
 
+// How often a certificate's renewalInfo is asked for (RFC 9773 §4.3). The CA
+// says so with Retry-After; without it certfleet waits 6 hours (a few polls
+// a day catch a window moved for an incident). §4.3 asks clients to set
+// "reasonable limits": under a minute is treated as a minute (a CA bug must
+// not turn into a request per run), over a day as a day (a window can move
+// earlier during an incident, e.g. a mass revocation, and must be seen soon).
+constexpr core::Seconds kAriDefaultPoll{6 * 3600};
+constexpr core::Seconds kAriShortestPoll{60};
+constexpr core::Seconds kAriLongestPoll{86400};
+
 enum class RevocationReason {
     Unspecified = 0,
     KeyCompromise = 1,
@@ -60,6 +70,13 @@ public:
     std::string account_thumbprint() const {
         return m_key ? m_key->jwk_thumbprint() : std::string();
     }
+
+    // RFC 9773: GET <renewalInfo>/<cert_id> (unauthenticated, no nonce; needs
+    // only connect()). Transient faults are retried like any request; a CA
+    // without renewalInfo, a 4xx (404: the CA does not know the certificate)
+    // or a malformed window is an error and the caller uses its own rule.
+    // retry_after is the answer's Retry-After clamped as described above.
+    core::Result<RenewalInfo> renewal_info(const std::string& cert_id);
 
     core::Result<Order> new_order(const std::vector<std::string>& domains,
                                   const std::string& profile, const std::string& replaces);

@@ -1,5 +1,8 @@
 #include "acme/issuer.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <spdlog/spdlog.h>
 
 namespace certfleet::acme {
@@ -8,6 +11,26 @@ using Clock = std::chrono::steady_clock;
 
 std::string dns01_txt_value(const std::string& key_authorization) {
     return core::base64url_encode(core::sha256(key_authorization));
+}
+
+std::string replaces_id(const AcmeClient& client, std::string_view current_cert_pem) {
+    if (client.directory().renewal_info.empty() || current_cert_pem.empty())
+        return {};
+    auto id = core::ari_cert_id(current_cert_pem);
+    return id ? *id : std::string();
+}
+
+bool refused_replaces(const core::Error& e) {
+    constexpr std::string_view kPrefix = "urn:ietf:params:acme:error:";
+    if (e.acme_type == std::string(kPrefix) + "alreadyReplaced")
+        return true;
+    if (e.acme_type != std::string(kPrefix) + "malformed" &&
+        e.acme_type != std::string(kPrefix) + "conflict")
+        return false;
+    std::string lower = e.message;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return lower.find("replace") != std::string::npos;
 }
 
 namespace {
@@ -183,6 +206,13 @@ core::Result<IssuedCertificate> issue_certificate(AcmeClient& client, const Issu
     if (progress)
         progress(req.name, "ordering");
     auto order = client.new_order(req.domains, req.profile, req.replaces);
+    if (!order && !req.replaces.empty() && refused_replaces(order.error())) {
+        // `replaces` only helps the CA (and may exempt us from rate limits);
+        // a certificate someone else already replaced must not block renewal.
+        spdlog::info("{}: the CA refused replaces={} ({}); ordering without it", req.name,
+                     req.replaces, order.error().message);
+        order = client.new_order(req.domains, req.profile, "");
+    }
     if (!order)
         return core::fail(with_cert(order.error(), req.name));
 

@@ -49,6 +49,16 @@ core::Result<IssuedCertificate> issue_certificate(AcmeClient& client, const Issu
                                                   const std::atomic<bool>* cancel,
                                                   const ProgressFn& progress = {});
 
+// The RFC 9773 identifier to send as `replaces` when renewing the certificate
+// in `current_cert_pem`: empty when the CA offers no renewalInfo (it would not
+// know the field) or the certificate has no Authority Key Identifier.
+std::string replaces_id(const AcmeClient& client, std::string_view current_cert_pem);
+
+// True when a failed newOrder is the CA refusing `replaces` (RFC 9773 §5:
+// alreadyReplaced, or a malformed/conflict problem about the field), so the
+// order is worth one more try without it.
+bool refused_replaces(const core::Error& e);
+
 // The TXT value for a key authorization: base64url(SHA-256(token.thumbprint)).
 std::string dns01_txt_value(const std::string& key_authorization);
 

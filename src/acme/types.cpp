@@ -101,4 +101,23 @@ core::Result<Authorization> parse_authorization(const json& j, std::string url) 
     return a;
 }
 
+core::Result<RenewalInfo> parse_renewal_info(const json& j) {
+    if (!j.is_object())
+        return garbage("renewalInfo (not a JSON object)");
+    auto w = j.find("suggestedWindow");
+    if (w == j.end() || !w->is_object())
+        return garbage("renewalInfo (no suggestedWindow)");
+    auto start = core::parse_rfc3339(str(*w, "start"));
+    auto end = core::parse_rfc3339(str(*w, "end"));
+    if (!start || !end)
+        return garbage("renewalInfo (suggestedWindow start or end missing or not RFC 3339)");
+    if (*end <= *start)
+        return garbage("renewalInfo (suggestedWindow ends at or before its start)");
+    RenewalInfo info;
+    info.window_start = *start;
+    info.window_end = *end;
+    info.explanation_url = str(j, "explanationURL");
+    return info;
+}
+
 }  // namespace certfleet::acme

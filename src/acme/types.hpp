@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "acme/problem.hpp"
+#include "core/time.hpp"
 
 namespace certfleet::acme {
 
@@ -49,9 +50,20 @@ struct Order {
     std::optional<Problem> error;
 };
 
+// A certificate's ACME Renewal Information (RFC 9773 §4.2).
+struct RenewalInfo {
+    core::TimePoint window_start{};  // suggestedWindow.start
+    core::TimePoint window_end{};    // suggestedWindow.end, always after start
+    std::string explanation_url;     // may be empty
+    core::Seconds retry_after{0};    // when to ask again (set by AcmeClient::renewal_info)
+};
+
 // The parse functions validate shape: a CA answering garbage is a Protocol error.
 core::Result<Directory> parse_directory(const nlohmann::json& j);
 core::Result<Order> parse_order(const nlohmann::json& j, std::string url);
 core::Result<Authorization> parse_authorization(const nlohmann::json& j, std::string url);
+// A suggestedWindow without both times, or one whose end is not after its
+// start, is a Protocol error (RFC 9773 §4.3.3: treat as no answer).
+core::Result<RenewalInfo> parse_renewal_info(const nlohmann::json& j);
 
 }  // namespace certfleet::acme

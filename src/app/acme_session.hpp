@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "acme/client.hpp"
@@ -21,14 +22,28 @@ public:
     // Connects, registers or finds the account; cached after the first call.
     core::Result<acme::AcmeClient*> client();
 
+    // The CA's ACME Renewal Information (RFC 9773) for one certificate. Only
+    // fetches the directory (cached): polling ARI needs no account, so a run
+    // that merely polls never registers or looks one up. Fails without any
+    // further request once the CA proved not to offer renewalInfo this run.
+    core::Result<acme::RenewalInfo> renewal_info(const std::string& cert_id);
+    // After a connection: whether the directory lists renewalInfo; nullopt
+    // when the directory has not been fetched (or could not be).
+    std::optional<bool> offers_renewal_info();
+
 private:
+    // Caller holds m_mutex. Creates m_client and fetches the directory once.
+    core::Status connect_locked();
+
     const inventory::Inventory& m_inventory;
     std::string m_accounts_root;
     const std::atomic<bool>* m_cancel;
     std::mutex m_mutex;
     std::unique_ptr<core::CurlHttpClient> m_http;
-    std::unique_ptr<acme::AcmeClient> m_client;
-    std::optional<core::Error> m_failed;  // don't hammer a CA that already failed this run
+    std::unique_ptr<acme::AcmeClient> m_client;  // connected (directory fetched)
+    bool m_account_ready = false;
+    std::optional<core::Error> m_connect_failed;  // don't hammer a CA that already failed
+    std::optional<core::Error> m_failed;          // account set-up failed this run
 };
 
 }  // namespace certfleet::app

@@ -36,6 +36,56 @@ std::string error_kind_name(core::ErrorKind kind) {
     }
 }
 
+// After a renewalInfo poll that gave no usable answer, ask again after this
+// long (RFC 9773 §4.3.3: fall back to our own rule and retry later, not on
+// every run). A CA without renewalInfo is asked about its directory only as
+// often as a CA with ARI would be polled.
+constexpr core::Seconds kAriRetryAfterFailure{3600};
+
+// Asks the CA for a certificate's renewalInfo and returns the ledger record
+// to store; nullopt when the certificate has no ARI identifier (no Authority
+// Key Identifier: nothing to ask, no request). Never fails the certificate:
+// without an answer the lifetime rule decides until the record's next_poll.
+std::optional<inventory::AriRecord> fetch_ari(const Context& ctx, AcmeSession& session,
+                                              const std::string& cert, const std::string& cert_pem,
+                                              const std::string& serial,
+                                              const std::optional<inventory::AriRecord>& stored) {
+    auto id = core::ari_cert_id(cert_pem);
+    if (!id) {
+        spdlog::debug("{}: no ARI identifier ({}); using the lifetime rule", cert,
+                      id.error().message);
+        return std::nullopt;
+    }
+    auto info = session.renewal_info(*id);
+    const core::TimePoint now = ctx.clock.now();
+    if (info) {
+        auto record = inventory::update_ari(
+            stored, cert, serial,
+            {{info->window_start, info->window_end}, info->retry_after, info->explanation_url}, now,
+            inventory::random_draw());
+        spdlog::debug(
+            "{}: ARI window {} to {}, renew at {}, next poll {}", cert,
+            core::format_rfc3339(record.window_start), core::format_rfc3339(record.window_end),
+            core::format_rfc3339(record.chosen_at), core::format_rfc3339(record.next_poll));
+        return record;
+    }
+    const bool not_offered = session.offers_renewal_info() == std::optional<bool>(false);
+    auto record = inventory::ari_unavailable(
+        stored, cert, serial, now + (not_offered ? acme::kAriDefaultPoll : kAriRetryAfterFailure));
+    if (not_offered)
+        spdlog::debug("{}: the CA offers no renewal information; using the lifetime rule", cert);
+    else
+        spdlog::info(
+            "{}: no renewal information from the CA ({}); using {}", cert, info.error().message,
+            inventory::ari_has_window(record) ? "the last window it sent" : "the lifetime rule");
+    return record;
+}
+
+void save_ari(inventory::Ledger& ledger, const inventory::AriRecord& record) {
+    if (auto s = ledger.save_ari(record); !s)
+        spdlog::warn("ledger: {}", s.error().describe());
+}
+
 struct Job {
     const inventory::CertificateSpec* spec;
     CertificateOutcome* outcome;
@@ -45,7 +95,7 @@ struct Job {
 // Everything a worker needs; writes to the store and ledger are serialized.
 struct Runner {
     Context& ctx;
-    AcmeSession session;
+    AcmeSession& session;
     DnsWiring dns;
     std::mutex write_mutex;
 
@@ -84,6 +134,10 @@ struct Runner {
         req.key_type = job.spec->key;
         req.profile = job.spec->profile.empty() ? ctx.inventory.acme.profile : job.spec->profile;
         req.solver = *solver;
+        // RFC 9773 §5: tell the CA which certificate this one replaces (it may
+        // then exempt the order from rate limits and stop suggesting renewal).
+        if (job.current)
+            req.replaces = acme::replaces_id(**client, job.current->cert_pem);
         if (job.spec->reuse_key && job.current && job.current->key_type == job.spec->key) {
             auto pem = ctx.store.read_private_key(job.spec->name, job.current->version);
             auto key = pem ? core::PrivateKey::from_pem(*pem)
@@ -95,6 +149,13 @@ struct Runner {
         auto issued = acme::issue_certificate(**client, req, ctx.cancel, ctx.progress);
         if (!issued)
             return failed(issued.error());
+        // Ask for the new certificate's renewal information while the CA is at
+        // hand, so the next runs have a record and send no request until its
+        // next poll (or, with a CA without ARI, for the default interval).
+        std::optional<inventory::AriRecord> ari;
+        if (!ctx.inventory.policy.renew_before)
+            ari = fetch_ari(ctx, session, job.spec->name, issued->cert_pem, issued->info.serial_hex,
+                            std::nullopt);
 
         std::lock_guard lock(write_mutex);
         core::TimePoint now = ctx.clock.now();
@@ -126,6 +187,8 @@ struct Runner {
         if (auto s = ctx.ledger.record_issuance(record); !s)
             spdlog::error("ledger: {}", s.error().describe());
         (void)ctx.ledger.clear_failures(job.spec->name);
+        if (ari)
+            save_ari(ctx.ledger, *ari);
         if (auto s = ctx.store.prune(job.spec->name, ctx.inventory.policy.keep_versions); !s)
             spdlog::warn("{}: pruning old versions: {}", job.spec->name, s.error().describe());
         out.action = "issued";
@@ -146,7 +209,7 @@ bool was_revoked(const inventory::Ledger& ledger, const std::string& cert,
 }
 
 // Decides the action for one certificate before any network traffic.
-std::optional<Job> plan(Context& ctx, const inventory::CertificateSpec& spec,
+std::optional<Job> plan(Context& ctx, AcmeSession& session, const inventory::CertificateSpec& spec,
                         const IssueOptions& options, CertificateOutcome& out) {
     out.name = spec.name;
     auto current = ctx.store.current(spec.name);
@@ -158,8 +221,27 @@ std::optional<Job> plan(Context& ctx, const inventory::CertificateSpec& spec,
     auto history = ctx.ledger.issuances(spec.name);
     std::string last_profile = history.empty() ? std::string() : history.back().profile;
     core::TimePoint now = ctx.clock.now();
-    auto decision =
-        inventory::decide_renewal(spec, current, last_profile, ctx.inventory.policy, now);
+    const auto& policy = ctx.inventory.policy;
+    auto stored_ari = ctx.ledger.ari(spec.name);
+    auto decision = inventory::decide_renewal(spec, current, last_profile, policy, now, stored_ari);
+    // renew_before "auto": the CA's renewal information decides when it has
+    // any. Between polls the ledger's record is used without a request; only
+    // when it is missing or its next_poll came is the CA asked (a GET of the
+    // directory and of renewalInfo; no account). Not for a certificate that is
+    // due anyway (changed, expired: RFC 9773 forbids asking about expired
+    // ones) nor with --force. --dry-run reads the stored record but fetches
+    // nothing: the GET would be harmless at the CA, but the moment drawn in a
+    // new window could not be stored (dry runs write nothing), so the plan
+    // could disagree with the real run that follows.
+    if (!policy.renew_before && current && !options.force && !options.dry_run &&
+        decision.basis == inventory::RenewalBasis::Schedule &&
+        inventory::ari_poll_due(stored_ari, current->info.serial_hex, now)) {
+        if (auto fresh = fetch_ari(ctx, session, spec.name, current->cert_pem,
+                                   current->info.serial_hex, stored_ari)) {
+            save_ari(ctx.ledger, *fresh);
+            decision = inventory::decide_renewal(spec, current, last_profile, policy, now, fresh);
+        }
+    }
     if (current && !decision.due && was_revoked(ctx.ledger, spec.name, current->version)) {
         decision.due = true;
         decision.reason = "current certificate was revoked";
@@ -233,17 +315,16 @@ IssueReport run_issue(Context& ctx, const IssueOptions& options) {
             specs.push_back(&spec);
     report.certificates.resize(specs.size());
 
+    // Opened lazily: planning only connects when ARI must be polled.
+    AcmeSession session(ctx.inventory, ctx.store.accounts_dir(), ctx.cancel);
     std::vector<Job> jobs;
     for (size_t i = 0; i < specs.size(); ++i)
-        if (auto job = plan(ctx, *specs[i], options, report.certificates[i]))
+        if (auto job = plan(ctx, session, *specs[i], options, report.certificates[i]))
             jobs.push_back(*job);
     if (jobs.empty())
         return report;
 
-    Runner runner{ctx,
-                  AcmeSession(ctx.inventory, ctx.store.accounts_dir(), ctx.cancel),
-                  DnsWiring(ctx.inventory, ctx.cancel),
-                  {}};
+    Runner runner{ctx, session, DnsWiring(ctx.inventory, ctx.cancel), {}};
     std::atomic<size_t> next{0};
     auto worker = [&] {
         for (size_t i = next++; i < jobs.size(); i = next++) {

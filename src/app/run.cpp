@@ -6,6 +6,7 @@
 
 #include "hooks/metrics.hpp"
 #include "inventory/renewal.hpp"
+#include "inventory/secrets.hpp"
 
 namespace certfleet::app {
 
@@ -22,7 +23,8 @@ hooks::RunMetrics collect_metrics(const Context& ctx, const RunReport& report,
         if (auto current = ctx.store.current(name)) {
             c.serial = current->info.serial_hex;
             c.not_after = current->info.not_after;
-            c.renew_at = inventory::renewal_time(current->info, ctx.inventory.policy);
+            c.renew_at =
+                inventory::renewal_time(current->info, ctx.inventory.policy, ctx.ledger.ari(name));
         }
         m.certificates.push_back(std::move(c));
     }
@@ -108,6 +110,9 @@ RunReport run_scheduled(Context& ctx, const RunOptions& options) {
     hooks::NotifierOptions notifier_options;
     notifier_options.manager_host = options.manager_host;
     notifier_options.ca_bundle = ctx.inventory.acme.ca_bundle;
+    notifier_options.read_secret = [](const std::string& reference) {
+        return inventory::read_secret(reference, "");  // paths were resolved when loading
+    };
     auto notifiers = hooks::make_notifiers(ctx.inventory.notify, notifier_options);
     if (!notifiers) {
         report.notifications.push_back({"notify", 0, notifiers.error().describe()});

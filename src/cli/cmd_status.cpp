@@ -63,7 +63,10 @@ void add_status_command(CLI::App& app, Globals& g, int& exit_code) {
             std::string profile;
             if (auto h = state.ledger.issuances(name); !h.empty())
                 profile = h.back().profile;
-            auto decision = inventory::decide_renewal(spec, current, profile, inv.policy, now);
+            // The moment the last issue/run chose in the CA's ARI window, if the
+            // ledger holds one for the current serial; status never asks the CA.
+            auto decision = inventory::decide_renewal(spec, current, profile, inv.policy, now,
+                                                      state.ledger.ari(name));
             nlohmann::json j{
                 {"name", name}, {"domains", spec.domains}, {"hosts", nlohmann::json::array()}};
             std::string cert_state = decision.due ? "due" : "ok";

@@ -85,6 +85,15 @@ Status verify_chain(std::string_view chain_pem, std::string_view roots_pem);
 // DER of the first certificate in a PEM bundle (for revocation).
 Result<std::string> certificate_der(std::string_view pem);
 
+// The ACME Renewal Information certificate identifier (RFC 9773 §4.1) of the
+// first certificate in `cert_pem`: base64url(Authority Key Identifier
+// keyIdentifier) "." base64url(serial number's DER content octets). Fails
+// when the certificate carries no keyIdentifier (the CA could not look it up).
+Result<std::string> ari_cert_id(std::string_view cert_pem);
+// The same from its parts: the keyIdentifier octets and the content octets of
+// the DER INTEGER serial (with its leading 0x00 when the high bit is set).
+std::string ari_cert_id(std::string_view key_identifier, std::string_view serial_der_content);
+
 // RFC 4648. Decoders reject whitespace, foreign characters, misplaced padding and
 // non-zero trailing bits. base64url: no padding on output, optional on input;
 // base64: padded on output, padding required on input.

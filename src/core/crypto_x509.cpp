@@ -291,6 +291,41 @@ Status verify_chain(std::string_view chain_pem, std::string_view roots_pem) {
                                         ", subject \"" + subject + "\")");
 }
 
+std::string ari_cert_id(std::string_view key_identifier, std::string_view serial_der_content) {
+    return base64url_encode(key_identifier) + "." + base64url_encode(serial_der_content);
+}
+
+Result<std::string> ari_cert_id(std::string_view cert_pem) {
+    ErrorQueueScope errors;
+    auto cert = read_first_certificate(cert_pem);
+    if (!cert)
+        return cert.failure();
+    const ASN1_OCTET_STRING* key_id = X509_get0_authority_key_id(cert->get());
+    if (!key_id || ASN1_STRING_length(key_id) <= 0)
+        return fail(ErrorKind::Generic,
+                    "certificate has no Authority Key Identifier (keyIdentifier)");
+    // RFC 9773 wants the DER content octets, sign byte included, which is not
+    // what ASN1_STRING_get0_data holds (magnitude only): encode, then drop the
+    // tag and length.
+    const ASN1_INTEGER* serial = X509_get0_serialNumber(cert->get());
+    const int len = i2d_ASN1_INTEGER(serial, nullptr);
+    if (len <= 2)
+        return openssl_failure("encoding serial number");
+    std::string der(static_cast<size_t>(len), '\0');
+    auto* p = reinterpret_cast<unsigned char*>(der.data());
+    if (i2d_ASN1_INTEGER(serial, &p) != len)
+        return openssl_failure("encoding serial number");
+    const auto first_length = static_cast<unsigned char>(der[1]);
+    // Short form (< 0x80) is the length itself; long form 0x8N is N length bytes.
+    const size_t header = first_length < 0x80 ? 2 : 2 + (first_length & 0x7fU);
+    if (header >= der.size())
+        return fail(ErrorKind::Generic, "malformed serial number encoding");
+    return ari_cert_id(
+        std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(key_id)),
+                         static_cast<size_t>(ASN1_STRING_length(key_id))),
+        std::string_view(der).substr(header));
+}
+
 Result<std::string> certificate_der(std::string_view pem) {
     ErrorQueueScope errors;
     auto cert = read_first_certificate(pem);

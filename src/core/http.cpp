@@ -83,6 +83,13 @@ CURLcode add_extra_trust(CURL*, void* ssl_ctx, void* user) {
 
 }  // namespace
 
+void set_extra_trust(void* curl, const std::string& pem) {
+    if (pem.empty())
+        return;
+    curl_easy_setopt(static_cast<CURL*>(curl), CURLOPT_SSL_CTX_FUNCTION, add_extra_trust);
+    curl_easy_setopt(static_cast<CURL*>(curl), CURLOPT_SSL_CTX_DATA, &pem);
+}
+
 std::string HttpResponse::header(std::string_view name) const {
     for (const auto& [k, v] : headers)
         if (k == name)
@@ -179,10 +186,7 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
-    if (!m_extra_ca_pem.empty()) {
-        curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, add_extra_trust);
-        curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, &m_extra_ca_pem);
-    }
+    set_extra_trust(curl, m_extra_ca_pem);
     if (request.method == "HEAD") {
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
     } else if (request.method == "POST") {

@@ -49,6 +49,11 @@ public:
     virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
 };
 
+// Makes a libcurl easy handle (CURL*) trust the PEM certificates in `pem` on
+// top of the system store (CURLOPT_CAINFO would replace the store instead).
+// `pem` must outlive the handle's transfers. Shared by the HTTP and SMTP clients.
+void set_extra_trust(void* curl, const std::string& pem);
+
 class CurlHttpClient final : public HttpClient {
 public:
     explicit CurlHttpClient(HttpOptions options);

@@ -84,9 +84,10 @@ Json load_notifier(Checker& checker, const Json& entry, const std::string& path)
     if (entry.is_object() && entry.contains("type") && entry["type"].is_string())
         type = entry["type"].get<std::string>();
     std::vector<std::string_view> known =
-        type == "webhook"      ? std::vector<std::string_view>{"type", "url", "format"}
-        : type == "email"      ? std::vector<std::string_view>{"type", "smtp_url",      "from",
-                                                               "to",   "password_file", "username"}
+        type == "webhook" ? std::vector<std::string_view>{"type", "url", "format", "ca_bundle"}
+        : type == "email"
+            ? std::vector<std::string_view>{"type",          "smtp_url", "from",     "to",
+                                            "password_file", "username", "ca_bundle"}
         : type == "prometheus" ? std::vector<std::string_view>{"type", "textfile"}
         : type == "exec"       ? std::vector<std::string_view>{"type", "command", "timeout"}
                                : kAnyKey;  // the type error says it all
@@ -98,6 +99,8 @@ Json load_notifier(Checker& checker, const Json& entry, const std::string& path)
     if (type == "webhook") {
         check_url(r, "url", {"https://", "http://"}, "an http:// or https:// URL");
         r.one_of("format", {"json", "slack"});
+        if (auto bundle = r.readable_file("ca_bundle"))
+            out["ca_bundle"] = *bundle;
     } else if (type == "email") {
         check_url(r, "smtp_url", {"smtp://", "smtps://"}, "an smtp:// or smtps:// URL");
         r.non_empty_string("from", true);
@@ -108,6 +111,8 @@ Json load_notifier(Checker& checker, const Json& entry, const std::string& path)
         if (auto secret = r.secret("password_file"))
             out["password_file"] = *secret;
         r.non_empty_string("username");
+        if (auto bundle = r.readable_file("ca_bundle"))
+            out["ca_bundle"] = *bundle;
     } else if (type == "prometheus") {
         if (!r.get("textfile"))
             r.missing("textfile");

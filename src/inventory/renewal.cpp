@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <random>
 #include <set>
+#include <utility>
 
 #include "core/crypto.hpp"
 
@@ -52,22 +54,6 @@ std::string domain_change(const std::vector<std::string>& wanted,
     return out;
 }
 
-// A point in [0, span) fixed by the serial. RFC 9773 asks clients to pick a
-// random time inside the window to spread load on the CA. A fresh random draw
-// on every run would flap between due / not due and, over many hourly runs,
-// effectively collapse to the start of the window; hashing the serial spreads
-// a fleet uniformly while every run (and `status`) agrees on the same moment.
-Seconds serial_offset(const std::string& serial, Seconds span) {
-    if (span.count() <= 0)
-        return Seconds{0};
-    std::string digest = core::sha256(serial);
-    uint64_t v = 0;
-    for (size_t i = 0; i < 8 && i < digest.size(); ++i) {
-        v = (v << 8) | static_cast<unsigned char>(digest[i]);
-    }
-    return Seconds{static_cast<Seconds::rep>(v % static_cast<uint64_t>(span.count()))};
-}
-
 TimePoint lifetime_rule(const core::CertificateInfo& info) {
     const Seconds lifetime = info.not_after - info.not_before;
     // Short-lived certificates get a larger share so a failed attempt still
@@ -76,55 +62,149 @@ TimePoint lifetime_rule(const core::CertificateInfo& info) {
     return info.not_after - left;
 }
 
-}  // namespace
-
-TimePoint renewal_time(const core::CertificateInfo& info, const Policy& policy,
-                       std::optional<AriWindow> ari) {
+// The renewal time and whether it came from ARI.
+std::pair<TimePoint, bool> schedule(const core::CertificateInfo& info, const Policy& policy,
+                                    const std::optional<AriRecord>& ari) {
     const Seconds lifetime = info.not_after - info.not_before;
     if (lifetime.count() <= 0)
-        return info.not_before;
+        return {info.not_before, false};
     if (policy.renew_before) {
         // A renew_before covering the whole lifetime (e.g. "30d" with 6-day
         // certificates) would re-issue on every run; fall back to the auto rule.
+        // An explicit duration is the operator overriding the CA: no ARI.
         if (*policy.renew_before < lifetime)
-            return info.not_after - *policy.renew_before;
-        return lifetime_rule(info);
+            return {info.not_after - *policy.renew_before, false};
+        return {lifetime_rule(info), false};
     }
-    if (ari && ari->start < info.not_after) {
-        const Seconds span = std::max(Seconds{0}, ari->end - ari->start);
-        return ari->start + serial_offset(info.serial_hex, span);
+    if (ari_applies(ari, info))
+        return {std::min(ari->chosen_at, info.not_after), true};
+    return {lifetime_rule(info), false};
+}
+
+std::string ari_note(const AriRecord& r) {
+    return r.explanation_url.empty() ? std::string() : "; CA explanation: " + r.explanation_url;
+}
+
+}  // namespace
+
+bool ari_has_window(const AriRecord& r) {
+    return r.window_end > r.window_start;
+}
+
+bool ari_applies(const std::optional<AriRecord>& ari, const core::CertificateInfo& info) {
+    return ari && ari->serial == info.serial_hex && ari_has_window(*ari) &&
+           ari->window_start < info.not_after;
+}
+
+bool ari_poll_due(const std::optional<AriRecord>& ari, std::string_view serial, TimePoint now) {
+    return !ari || ari->serial != serial || now >= ari->next_poll;
+}
+
+UniformDraw random_draw() {
+    // One engine per thread, seeded once from the OS: the draw spreads a fleet
+    // over the window; it needs no cryptographic strength.
+    return [] {
+        thread_local std::mt19937_64 engine{std::random_device{}()};
+        return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+    };
+}
+
+AriRecord update_ari(const std::optional<AriRecord>& old, const std::string& cert,
+                     const std::string& serial, const AriAnswer& answer, TimePoint now,
+                     const UniformDraw& draw) {
+    AriRecord r;
+    r.cert = cert;
+    r.serial = serial;
+    r.window_start = answer.window.start;
+    r.window_end = answer.window.end;
+    r.next_poll = now + std::max(answer.retry_after, Seconds{0});
+    r.explanation_url = answer.explanation_url;
+    const bool same = old && old->serial == serial && ari_has_window(*old) &&
+                      old->window_start == r.window_start && old->window_end == r.window_end;
+    if (same) {
+        r.chosen_at = old->chosen_at;
+        return r;
     }
-    return lifetime_rule(info);
+    const Seconds::rep span = (r.window_end - r.window_start).count();
+    if (span <= 0) {
+        r.chosen_at = r.window_start;
+        return r;
+    }
+    // floor(draw × span) lands in [0, span); the clamp guards a draw of 1.0
+    // (some standard libraries' uniform_real_distribution can return it).
+    const double d = std::clamp(draw(), 0.0, 1.0);
+    auto offset = static_cast<Seconds::rep>(d * static_cast<double>(span));
+    offset = std::clamp<Seconds::rep>(offset, 0, span - 1);
+    r.chosen_at = r.window_start + Seconds{offset};
+    return r;
+}
+
+AriRecord ari_unavailable(const std::optional<AriRecord>& old, const std::string& cert,
+                          const std::string& serial, TimePoint next_poll) {
+    if (old && old->serial == serial && ari_has_window(*old)) {
+        AriRecord r = *old;  // a stale window is still the CA's best word
+        r.next_poll = next_poll;
+        return r;
+    }
+    AriRecord r;
+    r.cert = cert;
+    r.serial = serial;
+    r.next_poll = next_poll;  // window_start == window_end: no window
+    return r;
+}
+
+TimePoint renewal_time(const core::CertificateInfo& info, const Policy& policy,
+                       const std::optional<AriRecord>& ari) {
+    return schedule(info, policy, ari).first;
 }
 
 RenewalDecision decide_renewal(const CertificateSpec& spec,
                                const std::optional<StoredVersion>& current,
                                std::string_view current_profile, const Policy& policy,
-                               TimePoint now, std::optional<AriWindow> ari) {
+                               TimePoint now, const std::optional<AriRecord>& ari) {
+    using B = RenewalBasis;
     if (!current)
-        return {true, "not issued yet", now};
+        return {true, "not issued yet", now, B::NotIssued, false};
     if (auto change = domain_change(spec.domains, current->info.dns_names); !change.empty()) {
-        return {true, "domains changed (" + change + ")", now};
+        return {true, "domains changed (" + change + ")", now, B::Changed, false};
     }
     if (spec.key != current->key_type) {
         return {true,
                 "key type changed (" + core::key_type_name(current->key_type) + " → " +
                     core::key_type_name(spec.key) + ")",
-                now};
+                now, B::Changed, false};
     }
     if (!spec.profile.empty() && spec.profile != current_profile) {
         std::string was = current_profile.empty() ? "none" : std::string(current_profile);
-        return {true, "profile changed (" + was + " → " + spec.profile + ")", now};
+        return {true, "profile changed (" + was + " → " + spec.profile + ")", now, B::Changed,
+                false};
     }
-    const TimePoint renew_at = renewal_time(current->info, policy, ari);
+    const auto [renew_at, from_ari] = schedule(current->info, policy, ari);
     if (now >= current->info.not_after) {
-        return {true, "expired at " + core::format_rfc3339(current->info.not_after), renew_at};
+        return {true, "expired at " + core::format_rfc3339(current->info.not_after), renew_at,
+                B::Expired, from_ari};
+    }
+    if (from_ari) {
+        const std::string when = core::format_rfc3339(renew_at);
+        if (now >= ari->window_end)  // RFC 9773 §4.2: a window in the past means now
+            return {true,
+                    "ARI window ended at " + core::format_rfc3339(ari->window_end) + " (renew at " +
+                        when + ")" + ari_note(*ari),
+                    renew_at, B::Schedule, true};
+        if (now >= renew_at)
+            return {true, "inside ARI window (renew at " + when + ")" + ari_note(*ari), renew_at,
+                    B::Schedule, true};
+        return {false,
+                "not due until " + when + " (ARI window " +
+                    core::format_rfc3339(ari->window_start) + " to " +
+                    core::format_rfc3339(ari->window_end) + ")" + ari_note(*ari),
+                renew_at, B::Schedule, true};
     }
     if (now >= renew_at) {
         return {true, "inside renewal window (renew at " + core::format_rfc3339(renew_at) + ")",
-                renew_at};
+                renew_at, B::Schedule, false};
     }
-    return {false, "not due until " + core::format_rfc3339(renew_at), renew_at};
+    return {false, "not due until " + core::format_rfc3339(renew_at), renew_at, B::Schedule, false};
 }
 
 TimePoint backoff_until(const FailureState& state) {

@@ -1,13 +1,11 @@
 #include "inventory/renewal.hpp"
 
-#include <set>
-
 #include <catch2/catch.hpp>
 
 using namespace certfleet;
 using core::Seconds;
 using core::TimePoint;
-using inventory::AriWindow;
+using inventory::AriRecord;
 using inventory::backoff_until;
 using inventory::CertificateSpec;
 using inventory::decide_renewal;
@@ -93,8 +91,16 @@ TEST_CASE("explicit renew_before is a duration before not-after", "[renewal]") {
     CHECK(decide_renewal(spec(), short_lived, "", policy, kIssued).renew_at ==
           kIssued + Seconds{3 * kDay});
     // Explicit beats ARI.
-    AriWindow ari{kIssued + Seconds{10 * kDay}, kIssued + Seconds{11 * kDay}};
-    CHECK(decide_renewal(spec(), cur, "", policy, kIssued, ari).renew_at == renew_at);
+    AriRecord ari{"site",
+                  cur.info.serial_hex,
+                  kIssued + Seconds{10 * kDay},
+                  kIssued + Seconds{11 * kDay},
+                  kIssued + Seconds{10 * kDay},
+                  kIssued + Seconds{kDay},
+                  ""};
+    auto explicit_wins = decide_renewal(spec(), cur, "", policy, kIssued, ari);
+    CHECK(explicit_wins.renew_at == renew_at);
+    CHECK_FALSE(explicit_wins.from_ari);
 }
 
 TEST_CASE("changes to what is wanted make a certificate due at once", "[renewal]") {
@@ -135,25 +141,36 @@ TEST_CASE("changes to what is wanted make a certificate due at once", "[renewal]
             .due);
 }
 
-TEST_CASE("ARI: a stable time inside the CA's window, spread by serial", "[renewal]") {
-    const AriWindow ari{at("2026-02-20T00:00:00Z"), at("2026-02-22T00:00:00Z")};
-    std::set<TimePoint> seen;
-    for (int i = 0; i < 20; ++i) {
-        const auto cur = stored(Seconds{90 * kDay}, {"example.org"}, "serial" + std::to_string(i));
-        auto d = decide_renewal(spec(), cur, "", Policy{}, kIssued, ari);
-        CHECK(d.renew_at >= ari.start);
-        CHECK(d.renew_at < ari.end);
-        CHECK_FALSE(d.due);
-        CHECK(decide_renewal(spec(), cur, "", Policy{}, kIssued, ari).renew_at == d.renew_at);
-        CHECK_FALSE(decide_renewal(spec(), cur, "", Policy{}, d.renew_at - Seconds{1}, ari).due);
-        CHECK(decide_renewal(spec(), cur, "", Policy{}, d.renew_at, ari).due);
-        seen.insert(d.renew_at);
-    }
-    CHECK(seen.size() > 10);
-
+TEST_CASE("ARI: the moment stored for the current serial decides", "[renewal]") {
     const auto cur = stored(Seconds{90 * kDay});
-    const AriWindow point{ari.start, ari.start};
-    CHECK(decide_renewal(spec(), cur, "", Policy{}, kIssued, point).renew_at == ari.start);
+    AriRecord ari{"site",
+                  cur.info.serial_hex,
+                  at("2026-02-20T00:00:00Z"),
+                  at("2026-02-22T00:00:00Z"),
+                  at("2026-02-21T06:00:00Z"),
+                  kIssued + Seconds{kDay},
+                  ""};
+    auto before = decide_renewal(spec(), cur, "", Policy{}, ari.chosen_at - Seconds{1}, ari);
+    CHECK_FALSE(before.due);
+    CHECK(before.from_ari);
+    CHECK(before.renew_at == ari.chosen_at);
+    CHECK(before.reason ==
+          "not due until 2026-02-21T06:00:00Z (ARI window "
+          "2026-02-20T00:00:00Z to 2026-02-22T00:00:00Z)");
+    auto exactly = decide_renewal(spec(), cur, "", Policy{}, ari.chosen_at, ari);
+    CHECK(exactly.due);
+    CHECK(exactly.reason == "inside ARI window (renew at 2026-02-21T06:00:00Z)");
+
+    // A record for another serial (the previous certificate) does not count.
+    ari.serial = "0ld";
+    auto other = decide_renewal(spec(), cur, "", Policy{}, kIssued, ari);
+    CHECK_FALSE(other.from_ari);
+    CHECK(other.renew_at == kIssued + Seconds{60 * kDay});
+    // Nor does a window starting after not-after.
+    ari.serial = cur.info.serial_hex;
+    ari.window_start = cur.info.not_after + Seconds{1};
+    ari.window_end = ari.window_start + Seconds{kDay};
+    CHECK_FALSE(decide_renewal(spec(), cur, "", Policy{}, kIssued, ari).from_ari);
 }
 
 TEST_CASE("back-off after failures: 1 min, 10 min, 100 min, then a day", "[renewal]") {
