@@ -4,12 +4,15 @@
 // Monitoring state (Prometheus textfile) lives in hooks/metrics.hpp.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/http.hpp"
 #include "core/result.hpp"
 #include "core/time.hpp"
 
@@ -46,16 +49,64 @@ public:
 };
 
 struct NotifierOptions {
-    std::string manager_host;        // this machine's name, shown in messages
-    core::Seconds timeout{30};       // per delivery
-    std::string ca_bundle;           // extra trust (e.g. acme.ca_bundle)
+    std::string manager_host;   // this machine's name, shown in messages
+    core::Seconds timeout{30};  // per delivery
+    std::string ca_bundle;      // extra trust (e.g. acme.ca_bundle)
+
+    // Reads a secret reference ("env:NAME" or a path the inventory loader
+    // already resolved), e.g. inventory::read_secret(ref, ""). hooks/ may not
+    // know inventory/, so the caller passes it; needed only when an email
+    // notifier has a password_file.
+    std::function<core::Result<std::string>(const std::string& reference)> read_secret;
+    // Seam for tests: webhooks send through this client when set, else
+    // through a CurlHttpClient of their own (with the notifier's ca_bundle).
+    std::shared_ptr<core::HttpClient> http_client;
+    // Pause before the second (last) webhook attempt after a 5xx / network error.
+    std::chrono::milliseconds retry_backoff{1000};
 };
 
 // Builds the notifiers of the inventory's validated "notify" array (paths
 // already resolved). Prometheus entries are not notifiers: they are skipped
 // here and read by textfile_paths(). A missing password file is an error.
-core::Result<std::vector<std::unique_ptr<Notifier>>> make_notifiers(
-    const nlohmann::json& notify, const NotifierOptions& options);
+core::Result<std::vector<std::unique_ptr<Notifier>>> make_notifiers(const nlohmann::json& notify,
+                                                                    const NotifierOptions& options);
 std::vector<std::string> textfile_paths(const nlohmann::json& notify);
+
+// "scheme://host[:port]/path" of a URL: no user:password, query or fragment,
+// which may carry tokens. Used in channel names and error messages.
+std::string redact_url(const std::string& url);
+
+// Renderings of a batch, exposed so tests can check them exactly.
+// The JSON document (`format: "json"`) and the Slack payload (`format: "slack"`).
+nlohmann::json webhook_json_payload(const std::vector<Notice>& notices,
+                                    const std::string& manager_host);
+nlohmann::json webhook_slack_payload(const std::vector<Notice>& notices,
+                                     const std::string& manager_host);
+// One notice as a JSON object (webhook "notices" element, exec stdin).
+nlohmann::json notice_json(const Notice& notice);
+// "certfleet: 2 critical, 1 warning — site, media"
+std::string email_subject(const std::vector<Notice>& notices);
+// The complete RFC 5322 message (CRLF line ends, quoted-printable body).
+std::string email_message(const std::vector<Notice>& notices, const std::string& from,
+                          const std::vector<std::string>& to, const std::string& manager_host,
+                          core::TimePoint now);
+
+namespace detail {
+// One file per channel (notify_webhook.cpp, notify_email.cpp, notify_exec.cpp);
+// `entry` is one validated element of the "notify" array.
+core::Result<std::unique_ptr<Notifier>> make_webhook_notifier(const nlohmann::json& entry,
+                                                              const NotifierOptions& options);
+core::Result<std::unique_ptr<Notifier>> make_email_notifier(const nlohmann::json& entry,
+                                                            const NotifierOptions& options);
+core::Result<std::unique_ptr<Notifier>> make_exec_notifier(const nlohmann::json& entry,
+                                                           const NotifierOptions& options);
+// critical, warning, other, resolved: the order people should read them in.
+int severity_rank(const std::string& severity);
+std::vector<Notice> by_severity(std::vector<Notice> notices);
+// "2 critical, 1 warning"
+std::string severity_counts(const std::vector<Notice>& notices);
+// JSON text that never throws on invalid UTF-8 (error text from anywhere).
+std::string dump_json(const nlohmann::json& j);
+}  // namespace detail
 
 }  // namespace certfleet::hooks

@@ -1,0 +1,117 @@
+// What all channels share: building them from the inventory, the notice as
+// JSON, URL redaction and ordering by severity.
+#include "hooks/notify.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace certfleet::hooks {
+
+std::string redact_url(const std::string& url) {
+    auto scheme_end = url.find("://");
+    if (scheme_end == std::string::npos)
+        return url.substr(0, url.find_first_of("?#"));
+    size_t authority_start = scheme_end + 3;
+    size_t authority_end = url.find_first_of("/?#", authority_start);
+    std::string authority = url.substr(authority_start, authority_end == std::string::npos
+                                                            ? std::string::npos
+                                                            : authority_end - authority_start);
+    if (auto at = authority.rfind('@'); at != std::string::npos)
+        authority = authority.substr(at + 1);  // user:password
+    std::string path;
+    if (authority_end != std::string::npos && url[authority_end] == '/') {
+        auto path_end = url.find_first_of("?#", authority_end);
+        path = url.substr(authority_end, path_end == std::string::npos ? std::string::npos
+                                                                       : path_end - authority_end);
+    }
+    return url.substr(0, authority_start) + authority + path;
+}
+
+nlohmann::json notice_json(const Notice& n) {
+    return {{"event", n.event},      {"severity", n.severity},   {"key", n.key},
+            {"certificate", n.cert}, {"host", n.host},           {"domains", n.domains},
+            {"serial", n.serial},    {"not_after", n.not_after}, {"summary", n.summary},
+            {"detail", n.detail}};
+}
+
+namespace detail {
+
+int severity_rank(const std::string& severity) {
+    if (severity == "critical")
+        return 0;
+    if (severity == "warning")
+        return 1;
+    if (severity == "resolved")
+        return 3;
+    return 2;
+}
+
+std::vector<Notice> by_severity(std::vector<Notice> notices) {
+    std::stable_sort(notices.begin(), notices.end(), [](const Notice& a, const Notice& b) {
+        return severity_rank(a.severity) < severity_rank(b.severity);
+    });
+    return notices;
+}
+
+std::string severity_counts(const std::vector<Notice>& notices) {
+    std::map<int, std::pair<std::string, int>> counts;
+    for (const auto& n : notices) {
+        auto& [name, count] = counts[severity_rank(n.severity)];
+        if (name.empty())
+            name = n.severity.empty() ? "notice" : n.severity;
+        ++count;
+    }
+    std::string out;
+    for (const auto& [rank, entry] : counts)
+        out += (out.empty() ? "" : ", ") + std::to_string(entry.second) + " " + entry.first;
+    return out;
+}
+
+std::string dump_json(const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace detail
+
+core::Result<std::vector<std::unique_ptr<Notifier>>> make_notifiers(
+    const nlohmann::json& notify, const NotifierOptions& options) {
+    std::vector<std::unique_ptr<Notifier>> out;
+    if (notify.is_null())
+        return out;
+    if (!notify.is_array())
+        return core::fail(core::ErrorKind::Config, "notify: expected an array of notifiers");
+    for (size_t i = 0; i < notify.size(); ++i) {
+        const auto& entry = notify[i];
+        std::string type = entry.is_object() ? entry.value("type", "") : "";
+        core::Result<std::unique_ptr<Notifier>> made =
+            core::fail(core::ErrorKind::Config, "unknown notifier type '" + type + "'");
+        if (type == "prometheus")
+            continue;  // a file, not a channel: see textfile_paths()
+        if (type == "webhook")
+            made = detail::make_webhook_notifier(entry, options);
+        else if (type == "email")
+            made = detail::make_email_notifier(entry, options);
+        else if (type == "exec")
+            made = detail::make_exec_notifier(entry, options);
+        if (!made) {
+            core::Error e = made.error();
+            e.message = "notify[" + std::to_string(i) + "]: " + e.message;
+            return core::fail(std::move(e));
+        }
+        out.push_back(std::move(*made));
+    }
+    return out;
+}
+
+std::vector<std::string> textfile_paths(const nlohmann::json& notify) {
+    std::vector<std::string> out;
+    if (!notify.is_array())
+        return out;
+    for (const auto& entry : notify)
+        if (entry.is_object() && entry.value("type", "") == "prometheus" &&
+            entry.contains("textfile") && entry["textfile"].is_string())
+            out.push_back(entry["textfile"].get<std::string>());
+    return out;
+}
+
+}  // namespace certfleet::hooks
