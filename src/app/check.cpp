@@ -53,17 +53,21 @@ CheckItem store_item(const inventory::CertificateSpec& spec,
                      const inventory::FailureState* failure, const inventory::Policy& policy,
                      core::TimePoint at) {
     CheckItem item = make_item(spec.name, "", "store");
+    std::string failing;
+    if (failure)
+        failing = "renewal failing since " + core::format_rfc3339(failure->last_failure_at) + " (" +
+                  std::to_string(failure->consecutive_failures) +
+                  " attempt(s)): " + failure->last_message;
     if (current) {
         set_validity(item, current->info, policy, at);
+        if (failure)
+            add_reason(item, Severity::Warning, "renewal_failing", failing);
+    } else if (failure) {
+        // Why it is not issued says more than that it is not.
+        add_reason(item, Severity::Warning, "renewal_failing", failing);
     } else {
         add_reason(item, Severity::Warning, "not_issued",
                    "not issued yet (run `certfleet run` or `certfleet issue " + spec.name + "`)");
-    }
-    if (failure) {
-        add_reason(item, Severity::Warning, "renewal_failing",
-                   "renewal failing since " + core::format_rfc3339(failure->last_failure_at) +
-                       " (" + std::to_string(failure->consecutive_failures) +
-                       " attempt(s)): " + failure->last_message);
     }
     return item;
 }
