@@ -76,18 +76,43 @@ struct Probe {
     std::string address;
     int port = 0;
     std::string server_name;
+    std::string expected_serial;  // the store's current serial (empty: none)
     core::Result<distribute::ServedCertificate> result =
         core::fail(core::ErrorKind::Generic, "not probed");
 };
+
+std::string serial_of(const core::Result<distribute::ServedCertificate>& r) {
+    return r ? r->info.serial_hex : std::string();
+}
+
+// Right after a reload, nginx's exiting workers may still answer a connection
+// or two with the old certificate. An answer that is not the expected serial
+// is asked again until two answers in a row agree (at most 5 more, 200 ms
+// apart), so `run` does not report a host it has just fixed; a balancer that
+// really serves two certificates never agrees and is reported.
+void settle(Probe& p, const CheckOptions& options) {
+    if (p.expected_serial.empty() || serial_of(p.result) == p.expected_serial)
+        return;
+    for (int i = 0; i < 5; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        auto again = distribute::probe_tls(p.address, p.port, p.server_name, options.probe_timeout);
+        bool agree = serial_of(again) == serial_of(p.result) && again.ok() == p.result.ok();
+        p.result = std::move(again);
+        if (agree)
+            return;
+    }
+}
 
 // Every (address, port, SNI) once, in parallel: many certificates and hosts
 // may share one endpoint, and 500 endpoints must take seconds, not minutes.
 void probe_all(std::vector<Probe>& probes, const CheckOptions& options) {
     std::atomic<size_t> next{0};
     auto worker = [&] {
-        for (size_t i = next++; i < probes.size(); i = next++)
+        for (size_t i = next++; i < probes.size(); i = next++) {
             probes[i].result = distribute::probe_tls(probes[i].address, probes[i].port,
                                                      probes[i].server_name, options.probe_timeout);
+            settle(probes[i], options);
+        }
     };
     size_t threads =
         std::min<size_t>(probes.size(), static_cast<size_t>(std::max(1, options.concurrency)));
@@ -234,7 +259,8 @@ CheckReport run_check(const inventory::Inventory& inv, const inventory::Store& s
                 auto key = std::make_tuple(verify.address, verify.port, verify.server_name);
                 auto [it, added] = probe_index.emplace(key, probes.size());
                 if (added)
-                    probes.push_back({verify.address, verify.port, verify.server_name});
+                    probes.push_back({verify.address, verify.port, verify.server_name,
+                                      currents[name] ? currents[name]->info.serial_hex : ""});
                 probe_of.push_back(it->second);
                 failed_of.push_back(deploy_failed ? &ev->second : nullptr);
                 served.push_back(make_item(name, host_name, "served"));

@@ -23,6 +23,12 @@ std::string redact_url(const std::string& url) {
         auto path_end = url.find_first_of("?#", authority_end);
         path = url.substr(authority_end, path_end == std::string::npos ? std::string::npos
                                                                        : path_end - authority_end);
+        // Chat webhooks carry their secret in the path (Slack's
+        // /services/T../B../<token>, Discord's /api/webhooks/<id>/<token>):
+        // only the first segment is shown.
+        if (auto second = path.find('/', 1);
+            second != std::string::npos && second + 1 < path.size())
+            path = path.substr(0, second) + "/…";
     }
     return url.substr(0, authority_start) + authority + path;
 }

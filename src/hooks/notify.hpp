@@ -72,8 +72,9 @@ core::Result<std::vector<std::unique_ptr<Notifier>>> make_notifiers(const nlohma
                                                                     const NotifierOptions& options);
 std::vector<std::string> textfile_paths(const nlohmann::json& notify);
 
-// "scheme://host[:port]/path" of a URL: no user:password, query or fragment,
-// which may carry tokens. Used in channel names and error messages.
+// "scheme://host[:port]/first-segment/…" of a URL: no user:password, query,
+// fragment or later path segments, which may carry tokens. Used in channel
+// names and error messages.
 std::string redact_url(const std::string& url);
 
 // Renderings of a batch, exposed so tests can check them exactly.

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/crypto.hpp"
 #include "core/process.hpp"
 #include "hooks/notify.hpp"
 
@@ -80,7 +81,10 @@ public:
                     std::shared_ptr<core::HttpClient> http)
         : m_url(std::move(url)),
           m_format(std::move(format)),
-          m_channel("webhook " + redact_url(m_url)),
+          // Two webhooks may look alike once redacted; a short digest of the
+          // whole URL keeps their de-duplication state apart without revealing it.
+          m_channel("webhook " + redact_url(m_url) + " #" +
+                    core::hex_encode(core::sha256(m_url)).substr(0, 8)),
           m_manager(options.manager_host),
           m_backoff(options.retry_backoff),
           m_http(std::move(http)) {}

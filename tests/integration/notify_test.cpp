@@ -61,7 +61,7 @@ TEST_CASE("webhook notifier posts json and slack payloads to a real receiver", "
 
     auto plain =
         make_one({{"type", "webhook"}, {"url", base + "/hook/json?token=s3cret"}}, options);
-    CHECK(plain->channel() == "webhook " + base + "/hook/json");
+    CHECK(plain->channel().rfind("webhook " + base + "/hook/… #", 0) == 0);
     auto sent = plain->send(batch);
     INFO((sent ? std::string() : sent.error().describe()));
     REQUIRE(sent.ok());

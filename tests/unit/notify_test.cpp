@@ -188,7 +188,11 @@ TEST_CASE("webhook json payload is one POST with every notice", "[notify]") {
     auto n = one_notifier(
         {{"type", "webhook"}, {"url", "https://user:pw@hooks.example.org/T0/B0?token=s3cret#x"}},
         options);
-    CHECK(n->channel() == "webhook https://hooks.example.org/T0/B0");
+    CHECK(n->channel().rfind("webhook https://hooks.example.org/T0/… #", 0) == 0);
+    CHECK(n->channel().find("B0") == std::string::npos);
+    CHECK(hooks::redact_url("https://hooks.slack.com/services/T01/B02/XyZsecret") ==
+          "https://hooks.slack.com/services/…");
+    CHECK(hooks::redact_url("http://127.0.0.1:9/hook") == "http://127.0.0.1:9/hook");
 
     Notice warn = expiry("site", "warning", "01");
     REQUIRE(n->send({warn, expiry("media", "critical", "02")}).ok());
@@ -266,8 +270,7 @@ TEST_CASE("webhook failures are bounded and name the URL without its query", "[n
         auto st = n->send(batch);
         REQUIRE_FALSE(st.ok());
         CHECK(http->requests.size() == 2);
-        CHECK(st.error().message.find("webhook https://hooks.example.org/in: HTTP 503") !=
-              std::string::npos);
+        CHECK(st.error().message.find("HTTP 503") != std::string::npos);
         CHECK(st.error().message.find("s3cret") == std::string::npos);
     }
     SECTION("5xx then success") {
