@@ -323,6 +323,8 @@ IssueReport run_issue(Context& ctx, const IssueOptions& options) {
             jobs.push_back(*job);
     if (jobs.empty())
         return report;
+    if (options.before_work)
+        options.before_work();
 
     Runner runner{ctx, session, DnsWiring(ctx.inventory, ctx.cancel), {}};
     std::atomic<size_t> next{0};

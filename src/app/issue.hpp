@@ -19,6 +19,9 @@ struct IssueOptions {
     bool force = false;
     bool dry_run = false;
     int concurrency = 8;
+    // Called once, before the first order, only when something is due: lets
+    // `run` fire the "pre" hook (which may stop a service) only for real work.
+    std::function<void()> before_work;
 };
 
 struct CertificateOutcome {

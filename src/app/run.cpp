@@ -91,12 +91,21 @@ RunReport run_scheduled(Context& ctx, const RunOptions& options) {
     const auto started_steady = std::chrono::steady_clock::now();
     const core::TimePoint started = ctx.clock.now();
 
-    fire_hook(ctx, "pre");
-    report.issued = run_issue(ctx, {{}, false, false, options.issue_concurrency});
+    // pre / post bracket real issuance only (as certbot's do): a run twice a
+    // day with nothing due must not stop and start anything.
+    bool issuing = false;
+    IssueOptions issue;
+    issue.concurrency = options.issue_concurrency;
+    issue.before_work = [&] {
+        issuing = true;
+        fire_hook(ctx, "pre");
+    };
+    report.issued = run_issue(ctx, issue);
     DeployOptions deploy;
     deploy.concurrency = options.deploy_concurrency;
     report.deployed = run_deploy(ctx, deploy);
-    fire_hook(ctx, "post");
+    if (issuing)
+        fire_hook(ctx, "post");
     if (ctx.cancel && ctx.cancel->load()) {
         report.cancelled = true;
         return report;

@@ -49,7 +49,11 @@ void add_issue_command(CLI::App& app, Globals& g, int& exit_code) {
             ctx.progress = [](const std::string& cert, const std::string& step) {
                 spdlog::info("{}: {}", cert, step);
             };
-        app::IssueOptions options{opts->names, opts->force, opts->dry_run, opts->concurrency};
+        app::IssueOptions options;
+        options.names = opts->names;
+        options.force = opts->force;
+        options.dry_run = opts->dry_run;
+        options.concurrency = opts->concurrency;
         if (!opts->dry_run)
             app::fire_hook(ctx, "pre");
         auto report = app::run_issue(ctx, options);

@@ -50,7 +50,10 @@ void add_renew_command(CLI::App& app, Globals& g, int& exit_code) {
         app::Context ctx{inv, state.store, state.ledger, clock, &g_cancel, progress_printer(g)};
         const hooks::HookRunner hook_runner = app::make_hook_runner(inv);
         ctx.hooks = &hook_runner;
-        app::IssueOptions issue{names, o->force, o->dry_run, 8};
+        app::IssueOptions issue;
+        issue.names = names;
+        issue.force = o->force;
+        issue.dry_run = o->dry_run;
         if (!o->dry_run)
             app::fire_hook(ctx, "pre");
         auto issued = app::run_issue(ctx, issue);

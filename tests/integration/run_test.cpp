@@ -62,6 +62,8 @@ TEST_CASE("run: renews, deploys, notifies once, resolves once, writes metrics", 
                               {"ca_bundle", tools + "/mail/ca.pem"}},
                              {{"type", "prometheus"}, {"textfile", textfile}},
                              {{"type", "exec"}, {"command", tools + "/notify-hook"}}};
+            inv["hooks"] = {{"pre", "echo pre >> '" + tools + "/hooks.log'"},
+                            {"post", "echo post >> '" + tools + "/hooks.log'"}};
         };
     };
     auto t = write_fleet_inventory("run", inventory("always-fails"));
@@ -85,6 +87,7 @@ TEST_CASE("run: renews, deploys, notifies once, resolves once, writes metrics", 
     CHECK(mails[0]["login"] == "certfleet@example.test");
     CHECK(mails[0]["data"].get<std::string>().find("broken") != std::string::npos);
     CHECK(read_file(exec_log) == "renewal_failure broken warning\n");
+    CHECK(read_file(tools + "/hooks.log") == "pre\npost\n");
     for (const auto& h : Lab::get().hosts())
         CHECK(!served_serial(h.address, Lab::get().nginx_port, "media.example.test").empty());
 
@@ -110,6 +113,8 @@ TEST_CASE("run: renews, deploys, notifies once, resolves once, writes metrics", 
         CHECK(n["sent"] == 0);
     CHECK(recorded(tools + "/hook/requests.jsonl", 2).size() == 1);
     CHECK(recorded(tools + "/mail/messages.jsonl", 2).size() == 1);
+    // Nothing was issued, so pre / post (which may stop a service) did not run.
+    CHECK(read_file(tools + "/hooks.log") == "pre\npost\n");
 
     // Fixed: the DNS provider is repaired and broken issued by hand; the
     // next run sends one "resolved" notice on every channel, and -q is silent.
