@@ -82,7 +82,9 @@ void add_check_command(CLI::App& app, Globals& g, int& exit_code) {
         "or fractions of the lifetime like \"0.2\"). A failing renewal is a WARNING until\n"
         "expiry makes it CRITICAL. With --probe, a host serving an older serial is a\n"
         "WARNING, one serving a certificate not valid for its name is CRITICAL, and a host\n"
-        "that cannot be reached is UNKNOWN unless something worse is found.\n\n"
+        "that cannot be reached is UNKNOWN unless something worse is found.\n"
+        "A duration reaching back past the renewal moment (21d on 6-day certificates)\n"
+        "is scaled into the time renewal leaves: warn at 2/3 of it, critical at 1/4.\n\n"
         "Nagios / Icinga:  command_line  certfleet -c /etc/certfleet/certfleet.json check "
         "--probe\n"
         "Forecast:         certfleet check --at 2027-01-01");

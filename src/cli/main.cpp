@@ -25,6 +25,9 @@ Examples:
   certfleet issue --dry-run               show what is due without contacting the CA
   certfleet issue site --force            obtain 'site' now even if not due
   certfleet status --json                 machine-readable inventory of certificates
+  certfleet run -q                        the scheduled job (what cron / the timer runs)
+  certfleet check --probe                 Nagios plugin: expiry of the store and of what hosts serve
+  certfleet schedule --systemd            service + timer units for this inventory
 
 Config: -c PATH, else $CERTFLEET_CONFIG, else /etc/certfleet/certfleet.json)";
 
