@@ -7,6 +7,7 @@
 #include "hooks/metrics.hpp"
 #include "inventory/renewal.hpp"
 #include "inventory/secrets.hpp"
+#include "inventory/store_index.hpp"
 
 namespace certfleet::app {
 
@@ -18,13 +19,19 @@ hooks::RunMetrics collect_metrics(const Context& ctx, const RunReport& report,
     m.now = now;
     m.last_run = started;
     m.last_run_duration_seconds = report.duration_seconds;
-    for (const auto& [name, spec] : ctx.inventory.certificates) {
+    std::vector<std::string> names;
+    for (const auto& [name, _] : ctx.inventory.certificates)
+        names.push_back(name);
+    auto index = inventory::index_fleet(ctx.store, ctx.ledger, names);
+    for (const auto& name : names) {
         hooks::RunMetrics::Certificate c{name, "", std::nullopt, std::nullopt};
-        if (auto current = ctx.store.current(name)) {
+        if (const auto& current = index.current[name]) {
             c.serial = current->info.serial_hex;
             c.not_after = current->info.not_after;
-            c.renew_at =
-                inventory::renewal_time(current->info, ctx.inventory.policy, ctx.ledger.ari(name));
+            auto ari = index.ari.find(name);
+            c.renew_at = inventory::renewal_time(
+                current->info, ctx.inventory.policy,
+                ari == index.ari.end() ? std::nullopt : std::optional(ari->second));
         }
         m.certificates.push_back(std::move(c));
     }

@@ -8,6 +8,7 @@
 #include "cli/common.hpp"
 #include "cli/output.hpp"
 #include "inventory/renewal.hpp"
+#include "inventory/store_index.hpp"
 
 namespace certfleet::cli {
 
@@ -56,17 +57,24 @@ void add_status_command(CLI::App& app, Globals& g, int& exit_code) {
         std::vector<std::vector<std::string>> host_rows;
         nlohmann::json certs = nlohmann::json::array();
         std::vector<std::vector<std::string>> rows;
-        for (const auto& [name, spec] : inv.certificates) {
-            if (!names->empty() && std::find(names->begin(), names->end(), name) == names->end())
-                continue;
-            auto current = state.store.current(name);
-            std::string profile;
-            if (auto h = state.ledger.issuances(name); !h.empty())
-                profile = h.back().profile;
+        std::vector<std::string> wanted;
+        for (const auto& [name, _] : inv.certificates)
+            if (names->empty() || std::find(names->begin(), names->end(), name) != names->end())
+                wanted.push_back(name);
+        // One ledger read for the whole fleet; no PEM parsing for issued versions.
+        auto index = inventory::index_fleet(state.store, state.ledger, wanted);
+        for (const auto& name : wanted) {
+            const auto& spec = inv.certificates.at(name);
+            const auto& current = index.current[name];
+            auto latest = index.latest_issuance.find(name);
+            std::string profile =
+                latest == index.latest_issuance.end() ? std::string() : latest->second.profile;
+            auto ari = index.ari.find(name);
             // The moment the last issue/run chose in the CA's ARI window, if the
             // ledger holds one for the current serial; status never asks the CA.
-            auto decision = inventory::decide_renewal(spec, current, profile, inv.policy, now,
-                                                      state.ledger.ari(name));
+            auto decision = inventory::decide_renewal(
+                spec, current, profile, inv.policy, now,
+                ari == index.ari.end() ? std::nullopt : std::optional(ari->second));
             nlohmann::json j{
                 {"name", name}, {"domains", spec.domains}, {"hosts", nlohmann::json::array()}};
             std::string cert_state = decision.due ? "due" : "ok";

@@ -205,36 +205,57 @@ Status Ledger::record_event(const std::string& cert, const std::string& host,
     return ins->run();
 }
 
+namespace {
+
+constexpr const char* kIssuanceColumns =
+    "SELECT cert, version, serial, domains, key_type, profile, not_before, not_after, "
+    "order_url, issued_at, replaced_version FROM issuances ";
+
+IssuanceRecord issuance_row(const Statement& q) {
+    IssuanceRecord r;
+    r.cert = q.text(0);
+    r.version = q.text(1);
+    r.serial = q.text(2);
+    auto domains = nlohmann::json::parse(q.text(3), nullptr, false);
+    if (domains.is_array()) {
+        for (const auto& d : domains) {
+            if (d.is_string())
+                r.domains.push_back(d.get<std::string>());
+        }
+    }
+    r.key_type = q.text(4);
+    r.profile = q.text(5);
+    r.not_before = from_db(q.integer(6));
+    r.not_after = from_db(q.integer(7));
+    r.order_url = q.text(8);
+    r.issued_at = from_db(q.integer(9));
+    r.replaced_version = q.text(10);
+    return r;
+}
+
+}  // namespace
+
 std::vector<IssuanceRecord> Ledger::issuances(const std::string& cert) const {
     std::vector<IssuanceRecord> out;
-    auto q = Statement::prepare(
-        m_db.get(),
-        "SELECT version, serial, domains, key_type, profile, not_before, not_after, order_url, "
-        "issued_at, replaced_version FROM issuances WHERE cert = ?1 ORDER BY issued_at, id");
+    const std::string sql =
+        std::string(kIssuanceColumns) + "WHERE cert = ?1 ORDER BY issued_at, id";
+    auto q = Statement::prepare(m_db.get(), sql.c_str());
     if (!q)
         return out;
     q->bind(1, cert);
-    while (q->next()) {
-        IssuanceRecord r;
-        r.cert = cert;
-        r.version = q->text(0);
-        r.serial = q->text(1);
-        auto domains = nlohmann::json::parse(q->text(2), nullptr, false);
-        if (domains.is_array()) {
-            for (const auto& d : domains) {
-                if (d.is_string())
-                    r.domains.push_back(d.get<std::string>());
-            }
-        }
-        r.key_type = q->text(3);
-        r.profile = q->text(4);
-        r.not_before = from_db(q->integer(5));
-        r.not_after = from_db(q->integer(6));
-        r.order_url = q->text(7);
-        r.issued_at = from_db(q->integer(8));
-        r.replaced_version = q->text(9);
-        out.push_back(std::move(r));
-    }
+    while (q->next())
+        out.push_back(issuance_row(*q));
+    return out;
+}
+
+std::vector<IssuanceRecord> Ledger::all_issuances() const {
+    std::vector<IssuanceRecord> out;
+    const std::string sql = std::string(kIssuanceColumns) + "ORDER BY issued_at, id";
+    auto q = Statement::prepare(m_db.get(), sql.c_str());
+    if (!q)
+        return out;
+    while (q->next())
+        out.push_back(issuance_row(*q));
     return out;
 }
 

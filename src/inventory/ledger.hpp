@@ -104,6 +104,8 @@ public:
     // Whole-fleet reads for check / run, one query each (10,000 certificates
     // must not mean 10,000 queries per kind).
     std::map<std::string, FailureState> all_failure_states() const;  // by certificate
+    std::vector<IssuanceRecord> all_issuances() const;  // every certificate, oldest first
+    std::map<std::string, AriRecord> all_ari() const;   // by certificate
     // The newest event of every (certificate, host) pair that names a host.
     std::map<std::pair<std::string, std::string>, EventRecord> latest_host_events() const;
 

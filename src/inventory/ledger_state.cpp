@@ -44,22 +44,45 @@ std::map<std::pair<std::string, std::string>, EventRecord> Ledger::latest_host_e
     return out;
 }
 
+namespace {
+
+constexpr const char* kAriColumns =
+    "SELECT cert, serial, window_start, window_end, chosen_at, next_poll, explanation_url "
+    "FROM ari ";
+
+AriRecord ari_row(const Statement& q) {
+    return AriRecord{q.text(0),
+                     q.text(1),
+                     from_db(q.integer(2)),
+                     from_db(q.integer(3)),
+                     from_db(q.integer(4)),
+                     from_db(q.integer(5)),
+                     q.text(6)};
+}
+
+}  // namespace
+
 std::optional<AriRecord> Ledger::ari(const std::string& cert) const {
-    auto q = Statement::prepare(m_db.get(),
-                                "SELECT serial, window_start, window_end, chosen_at, next_poll, "
-                                "explanation_url FROM ari WHERE cert = ?1");
+    const std::string sql = std::string(kAriColumns) + "WHERE cert = ?1";
+    auto q = Statement::prepare(m_db.get(), sql.c_str());
     if (!q)
         return std::nullopt;
     q->bind(1, cert);
     if (!q->next())
         return std::nullopt;
-    return AriRecord{cert,
-                     q->text(0),
-                     from_db(q->integer(1)),
-                     from_db(q->integer(2)),
-                     from_db(q->integer(3)),
-                     from_db(q->integer(4)),
-                     q->text(5)};
+    return ari_row(*q);
+}
+
+std::map<std::string, AriRecord> Ledger::all_ari() const {
+    std::map<std::string, AriRecord> out;
+    auto q = Statement::prepare(m_db.get(), kAriColumns);
+    if (!q)
+        return out;
+    while (q->next()) {
+        auto r = ari_row(*q);
+        out.emplace(r.cert, std::move(r));
+    }
+    return out;
 }
 
 core::Status Ledger::save_ari(const AriRecord& r) {

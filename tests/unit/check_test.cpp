@@ -7,6 +7,7 @@
 
 #include "app/notices.hpp"
 #include "deploy_test_support.hpp"
+#include "inventory/store_index.hpp"
 #include "temp_files.hpp"
 
 using namespace certfleet;
@@ -154,4 +155,33 @@ TEST_CASE("notices: sent once, repeated after notify_interval, resolved once", "
     CHECK(channel.batches.back()[0].event == "resolved");
     CHECK(deliver(fine, t0 + interval + Seconds{180})[0].sent == 0);
     CHECK(f.ledger.notices("test channel").empty());
+}
+
+TEST_CASE("fleet index: issued versions come from the ledger, others from the files", "[check]") {
+    Fixture f;
+    auto version = f.store.current_version("media");
+    REQUIRE(version);
+    // Not in the ledger (adopted or imported): parsed from cert.pem.
+    auto parsed = inventory::index_fleet(f.store, f.ledger, {"media", "absent"});
+    REQUIRE(parsed.current["media"]);
+    CHECK(parsed.current["media"]->info.serial_hex == "1092");  // 4242
+    CHECK_FALSE(parsed.current["absent"]);
+
+    // Issued: the ledger row is used and the PEM is not read (a marker serial
+    // shows which source answered).
+    inventory::IssuanceRecord r;
+    r.cert = "media";
+    r.version = *version;
+    r.serial = "ledger-serial";
+    r.domains = {"media.example.test"};
+    r.key_type = "ecdsa-p384";
+    r.profile = "shortlived";
+    r.not_before = core::SystemClock().now();
+    r.not_after = r.not_before + Seconds{6 * kDay};
+    REQUIRE(f.ledger.record_issuance(r));
+    auto indexed = inventory::index_fleet(f.store, f.ledger, {"media"});
+    REQUIRE(indexed.current["media"]);
+    CHECK(indexed.current["media"]->info.serial_hex == "ledger-serial");
+    CHECK(indexed.current["media"]->key_type == core::KeyType::EcdsaP384);
+    CHECK(indexed.latest_issuance["media"].profile == "shortlived");
 }
