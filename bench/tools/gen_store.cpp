@@ -257,8 +257,8 @@ Issued issue_one(int i, const Options& o, const PrivateKey& ca_key, X509* ca,
     char serial_hex[32];
     std::snprintf(serial_hex, sizeof serial_hex, "%lx", serial);
     out.serial_hex = serial_hex;
-    out.version =
-        certfleet::core::format_compact_utc(out.not_before) + "-" + der_sha256_hex(x.get()).substr(0, 8);
+    out.version = certfleet::core::format_compact_utc(out.not_before) + "-" +
+                  der_sha256_hex(x.get()).substr(0, 8);
 
     const std::string cert_pem = to_pem(x.get());
     const std::string dir = o.state_dir + "/certificates/" + out.name;
@@ -294,11 +294,12 @@ void write_ledger(const Options& o, const std::vector<Issued>& all) {
     exec("BEGIN");
     sqlite3_stmt* st = nullptr;
     // The columns of Ledger::record_issuance; one transaction instead of 10,000 fsyncs.
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO issuances (cert, version, serial, domains, key_type, "
-                           "profile, not_before, not_after, order_url, issued_at, "
-                           "replaced_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                           -1, &st, nullptr) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            db,
+            "INSERT INTO issuances (cert, version, serial, domains, key_type, "
+            "profile, not_before, not_after, order_url, issued_at, "
+            "replaced_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            -1, &st, nullptr) != SQLITE_OK)
         die(std::string("ledger: prepare: ") + sqlite3_errmsg(db));
     for (const auto& c : all) {
         const std::string domains = nlohmann::json::array({c.domain}).dump();
@@ -333,10 +334,11 @@ void write_inventory(const Options& o, const std::vector<Issued>& all) {
         if (!o.nginx_dir.empty()) {
             const std::string host = "h" + std::to_string(k + 1);
             spec["deploy_to"] = {host};
-            hosts[host] = {{"transport", "local"},
-                           {"cert_root", o.nginx_dir + "/hosts/" + host},
-                           {"verify",
-                            {{"address", "127.0.0.1"}, {"port", o.port}, {"server_name", c.domain}}}};
+            hosts[host] = {
+                {"transport", "local"},
+                {"cert_root", o.nginx_dir + "/hosts/" + host},
+                {"verify",
+                 {{"address", "127.0.0.1"}, {"port", o.port}, {"server_name", c.domain}}}};
         }
         certs[c.name] = std::move(spec);
     }
@@ -420,8 +422,8 @@ int main(int argc, char** argv) {
         die("cannot create " + o.state_dir + ": " + std::strerror(errno));
     ::chmod(o.state_dir.c_str(), 0700);
     if (::mkdir((o.state_dir + "/certificates").c_str(), 0750) != 0)
-        die(o.state_dir + "/certificates already exists or cannot be created: " +
-            std::strerror(errno));
+        die(o.state_dir +
+            "/certificates already exists or cannot be created: " + std::strerror(errno));
     if (!o.nginx_dir.empty())
         make_dir(o.nginx_dir, 0750);
 
@@ -453,7 +455,8 @@ int main(int argc, char** argv) {
         write_nginx(o, all);
     verify_sample(o, all);
 
-    const auto warnings = std::count_if(all.begin(), all.end(), [](const Issued& c) { return c.warning; });
+    const auto warnings =
+        std::count_if(all.begin(), all.end(), [](const Issued& c) { return c.warning; });
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::printf("certificates=%d warning=%ld critical=0 ok=%ld seconds=%.2f\n", o.count,

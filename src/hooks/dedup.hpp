@@ -23,7 +23,7 @@ struct SentNotice {
 };
 
 struct NoticePlan {
-    std::vector<Notice> to_send;      // new, changed, due for repeat, and "resolved" notices
+    std::vector<Notice> to_send;       // new, changed, due for repeat, and "resolved" notices
     std::vector<SentNotice> remember;  // state to store once sent
     std::vector<std::string> forget;   // keys whose problem was resolved
 };

@@ -32,7 +32,8 @@ struct RunMetrics {
     core::TimePoint last_run{};
     bool last_run_success = false;
     double last_run_duration_seconds = 0;
-    std::map<std::string, int> failures_by_kind;  // e.g. renewal, deployment, probe, dns, rate_limited
+    std::map<std::string, int>
+        failures_by_kind;  // e.g. renewal, deployment, probe, dns, rate_limited
 };
 
 // Prometheus text exposition format 0.0.4, with HELP and TYPE lines.
