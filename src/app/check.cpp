@@ -197,9 +197,7 @@ std::string CheckReport::first_line() const {
     std::stable_sort(problems.begin(), problems.end(), [](const auto* a, const auto* b) {
         return std::tie(a->severity, b->seconds_left) > std::tie(b->severity, a->seconds_left);
     });
-    std::string state_name = severity_name(state());
-    std::transform(state_name.begin(), state_name.end(), state_name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    const std::string state_name = inventory::severity_label(state());
     std::string text;
     if (problems.empty()) {
         const CheckItem* next = nullptr;

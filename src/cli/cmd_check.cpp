@@ -10,59 +10,6 @@
 
 namespace certfleet::cli {
 
-nlohmann::json check_report_json(const app::CheckReport& report) {
-    nlohmann::json items = nlohmann::json::array();
-    for (const auto& item : report.items) {
-        items.push_back(
-            {{"certificate", item.certificate},
-             {"host", item.host.empty() ? nlohmann::json() : nlohmann::json(item.host)},
-             {"source", item.source},
-             {"kind", item.kind},
-             {"serial", item.serial},
-             {"not_after", item.not_after ? nlohmann::json(core::format_rfc3339(*item.not_after))
-                                          : nlohmann::json()},
-             {"seconds_left",
-              item.not_after ? nlohmann::json(item.seconds_left) : nlohmann::json()},
-             {"severity", inventory::severity_name(item.severity)},
-             {"message", item.message}});
-    }
-    std::string state = inventory::severity_name(report.state());
-    std::transform(state.begin(), state.end(), state.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    return {{"state", state}, {"summary", report.first_line()}, {"items", items}};
-}
-
-void print_check_details(const app::CheckReport& report, bool verbose) {
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& item : report.items) {
-        if (item.severity == inventory::Severity::Ok && !verbose)
-            continue;
-        std::string name = inventory::severity_name(item.severity);
-        std::transform(name.begin(), name.end(), name.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-        rows.push_back({name, item.certificate, item.host.empty() ? "-" : item.host, item.source,
-                        item.message});
-    }
-    if (!rows.empty())
-        std::cout << format_table({"SEVERITY", "CERTIFICATE", "HOST", "SOURCE", "DETAIL"}, rows);
-}
-
-namespace {
-
-core::TimePoint parse_at_or_exit(const std::string& at) {
-    if (at.empty())
-        return core::SystemClock().now();
-    auto t = core::parse_rfc3339(at);
-    if (!t) {
-        print_error("--at '" + at + "' is not an RFC 3339 date or date-time",
-                    "use e.g. 2026-12-24 or 2026-12-24T08:00:00Z");
-        throw ExitRequest{kUsage};
-    }
-    return *t;
-}
-
-}  // namespace
-
 void add_check_command(CLI::App& app, Globals& g, int& exit_code) {
     auto* cmd =
         app.add_subcommand("check",

@@ -32,14 +32,6 @@ void check_host_names(const inventory::Inventory& inv, const app::DeployOptions&
         }
 }
 
-std::function<void(const std::string&, const std::string&)> progress_printer(const Globals& g) {
-    if (g.quiet || g.json || !stderr_is_terminal())
-        return {};
-    return [](const std::string& cert, const std::string& step) {
-        spdlog::info("{}: {}", cert, step);
-    };
-}
-
 void add_deploy_command(CLI::App& app, Globals& g, int& exit_code) {
     auto* cmd = app.add_subcommand(
         "deploy", "Bring hosts to the manager's current version of each certificate");

@@ -10,7 +10,6 @@ namespace certfleet::cli {
 
 void add_deploy_options(CLI::App* cmd, app::DeployOptions& o);
 void check_host_names(const inventory::Inventory& inv, const app::DeployOptions& o);
-std::function<void(const std::string&, const std::string&)> progress_printer(const Globals& g);
 
 void add_renew_command(CLI::App& app, Globals& g, int& exit_code) {
     auto* cmd = app.add_subcommand("renew", "Issue what is due (or --force), then deploy it");

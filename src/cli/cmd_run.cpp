@@ -9,10 +9,6 @@
 
 namespace certfleet::cli {
 
-std::function<void(const std::string&, const std::string&)> progress_printer(const Globals& g);
-nlohmann::json check_report_json(const app::CheckReport& report);
-void print_check_details(const app::CheckReport& report, bool verbose);
-
 namespace {
 
 std::string this_host_name() {

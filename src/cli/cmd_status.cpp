@@ -40,16 +40,7 @@ void add_status_command(CLI::App& app, Globals& g, int& exit_code) {
         setup_logging(g);
         auto inv = load_inventory_or_exit(g);
         check_certificate_names(inv, *names);
-        core::TimePoint now = core::SystemClock().now();
-        if (!at->empty()) {
-            auto t = core::parse_rfc3339(*at);
-            if (!t) {
-                print_error("--at '" + *at + "' is not an RFC 3339 date or date-time",
-                            "use e.g. 2026-12-24 or 2026-12-24T08:00:00Z");
-                throw ExitRequest{kUsage};
-            }
-            now = *t;
-        }
+        const core::TimePoint now = parse_at_or_exit(*at);
         State state = open_state_readonly(inv);  // status never writes
         std::map<std::string, std::vector<app::HostCertStatus>> host_status;
         if (!*no_hosts)

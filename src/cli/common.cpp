@@ -38,6 +38,26 @@ std::string default_config_path() {
     return "/etc/certfleet/certfleet.json";
 }
 
+std::function<void(const std::string&, const std::string&)> progress_printer(const Globals& g) {
+    if (g.quiet || g.json || !stderr_is_terminal())
+        return {};
+    return [](const std::string& cert, const std::string& step) {
+        spdlog::info("{}: {}", cert, step);
+    };
+}
+
+core::TimePoint parse_at_or_exit(const std::string& at) {
+    if (at.empty())
+        return core::SystemClock().now();
+    auto t = core::parse_rfc3339(at);
+    if (!t) {
+        print_error("--at '" + at + "' is not an RFC 3339 date or date-time",
+                    "use e.g. 2026-12-24 or 2026-12-24T08:00:00Z");
+        throw ExitRequest{kUsage};
+    }
+    return *t;
+}
+
 void print_error(const std::string& message, const std::string& hint) {
     std::cerr << "error: " << message << "\n";
     if (!hint.empty())

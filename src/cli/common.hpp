@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +62,13 @@ State open_state_readonly(const inventory::Inventory& inv);
 // Certificate names given on the command line must exist (else exit 64).
 void check_certificate_names(const inventory::Inventory& inv,
                              const std::vector<std::string>& names);
+
+// `--at TIME` (RFC 3339 date or date-time); empty: now. Exits 64 when malformed.
+core::TimePoint parse_at_or_exit(const std::string& at);
+
+// Progress lines on a terminal; nothing under -q, --json or cron.
+std::function<void(const std::string& cert, const std::string& step)> progress_printer(
+    const Globals& g);
 
 // Prints an error for the operator: what failed and what to do next.
 void print_error(const std::string& message, const std::string& hint = {});

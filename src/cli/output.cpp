@@ -105,4 +105,37 @@ void print_issue_report(const app::IssueReport& report, bool quiet) {
             std::cerr << c.name << ": next step: " << c.hint << "\n";
 }
 
+nlohmann::json check_report_json(const app::CheckReport& report) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& item : report.items) {
+        items.push_back(
+            {{"certificate", item.certificate},
+             {"host", item.host.empty() ? nlohmann::json() : nlohmann::json(item.host)},
+             {"source", item.source},
+             {"kind", item.kind},
+             {"serial", item.serial},
+             {"not_after", item.not_after ? nlohmann::json(core::format_rfc3339(*item.not_after))
+                                          : nlohmann::json()},
+             {"seconds_left",
+              item.not_after ? nlohmann::json(item.seconds_left) : nlohmann::json()},
+             {"severity", inventory::severity_name(item.severity)},
+             {"message", item.message}});
+    }
+    return {{"state", inventory::severity_label(report.state())},
+            {"summary", report.first_line()},
+            {"items", items}};
+}
+
+void print_check_details(const app::CheckReport& report, bool verbose) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& item : report.items) {
+        if (item.severity == inventory::Severity::Ok && !verbose)
+            continue;
+        rows.push_back({inventory::severity_label(item.severity), item.certificate,
+                        item.host.empty() ? "-" : item.host, item.source, item.message});
+    }
+    if (!rows.empty())
+        std::cout << format_table({"SEVERITY", "CERTIFICATE", "HOST", "SOURCE", "DETAIL"}, rows);
+}
+
 }  // namespace certfleet::cli

@@ -1,5 +1,6 @@
 #include "inventory/expiry.hpp"
 
+#include <cctype>
 #include <cmath>
 
 #include "inventory/renewal.hpp"
@@ -21,6 +22,13 @@ std::string severity_name(Severity s) {
             return "critical";
     }
     return "unknown";
+}
+
+std::string severity_label(Severity s) {
+    std::string label = severity_name(s);
+    for (auto& c : label)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return label;
 }
 
 Severity worst(Severity a, Severity b) {

@@ -15,6 +15,8 @@ enum class Severity { Ok = 0, Unknown = 1, Warning = 2, Critical = 3 };
 
 // "ok" | "unknown" | "warning" | "critical"
 std::string severity_name(Severity s);
+// "OK" | "UNKNOWN" | "WARNING" | "CRITICAL": the Nagios spelling.
+std::string severity_label(Severity s);
 // Nagios order: a definite problem outranks "could not determine".
 Severity worst(Severity a, Severity b);
 
