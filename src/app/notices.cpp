@@ -110,6 +110,48 @@ ChannelResult deliver_one(hooks::Notifier& notifier, const std::vector<hooks::No
 
 }  // namespace
 
+std::vector<hooks::Notice> notices_from_audit(const AuditReport& report) {
+    std::vector<hooks::Notice> out;
+    for (const auto& f : report.findings) {
+        hooks::Notice n;
+        n.event = "audit_finding";
+        bool loaded_and_expired =
+            f.kind == "expired" && f.detail.find("loaded by the web server") != std::string::npos;
+        n.severity = f.kind == "key_exposed" || loaded_and_expired ? "critical" : "warning";
+        n.key = "audit:" + f.host + ":" + f.kind + ":" + f.path;
+        n.fingerprint = n.severity + "|" + f.kind + "|" + f.serial;
+        n.cert = f.certificate;
+        n.host = f.host;
+        n.serial = f.serial;
+        if (f.not_after)
+            n.not_after = core::format_rfc3339(*f.not_after);
+        n.summary = "audit: " + f.kind + " on " + f.host + ": " + f.path;
+        n.detail = f.detail + "\nNext step: " + f.next_step;
+        out.push_back(std::move(n));
+    }
+    for (const auto& h : report.hosts_failed) {
+        hooks::Notice n;
+        n.event = "audit_finding";
+        n.severity = "warning";
+        n.key = "audit-host:" + h.host;
+        n.fingerprint = "warning|not_audited|";
+        n.host = h.host;
+        n.summary = "audit: " + h.host + " could not be audited";
+        n.detail = h.error + (h.hint.empty() ? "" : "\nNext step: " + h.hint);
+        out.push_back(std::move(n));
+    }
+    return out;
+}
+
+std::vector<std::string> audit_prefixes(const AuditReport& report) {
+    std::vector<std::string> out{"audit-host:"};
+    for (const auto& h : report.hosts_audited)
+        out.push_back("audit:" + h + ":");
+    if (report.store_audited)
+        out.push_back(std::string("audit:") + inventory::kStoreHost + ":");
+    return out;
+}
+
 std::vector<hooks::Notice> notices_from_check(const inventory::Inventory& inv,
                                               const CheckReport& report) {
     std::vector<hooks::Notice> out;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/audit.hpp"
 #include "app/check.hpp"
 #include "hooks/hooks.hpp"
 #include "hooks/notify.hpp"
@@ -23,6 +24,13 @@ std::vector<hooks::Notice> notices_from_check(const inventory::Inventory& inv,
                                               const CheckReport& report);
 // The key prefixes a check looked at: served problems resolve only when probed.
 std::vector<std::string> evaluated_prefixes(bool probed);
+
+// One notice per audit finding, keyed "audit:<host>:<kind>:<path>" (critical
+// for an exposed key or an expired certificate the web server loads), and one
+// per host that could not be audited ("audit-host:<host>").
+std::vector<hooks::Notice> notices_from_audit(const AuditReport& report);
+// What an audit evaluated: findings resolve only on hosts it reached.
+std::vector<std::string> audit_prefixes(const AuditReport& report);
 
 struct ChannelResult {
     std::string channel;

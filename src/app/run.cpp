@@ -76,6 +76,8 @@ int RunReport::exit_code() const {
             code = std::max(code, 1);
     if (!metrics_errors.empty())
         code = std::max(code, 1);
+    if (audit && (!audit->findings.empty() || !audit->hosts_failed.empty()))
+        code = std::max(code, 1);
     if (cancelled)
         code = std::max(code, 2);
     return code;
@@ -123,6 +125,19 @@ RunReport run_scheduled(Context& ctx, const RunOptions& options) {
     check.probe = true;
     report.check = run_check(ctx.inventory, ctx.store, ctx.ledger, check);
 
+    std::vector<hooks::Notice> notices = notices_from_check(ctx.inventory, report.check);
+    std::vector<std::string> prefixes = evaluated_prefixes(true);
+    if (options.audit) {
+        AuditOptions audit;
+        audit.now = check.at;
+        audit.concurrency = options.deploy_concurrency;
+        report.audit = run_audit(ctx.inventory, ctx.store, ctx.ledger, audit);
+        for (auto& n : notices_from_audit(*report.audit))
+            notices.push_back(std::move(n));
+        for (auto& p : audit_prefixes(*report.audit))
+            prefixes.push_back(std::move(p));
+    }
+
     hooks::NotifierOptions notifier_options;
     notifier_options.manager_host = options.manager_host;
     notifier_options.ca_bundle = ctx.inventory.acme.ca_bundle;
@@ -134,9 +149,8 @@ RunReport run_scheduled(Context& ctx, const RunOptions& options) {
         report.notifications.push_back({"notify", 0, notifiers.error().describe()});
         spdlog::error("notifications: {}", notifiers.error().describe());
     } else {
-        report.notifications = deliver_notices(
-            notices_from_check(ctx.inventory, report.check), evaluated_prefixes(true), *notifiers,
-            ctx.hooks, ctx.ledger, check.at, ctx.inventory.policy.notify_interval);
+        report.notifications = deliver_notices(notices, prefixes, *notifiers, ctx.hooks, ctx.ledger,
+                                               check.at, ctx.inventory.policy.notify_interval);
     }
 
     report.duration_seconds =

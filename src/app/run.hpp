@@ -3,9 +3,11 @@
 // and what every host serves, notify, write the metrics textfile.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "app/audit.hpp"
 #include "app/check.hpp"
 #include "app/deploy.hpp"
 #include "app/issue.hpp"
@@ -18,6 +20,7 @@ struct RunOptions {
     int issue_concurrency = 8;
     int deploy_concurrency = 32;
     std::string manager_host;  // shown in notifications
+    bool audit = true;         // audit every host and the store after the check
 };
 
 struct RunReport {
@@ -25,12 +28,14 @@ struct RunReport {
     IssueReport issued;
     DeployReport deployed;
     CheckReport check;
+    std::optional<AuditReport> audit;
     std::vector<ChannelResult> notifications;
     std::vector<std::string> metrics_errors;  // textfiles that could not be written
     double duration_seconds = 0;
     // 0 all fine; 1 something failed or needs attention (warning, a channel
     // or textfile failed); 2 everything attempted failed or something is
-    // critical (expiring, expired, wrong name served).
+    // critical (expiring, expired, wrong name served). Audit findings and
+    // hosts that could not be audited count as "needs attention".
     int exit_code() const;
 };
 

@@ -28,17 +28,22 @@ void add_run_command(CLI::App& app, Globals& g, int& exit_code) {
                     "Sleep a random 0..DUR first (default 0s on a terminal, 5m otherwise) so "
                     "many managers do not hit the CA at the same second")
         ->type_name("DUR");
+    auto no_audit = std::make_shared<bool>(false);
+    cmd->add_flag("--no-audit", *no_audit,
+                  "Skip the audit of hosts and store (e.g. when a separate timer runs "
+                  "`certfleet audit`)");
     cmd->footer(
         "Steps: take the state lock (exit 75 at once if another run holds it), sleep the\n"
         "jitter, issue what is due (renew_before, ARI), deploy to every stale host (canary\n"
-        "and waves), probe what every host serves, send notifications (notify: webhook,\n"
+        "and waves), probe what every host serves, audit every host and the store (see\n"
+        "`certfleet audit --help`), send notifications (notify: webhook,\n"
         "email, exec; identical notices at most once per policy.notify_interval, one\n"
         "\"resolved\" notice when a problem goes away), write the Prometheus textfile.\n\n"
         "Exit: 0 all fine; 1 something failed or needs attention; 2 everything attempted\n"
         "failed or something is critical; 75 locked. With -q only problems are printed,\n"
         "so cron mails only real trouble.\n\n"
         "Install: `certfleet schedule --systemd` (timer) or `certfleet schedule --cron`.");
-    cmd->callback([&g, &exit_code, jitter] {
+    cmd->callback([&g, &exit_code, jitter, no_audit] {
         setup_logging(g);
         auto inv = load_inventory_or_exit(g);
         app::RunOptions options;
@@ -53,6 +58,7 @@ void add_run_command(CLI::App& app, Globals& g, int& exit_code) {
             options.jitter = *d;
         }
         options.manager_host = this_host_name();
+        options.audit = !*no_audit;
         State state = open_state(inv, true);
         core::SystemClock clock;
         app::Context ctx{inv, state.store, state.ledger, clock, &g_cancel, progress_printer(g)};
@@ -67,6 +73,8 @@ void add_run_command(CLI::App& app, Globals& g, int& exit_code) {
         if (g.json) {
             auto doc = fleet_report_json(&report.issued, &report.deployed);
             doc["check"] = check_report_json(report.check);
+            if (report.audit)
+                doc["audit"] = audit_report_json(*report.audit);
             doc["notifications"] = nlohmann::json::array();
             for (const auto& n : report.notifications)
                 doc["notifications"].push_back(
@@ -84,6 +92,8 @@ void add_run_command(CLI::App& app, Globals& g, int& exit_code) {
             std::cout << report.check.first_line() << "\n";
             print_check_details(report.check, false);
         }
+        if (report.audit)
+            print_audit_report(*report.audit, true);  // only findings, even without -q
         for (const auto& n : report.notifications)
             if (!n.error.empty())
                 print_error("notification via " + n.channel + " failed: " + n.error,

@@ -78,6 +78,7 @@ void add_validate_command(CLI::App& app, Globals& g, int& exit_code);
 void add_issue_command(CLI::App& app, Globals& g, int& exit_code);
 void add_status_command(CLI::App& app, Globals& g, int& exit_code);
 void add_revoke_command(CLI::App& app, Globals& g, int& exit_code);
+void add_audit_command(CLI::App& app, Globals& g, int& exit_code);
 void add_deploy_command(CLI::App& app, Globals& g, int& exit_code);
 void add_rollback_command(CLI::App& app, Globals& g, int& exit_code);
 void add_renew_command(CLI::App& app, Globals& g, int& exit_code);

@@ -16,8 +16,10 @@ void on_signal(int) {
 }
 
 const char* kFooter = R"(Exit codes:
-  0 success (check: OK; audit: no findings)   1 partial failure (check: WARNING)
-  2 failure (check: CRITICAL)                 3 check: UNKNOWN
+  0 success (check: OK; audit: no findings)
+  1 partial failure (check: WARNING; audit: findings)
+  2 failure (check: CRITICAL; audit: a host could not be audited)
+  3 check: UNKNOWN
   64 usage error   75 another run holds the state lock   78 invalid inventory
 
 Examples:
@@ -28,6 +30,7 @@ Examples:
   certfleet run -q                        the scheduled job (what cron / the timer runs)
   certfleet check --probe                 Nagios plugin: expiry of the store and of what hosts serve
   certfleet schedule --systemd            service + timer units for this inventory
+  certfleet audit --host cdn-3            orphan certificates, stale deployments, exposed keys
 
 Config: -c PATH, else $CERTFLEET_CONFIG, else /etc/certfleet/certfleet.json)";
 
@@ -69,6 +72,7 @@ int main(int argc, char** argv) {
     add_rollback_command(app, g, exit_code);
     add_revoke_command(app, g, exit_code);
     add_schedule_command(app, g, exit_code);
+    add_audit_command(app, g, exit_code);
 
     try {
         app.parse(argc, argv);

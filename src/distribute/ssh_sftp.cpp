@@ -266,6 +266,20 @@ core::Result<std::string> SshTransport::read_link(const std::string& path) {
 }
 
 core::Result<std::vector<std::string>> SshTransport::list_dir(const std::string& path) {
+    auto entries = list_dir_info(path);
+    if (!entries) {
+        return entries.failure();
+    }
+    std::vector<std::string> names;
+    names.reserve(entries->size());
+    for (auto& [name, _] : *entries) {
+        names.push_back(std::move(name));
+    }
+    return names;
+}
+
+core::Result<std::vector<std::pair<std::string, FileInfo>>> SshTransport::list_dir_info(
+    const std::string& path) {
     if (auto s = open_sftp(); !s) {
         return s.failure();
     }
@@ -274,7 +288,7 @@ core::Result<std::vector<std::string>> SshTransport::list_dir(const std::string&
     if (dir.get() == nullptr) {
         return sftp_failure("list", path);
     }
-    std::vector<std::string> names;
+    std::vector<std::pair<std::string, FileInfo>> entries;
     std::array<char, 4096> buf{};
     for (;;) {
         LIBSSH2_SFTP_ATTRIBUTES attrs{};
@@ -287,11 +301,14 @@ core::Result<std::vector<std::string>> SshTransport::list_dir(const std::string&
         }
         std::string name(buf.data(), static_cast<std::size_t>(n));
         if (name != "." && name != "..") {
-            names.push_back(std::move(name));
+            // OpenSSH's sftp-server lstats each entry for readdir.
+            entries.emplace_back(std::move(name), to_file_info(attrs));
         }
     }
-    std::sort(names.begin(), names.end());  // same order as the local transport
-    return names;
+    // Same order as the local transport.
+    std::sort(entries.begin(), entries.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    return entries;
 }
 
 core::Status SshTransport::make_dir(const std::string& path, mode_t mode) {

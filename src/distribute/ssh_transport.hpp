@@ -60,6 +60,8 @@ public:
     core::Result<FileInfo> stat(const std::string& path) override;
     core::Result<std::string> read_link(const std::string& path) override;
     core::Result<std::vector<std::string>> list_dir(const std::string& path) override;
+    core::Result<std::vector<std::pair<std::string, FileInfo>>> list_dir_info(
+        const std::string& path) override;
     core::Status make_dir(const std::string& path, mode_t mode) override;
     // `mv -Tf`: SFTP v3 rename refuses an existing target and libssh2 1.10
     // lacks posix-rename@openssh.com. Needs GNU coreutils on the host.

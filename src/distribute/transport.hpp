@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <sys/types.h>
+#include <utility>
 #include <vector>
 
 #include "core/result.hpp"
@@ -61,6 +62,11 @@ public:
     virtual core::Result<FileInfo> stat(const std::string& path) = 0;
     virtual core::Result<std::string> read_link(const std::string& path) = 0;
     virtual core::Result<std::vector<std::string>> list_dir(const std::string& path) = 0;
+    // Names with their lstat, sorted. SFTP's readdir carries the attributes,
+    // so a scan of 200 files is one round trip, not 201 (the audit walks
+    // whole directories); the default asks stat for each.
+    virtual core::Result<std::vector<std::pair<std::string, FileInfo>>> list_dir_info(
+        const std::string& path);
     // One level, with `mode`; an existing directory is fine.
     virtual core::Status make_dir(const std::string& path, mode_t mode) = 0;
     // rename(2) semantics: atomically replaces `to` (file, symlink or empty dir).

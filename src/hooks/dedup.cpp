@@ -21,9 +21,15 @@ bool under_any(const std::string& key, const std::vector<std::string>& prefixes)
 }
 
 // The ledger keeps only the key, so certificate and host of a resolved
-// problem come back from the key convention "<kind>:<cert>[@<host>]".
+// problem come back from the key convention "<kind>:<cert>[@<host>]"; audit
+// keys are "audit:<host>:<finding>:<path>" and "audit-host:<host>".
 void fill_subject_from_key(Notice& n) {
     auto colon = n.key.find(':');
+    if (n.key.starts_with("audit:") || n.key.starts_with("audit-host:")) {
+        auto end = n.key.find(':', colon + 1);
+        n.host = n.key.substr(colon + 1, end == std::string::npos ? end : end - colon - 1);
+        return;
+    }
     std::string rest = colon == std::string::npos ? n.key : n.key.substr(colon + 1);
     auto at = rest.find('@');
     n.cert = rest.substr(0, at);

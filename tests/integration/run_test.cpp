@@ -2,7 +2,8 @@
 // tells people — a webhook to a local receiver, a mail through a local SMTP
 // server that insists on STARTTLS, an exec hook, and a Prometheus textfile
 // that promtool accepts — without repeating itself, and with one "resolved"
-// notice when the problem goes away.
+// notice when the problem goes away. (The audit step has its own test in
+// audit_test.cpp: here the lab's hand-managed "www" would be a finding.)
 #include <filesystem>
 
 #include <catch2/catch.hpp>
@@ -69,7 +70,7 @@ TEST_CASE("run: renews, deploys, notifies once, resolves once, writes metrics", 
     auto t = write_fleet_inventory("run", inventory("always-fails"));
 
     // Run 1: media issued and deployed everywhere; broken fails and is reported.
-    auto first = run_certfleet(cf_args(t, {"-q", "run", "--jitter", "0s"}));
+    auto first = run_certfleet(cf_args(t, {"-q", "run", "--jitter", "0s", "--no-audit"}));
     INFO(first.out << first.err);
     CHECK(first.exit_code == 1);
     CHECK(first.out.find("CERTFLEET WARNING - broken: renewal failing since") != std::string::npos);
@@ -104,7 +105,7 @@ TEST_CASE("run: renews, deploys, notifies once, resolves once, writes metrics", 
     CHECK(metrics.find("certfleet_run_failures{kind=\"renewal\"} 1") != std::string::npos);
 
     // Run 2: nothing new (broken backs off, its notice was already sent).
-    auto second = run_certfleet(cf_args(t, {"--json", "run", "--jitter", "0s"}));
+    auto second = run_certfleet(cf_args(t, {"--json", "run", "--jitter", "0s", "--no-audit"}));
     INFO(second.out << second.err);
     CHECK(second.exit_code == 1);
     auto doc = json::parse(second.out);
@@ -122,7 +123,7 @@ TEST_CASE("run: renews, deploys, notifies once, resolves once, writes metrics", 
     fixed["certificates"]["broken"]["dns"] = "lab-bind";
     write_file(t.path, fixed.dump(2), 0600);
     REQUIRE(run_certfleet(cf_args(t, {"-q", "issue", "broken", "--force"})).exit_code == 0);
-    auto third = run_certfleet(cf_args(t, {"-q", "run", "--jitter", "0s"}));
+    auto third = run_certfleet(cf_args(t, {"-q", "run", "--jitter", "0s", "--no-audit"}));
     INFO(third.out << third.err);
     CHECK(third.exit_code == 0);
     CHECK(third.out.empty());
@@ -139,6 +140,6 @@ TEST_CASE("run: renews, deploys, notifies once, resolves once, writes metrics", 
     CHECK(metrics.find("certfleet_last_run_success 1") != std::string::npos);
 
     // And then silence.
-    CHECK(run_certfleet(cf_args(t, {"-q", "run", "--jitter", "0s"})).exit_code == 0);
+    CHECK(run_certfleet(cf_args(t, {"-q", "run", "--jitter", "0s", "--no-audit"})).exit_code == 0);
     CHECK(recorded(tools + "/hook/requests.jsonl", 3).size() == 2);
 }

@@ -1,0 +1,40 @@
+// What `audit` looks at on one host, over its Transport: the certificate and
+// key files the web server really loads (config_dump_command, default
+// `nginx -T`), everything under cert_root, and the host's scan_dirs; every PEM
+// file among them parsed; then a TLS handshake per endpoint those files are
+// served on. Reading only: nothing on the host is changed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/result.hpp"
+#include "distribute/transport.hpp"
+#include "inventory/audit.hpp"
+#include "inventory/model.hpp"
+
+namespace certfleet::app {
+
+struct ScanLimits {
+    std::size_t max_files = 20000;           // PEM candidates read per host
+    std::uint64_t max_file_bytes = 1 << 20;  // larger files are not certificates
+    int max_depth = 8;                       // below each scanned directory
+    core::Seconds command_timeout{60};       // config_dump_command
+    core::Seconds probe_timeout{5};
+    bool probe = true;
+};
+
+// Fails only when the host cannot be audited at all (the dump command fails
+// and its configuration cannot be read either); smaller gaps become
+// `unchecked` notes on the observation.
+core::Result<inventory::HostObservation> observe_host(distribute::Transport& transport,
+                                                      const inventory::Inventory& inventory,
+                                                      const inventory::Host& host,
+                                                      const ScanLimits& limits);
+
+// The manager's own store, read locally: <state_dir>/certificates and the
+// account keys beside it.
+inventory::HostObservation observe_store(const inventory::Inventory& inventory,
+                                         const ScanLimits& limits);
+
+}  // namespace certfleet::app
