@@ -155,6 +155,21 @@ TEST_CASE("audit scan: a failing dump command falls back to reading the files", 
     }
 }
 
+TEST_CASE("audit scan: paths made of variables are reported as not checked", "[audit_scan]") {
+    HostDir h;
+    put(h.dir / "dump.txt", "# configuration file " + h.main_conf +
+                                ":\nhttp {\n  server {\n    listen 443 ssl;\n    server_name _;\n"
+                                "    ssl_certificate /etc/ssl/$ssl_server_name.pem;\n"
+                                "    ssl_certificate_key /etc/ssl/$ssl_server_name.key;\n  }\n}\n");
+    auto obs = h.observe();
+    REQUIRE(obs);
+    CHECK(obs->uses.empty());
+    REQUIRE(obs->unchecked.size() == 1);
+    CHECK_THAT(obs->unchecked[0], Catch::Contains(h.main_conf + ":5") &&
+                                      Catch::Contains("$ssl_server_name") &&
+                                      Catch::Contains("variables are not resolved"));
+}
+
 TEST_CASE("audit scan: a current link to an incomplete version", "[audit_scan]") {
     HostDir h;
     fs::remove(h.dir / "live/media/versions/v1/privkey.pem");
