@@ -8,6 +8,8 @@
 #include <sstream>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "app/fleet.hpp"
 #include "core/pem_scan.hpp"
 #include "distribute/local_transport.hpp"
@@ -110,6 +112,8 @@ public:
         f.uid = info.uid;
         f.gid = info.gid;
         f.pem = core::scan_pem(*content);
+        if (!f.pem.keys.empty())
+            OPENSSL_cleanse(content->data(), content->size());  // only fingerprints are kept
         m_obs.files.emplace(path, std::move(f));
     }
 
