@@ -17,8 +17,8 @@ void add_audit_command(CLI::App& app, Globals& g, int& exit_code) {
     cmd->add_option("--concurrency", options->concurrency, "Hosts audited at once")
         ->check(CLI::Range(1, 256))
         ->capture_default_str();
-    cmd->add_flag("!--no-probe", options->limits.probe,
-                  "Do not TLS-connect to check what hosts really serve");
+    auto no_probe = std::make_shared<bool>(false);
+    cmd->add_flag("--no-probe", *no_probe, "Do not TLS-connect to check what hosts really serve");
     cmd->add_option("--at", *at, "Judge expiry as of this RFC 3339 date or date-time")
         ->type_name("TIME");
     cmd->footer(
@@ -39,7 +39,8 @@ void add_audit_command(CLI::App& app, Globals& g, int& exit_code) {
         "Exit: 0 no findings, 1 findings, 2 some host could not be audited.\n"
         "Reads only: nothing on the hosts or in the store is changed. `run` audits too\n"
         "and notifies new findings.");
-    cmd->callback([&g, &exit_code, options, at] {
+    cmd->callback([&g, &exit_code, options, at, no_probe] {
+        options->limits.probe = !*no_probe;
         setup_logging(g);
         auto inv = load_inventory_or_exit(g);
         for (const auto& h : options->hosts)
