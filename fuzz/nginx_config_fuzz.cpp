@@ -1,0 +1,24 @@
+// libFuzzer: parse_nginx_dump on arbitrary bytes. Beyond "no crash, leak or
+// timeout" (ASan, UBSan, -timeout), the documented bounds must hold.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "distribute/nginx_config.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view text(reinterpret_cast<const char*>(data), size);
+    const auto dump = certfleet::distribute::parse_nginx_dump(text);
+    if (dump.problems.size() > 101 || dump.uses.size() > 100000)
+        __builtin_trap();
+    if (dump.files.empty() && !dump.uses.empty())
+        __builtin_trap();
+    for (const auto& use : dump.uses) {
+        const bool known_context =
+            use.context == "http" || use.context == "stream" || use.context == "mail";
+        if (!known_context || use.line < 1 || use.file.empty() ||
+            !use.directive.ends_with("_certificate") || (use.key.empty() && use.key_is_path))
+            __builtin_trap();
+    }
+    return 0;
+}
