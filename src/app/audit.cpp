@@ -73,11 +73,12 @@ AuditReport run_audit(const inventory::Inventory& inv, const inventory::Store& s
     std::vector<std::vector<std::string>> notes(hosts.size());
     std::atomic<std::size_t> next{0};
     std::mutex progress_mutex;
+    PemCache cache;
     auto worker = [&] {
         for (std::size_t i = next++; i < hosts.size(); i = next++) {
             const auto& host = inv.hosts.at(hosts[i]);
             auto transport = make_transport(host);
-            auto obs = observe_host(*transport, inv, host, options.limits);
+            auto obs = observe_host(*transport, inv, host, options.limits, &cache);
             if (!obs) {
                 failures[i] = obs.error();
             } else {

@@ -34,8 +34,9 @@ std::string join_path(const std::string& dir, const std::string& name) {
 
 class Scanner {
 public:
-    Scanner(distribute::Transport& t, HostObservation& obs, const ScanLimits& limits)
-        : m_t(t), m_obs(obs), m_limits(limits) {}
+    Scanner(distribute::Transport& t, HostObservation& obs, const ScanLimits& limits,
+            PemCache* cache)
+        : m_t(t), m_obs(obs), m_limits(limits), m_cache(cache) {}
 
     // lstat, remembered: paths are looked at again while resolving links.
     const FileInfo* lstat(const std::string& path) {
@@ -111,7 +112,7 @@ public:
         f.mode = info.mode;
         f.uid = info.uid;
         f.gid = info.gid;
-        f.pem = core::scan_pem(*content);
+        f.pem = m_cache ? m_cache->scan(*content) : core::scan_pem(*content);
         if (!f.pem.keys.empty())
             OPENSSL_cleanse(content->data(), content->size());  // only fingerprints are kept
         m_obs.files.emplace(path, std::move(f));
@@ -230,6 +231,7 @@ private:
     distribute::Transport& m_t;
     HostObservation& m_obs;
     const ScanLimits& m_limits;
+    PemCache* m_cache;
     std::map<std::string, FileInfo> m_stats;
     std::set<std::string> m_skipped;
     std::size_t m_read = 0;
@@ -405,15 +407,29 @@ void learn_owners(distribute::Transport& t, const inventory::Host& host, HostObs
 
 }  // namespace
 
+core::PemScan PemCache::scan(std::string_view content) {
+    const std::string digest = core::sha256(content);
+    {
+        std::lock_guard lock(m_mutex);
+        if (auto it = m_by_digest.find(digest); it != m_by_digest.end())
+            return it->second;
+    }
+    core::PemScan scan = core::scan_pem(content);
+    std::lock_guard lock(m_mutex);
+    m_by_digest.emplace(digest, scan);
+    return scan;
+}
+
 core::Result<HostObservation> observe_host(distribute::Transport& transport,
                                            const inventory::Inventory& inventory,
-                                           const inventory::Host& host, const ScanLimits& limits) {
+                                           const inventory::Host& host, const ScanLimits& limits,
+                                           PemCache* cache) {
     if (auto s = transport.connect(); !s)
         return s.failure();
     HostObservation obs;
     obs.host = host.name;
     obs.cert_root = host.settings.cert_root;
-    Scanner scan(transport, obs, limits);
+    Scanner scan(transport, obs, limits, cache);
     learn_owners(transport, host, obs);
     scan.cert_root(host.settings.cert_root);
     for (const auto& dir : host.settings.audit.scan_dirs)
@@ -448,7 +464,7 @@ inventory::HostObservation observe_store(const inventory::Inventory& inventory,
     obs.cert_root = inventory.state_dir + "/certificates";
     obs.allowed_key_owners = {0, geteuid()};
     distribute::LocalTransport local(inventory::kStoreHost);
-    Scanner scan(local, obs, limits);
+    Scanner scan(local, obs, limits, nullptr);
     scan.cert_root(obs.cert_root);
     const std::string accounts = inventory.state_dir + "/accounts";
     if (auto info = local.stat(accounts); info && info->is_dir)

@@ -6,8 +6,12 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
+#include "core/pem_scan.hpp"
 #include "core/result.hpp"
 #include "distribute/transport.hpp"
 #include "inventory/audit.hpp"
@@ -24,13 +28,27 @@ struct ScanLimits {
     bool probe = true;
 };
 
+// A fleet holds the same files on many hosts (one certificate on every CDN
+// node, the same chains): each distinct file is parsed once per audit, since
+// with OpenSSL 3.0 decoding a certificate or key costs ~1 ms. Keyed by the
+// content's SHA-256; holds only what scan_pem returns (no key material).
+class PemCache {
+public:
+    core::PemScan scan(std::string_view content);
+
+private:
+    std::mutex m_mutex;
+    std::unordered_map<std::string, core::PemScan> m_by_digest;
+};
+
 // Fails only when the host cannot be audited at all (the dump command fails
 // and its configuration cannot be read either); smaller gaps become
 // `unchecked` notes on the observation.
 core::Result<inventory::HostObservation> observe_host(distribute::Transport& transport,
                                                       const inventory::Inventory& inventory,
                                                       const inventory::Host& host,
-                                                      const ScanLimits& limits);
+                                                      const ScanLimits& limits,
+                                                      PemCache* cache = nullptr);
 
 // The manager's own store, read locally: <state_dir>/certificates and the
 // account keys beside it.

@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "core/crypto.hpp"
 #include "core/result.hpp"
 
 namespace certfleet::core::detail {
@@ -74,5 +75,9 @@ std::string bio_contents(BIO* bio);
 inline const unsigned char* as_bytes(std::string_view s) {
     return reinterpret_cast<const unsigned char*>(s.data());
 }
+
+// CertificateInfo of a certificate already decoded (the audit's PEM scanner
+// has the X509 in hand; decoding it again costs as much as the first time).
+Result<CertificateInfo> describe_certificate(X509* cert);
 
 }  // namespace certfleet::core::detail

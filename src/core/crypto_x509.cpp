@@ -158,6 +158,10 @@ Result<X509ExtPtr> san_extension(const std::vector<std::string>& domains, bool c
 
 }  // namespace
 
+Result<CertificateInfo> detail::describe_certificate(X509* cert) {
+    return describe(cert);
+}
+
 Result<std::string> make_csr_der(const PrivateKey& key, const std::vector<std::string>& domains) {
     ErrorQueueScope errors;
     if (domains.empty())

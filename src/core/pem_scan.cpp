@@ -115,16 +115,6 @@ Result<std::string> key_spki_sha256(const EVP_PKEY* key) {
     return out;
 }
 
-Result<std::string> der_of(X509* cert) {
-    unsigned char* der = nullptr;
-    const int len = i2d_X509(cert, &der);
-    if (len <= 0)
-        return openssl_failure("encoding certificate");
-    std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(len));
-    OPENSSL_free(der);
-    return out;
-}
-
 void add_certificate(PemScan& scan, const Block& block, bool trusted) {
     if (!block.complete) {
         scan.problems.push_back(where(block) +
@@ -143,8 +133,7 @@ void add_certificate(PemScan& scan, const Block& block, bool trusted) {
     }
     // The DER leaves out a TRUSTED CERTIFICATE's trust settings, so its
     // fingerprint is the certificate's own.
-    auto der = der_of(cert.get());
-    auto info = der ? parse_certificate_der(*der) : Result<CertificateInfo>(der.failure());
+    auto info = detail::describe_certificate(cert.get());
     auto spki = cert_spki_sha256(cert.get());
     ERR_clear_error();
     if (!info || !spki) {

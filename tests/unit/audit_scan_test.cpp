@@ -180,3 +180,16 @@ TEST_CASE("audit scan: a current link to an incomplete version", "[audit_scan]")
     REQUIRE(obs->cert_dirs.size() == 1);
     CHECK(obs->cert_dirs[0].incomplete == "versions/v1 lacks privkey.pem");
 }
+
+TEST_CASE("audit scan: identical files on many hosts are parsed once", "[audit_scan]") {
+    auto a = distribute::test::make_material("a", "v", 1);
+    auto b = distribute::test::make_material("b", "v", 2);
+    app::PemCache cache;
+    auto first = cache.scan(a.fullchain_pem);
+    auto again = cache.scan(a.fullchain_pem);
+    auto other = cache.scan(b.fullchain_pem);
+    REQUIRE(first.certificates.size() == 2);
+    CHECK(again.certificates[0].info.serial_hex == first.certificates[0].info.serial_hex);
+    CHECK(other.certificates[0].info.serial_hex == b.serial_hex);
+    CHECK(first.certificates[0].info.serial_hex == a.serial_hex);
+}
