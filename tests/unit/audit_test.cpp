@@ -39,6 +39,17 @@ core::PemPrivateKey key(const std::string& pubkey) {
     return k;
 }
 
+void add_observed(HostObservation& host, const std::string& path,
+                  std::vector<core::PemCertificate> certs, std::vector<core::PemPrivateKey> keys,
+                  mode_t mode) {
+    ObservedFile f;
+    f.path = path;
+    f.mode = mode;
+    f.pem.certificates = std::move(certs);
+    f.pem.keys = std::move(keys);
+    host.files[path] = f;
+}
+
 struct World {
     inventory::Inventory inv;
     inventory::ManagedState managed;
@@ -89,12 +100,7 @@ struct World {
 
     void add_file(const std::string& path, std::vector<core::PemCertificate> certs,
                   std::vector<core::PemPrivateKey> keys = {}, mode_t mode = 0644) {
-        ObservedFile f;
-        f.path = path;
-        f.mode = mode;
-        f.pem.certificates = std::move(certs);
-        f.pem.keys = std::move(keys);
-        host.files[path] = f;
+        add_observed(host, path, std::move(certs), std::move(keys), mode);
     }
 
     void add_version(const std::string& v, const std::string& serial, const std::string& pk,
@@ -335,14 +341,8 @@ TEST_CASE("audit: the manager's store", "[audit]") {
     store.cert_root = "/state/certificates";
     store.allowed_key_owners = {0};
     auto add = [&](const std::string& path, std::vector<core::PemCertificate> c,
-                   std::vector<core::PemPrivateKey> k, mode_t mode) {
-        ObservedFile f;
-        f.path = path;
-        f.mode = mode;
-        f.pem.certificates = std::move(c);
-        f.pem.keys = std::move(k);
-        store.files[path] = f;
-    };
+                   std::vector<core::PemPrivateKey> k,
+                   mode_t mode) { add_observed(store, path, std::move(c), std::move(k), mode); };
     const std::string v = "/state/certificates/media/versions/v2/";
     add(v + "cert.pem", {cert("bb", "pk-b", 80)}, {}, 0644);
     add(v + "privkey.pem", {}, {key("pk-b")}, 0600);
