@@ -54,6 +54,8 @@ AuditReport run_audit(const inventory::Inventory& inv, const inventory::Store& s
             options.progress(host, step);
     };
     std::vector<std::string> hosts = options.hosts;
+    std::sort(hosts.begin(), hosts.end());
+    hosts.erase(std::unique(hosts.begin(), hosts.end()), hosts.end());  // --host a --host a
     if (hosts.empty())
         for (const auto& [name, _] : inv.hosts)
             hosts.push_back(name);
@@ -77,17 +79,25 @@ AuditReport run_audit(const inventory::Inventory& inv, const inventory::Store& s
     auto worker = [&] {
         for (std::size_t i = next++; i < hosts.size(); i = next++) {
             const auto& host = inv.hosts.at(hosts[i]);
-            auto transport = make_transport(host);
-            auto obs = observe_host(*transport, inv, host, options.limits, &cache);
-            if (!obs) {
-                failures[i] = obs.error();
-            } else {
-                per_host[i] = inventory::classify_host(inv, managed, *obs, now);
-                notes[i] = obs->unchecked;
+            // An exception in a worker thread would end the process: it is
+            // this host's failure instead.
+            try {
+                auto transport = make_transport(host);
+                auto obs = observe_host(*transport, inv, host, options.limits, &cache);
+                if (!obs) {
+                    failures[i] = obs.error();
+                } else {
+                    per_host[i] = inventory::classify_host(inv, managed, *obs, now);
+                    notes[i] = obs->unchecked;
+                }
+            } catch (const std::exception& e) {
+                failures[i] =
+                    core::make_error(core::ErrorKind::Generic,
+                                     std::string("audit of this host failed: ") + e.what());
             }
             std::lock_guard lock(progress_mutex);
-            progress(hosts[i], obs ? std::to_string(per_host[i].size()) + " finding(s)"
-                                   : "not audited: " + obs.error().message);
+            progress(hosts[i], failures[i] ? "not audited: " + failures[i]->message
+                                           : std::to_string(per_host[i].size()) + " finding(s)");
         }
     };
     std::size_t threads = std::min<std::size_t>(

@@ -150,9 +150,14 @@ public:
     // <cert_root>: certfleet's own directories (a `current` link or a
     // versions/ directory) are described for the classifier; anything else
     // (hand-managed files before adoption) is scanned like scan_dirs.
-    void cert_root(const std::string& root) {
-        if (!lstat(root))
+    void cert_root(const std::string& written) {
+        // Files are known by their real paths, so the root is too (a symlink,
+        // a trailing slash).
+        auto real = lstat(written) ? resolve(written) : std::nullopt;
+        if (!real)
             return;  // nothing deployed yet: `missing` findings say so
+        const std::string root = *real;
+        m_obs.cert_root = root;
         auto entries = m_t.list_dir_info(root);
         if (!entries) {
             m_obs.unchecked.push_back(entries.error().message);
@@ -184,6 +189,26 @@ public:
     }
 
     core::Status nginx(const std::string& command, const inventory::Host& host);
+
+    // One TLS handshake per endpoint and host, whoever asks (a server found in
+    // the configuration, a certificate's `verify` endpoint); a failure is noted.
+    const inventory::ObservedServe& probe(const std::string& address, int port,
+                                          const std::string& sni) {
+        const std::string endpoint = address + ":" + std::to_string(port) + " (SNI " + sni + ")";
+        auto it = m_probes.find(endpoint);
+        if (it != m_probes.end())
+            return it->second;
+        inventory::ObservedServe s;
+        s.endpoint = endpoint;
+        auto served = distribute::probe_tls(address, port, sni, m_limits.probe_timeout);
+        if (served) {
+            s.served = served->info;
+        } else {
+            s.error = served.error().message;
+            m_obs.unchecked.push_back("what is served was not checked: " + s.error);
+        }
+        return m_probes.emplace(endpoint, std::move(s)).first->second;
+    }
     void probe_uses(const std::vector<distribute::NginxCertificateUse>& uses,
                     const std::string& host_address);
     std::optional<std::string> dump_failed(const distribute::CommandOutput& out,
@@ -234,6 +259,7 @@ private:
     PemCache* m_cache;
     std::map<std::string, FileInfo> m_stats;
     std::set<std::string> m_skipped;
+    std::map<std::string, inventory::ObservedServe> m_probes;  // by endpoint text
     std::size_t m_read = 0;
 };
 
@@ -255,7 +281,13 @@ std::optional<std::string> Scanner::dump_failed(const distribute::CommandOutput&
     std::string dump;
     std::set<std::string> seen;
     std::deque<std::string> todo{main};
-    while (!todo.empty() && seen.size() < 500) {
+    while (!todo.empty()) {
+        if (seen.size() >= 500 || dump.size() > 16 * m_limits.max_file_bytes) {
+            m_obs.unchecked.push_back(
+                "the configuration has more than 500 files or 16 MiB: "
+                "the rest was not read");
+            break;
+        }
         std::string path = todo.front();
         todo.pop_front();
         if (!path.starts_with("/"))
@@ -274,6 +306,8 @@ std::optional<std::string> Scanner::dump_failed(const distribute::CommandOutput&
             if (!seen.insert(file).second)
                 continue;
             auto text = m_t.read_file(file, m_limits.max_file_bytes);
+            if (!text && file == main)
+                return std::nullopt;  // nothing to go on: the host is not audited
             if (!text)
                 continue;  // the parser reports the include that matched nothing
             dump += "# configuration file " + file + ":\n" + *text + "\n";
@@ -291,6 +325,14 @@ core::Status Scanner::nginx(const std::string& command, const inventory::Host& h
         return out.failure();
     }
     std::optional<std::string> dump;
+    if (out->exit_code == 0 && !out->timed_out && out->out.size() >= (std::size_t{1} << 20))
+        return core::fail(core::ErrorKind::Io,
+                          "`" + command +
+                              "` printed 1 MiB or more, the most certfleet reads: "
+                              "the servers after the cut would look unused",
+                          "set audit.config_dump_command for " + host.name +
+                              " to a command printing only the configuration that loads "
+                              "certificates, or \"\"");
     if (out->exit_code == 0 && !out->timed_out)
         dump = out->out;
     else
@@ -321,7 +363,6 @@ core::Status Scanner::nginx(const std::string& command, const inventory::Host& h
 
 void Scanner::probe_uses(const std::vector<distribute::NginxCertificateUse>& uses,
                          const std::string& host_address) {
-    std::map<std::string, inventory::ObservedServe> probes;  // by endpoint text
     for (const auto& u : uses) {
         const std::string source = u.file + ":" + std::to_string(u.line);
         if (!u.certificate_is_path || (!u.key.empty() && !u.key_is_path)) {
@@ -361,20 +402,7 @@ void Scanner::probe_uses(const std::vector<distribute::NginxCertificateUse>& use
                 std::string addr = any ? host_address : l.address;
                 if (addr.starts_with("["))
                     addr = addr.substr(1, addr.size() - 2);
-                const std::string endpoint =
-                    addr + ":" + std::to_string(l.port) + " (SNI " + sni + ")";
-                auto it = probes.find(endpoint);
-                if (it == probes.end()) {
-                    inventory::ObservedServe s;
-                    s.endpoint = endpoint;
-                    auto served = distribute::probe_tls(addr, l.port, sni, m_limits.probe_timeout);
-                    if (served)
-                        s.served = served->info;
-                    else
-                        s.error = served.error().message;
-                    it = probes.emplace(endpoint, std::move(s)).first;
-                }
-                use.serves.push_back(it->second);
+                use.serves.push_back(probe(addr, l.port, sni));
             }
         }
         m_obs.uses.push_back(std::move(use));
@@ -384,25 +412,32 @@ void Scanner::probe_uses(const std::vector<distribute::NginxCertificateUse>& use
 // Who may own a key there: root and the user certfleet logs in as; and the
 // key_group's number, so a key readable by that group is not "exposed".
 void learn_owners(distribute::Transport& t, const inventory::Host& host, HostObservation& obs) {
-    std::string cmd = "id -u";
-    if (host.settings.key_group)
-        cmd +=
-            " && getent group '" + *host.settings.key_group + "'";  // validated: [a-z_][a-z0-9_-]*
+    auto number = [&](const std::string& cmd, int field) -> std::optional<unsigned long> {
+        auto out = t.run(cmd, core::Seconds(20));
+        if (!out || out->exit_code != 0)
+            return std::nullopt;
+        std::string line = out->out.substr(0, out->out.find('\n'));
+        for (int i = 0; i < field; ++i)
+            line = line.substr(std::min(line.size(), line.find(':') + 1));
+        try {
+            return std::stoul(line);
+        } catch (...) {
+            return std::nullopt;
+        }
+    };
     obs.allowed_key_owners.insert(0);
-    auto out = t.run(cmd, core::Seconds(20));
-    if (!out || out->exit_code != 0)
+    if (auto uid = number("id -u", 0))
+        obs.allowed_key_owners.insert(static_cast<uid_t>(*uid));
+    else
+        obs.allowed_key_owners.clear();  // unknown: owners are not judged
+    if (!host.settings.key_group)
         return;
-    std::istringstream lines(out->out);
-    std::string uid, group;
-    std::getline(lines, uid);
-    std::getline(lines, group);
-    try {
-        obs.allowed_key_owners.insert(static_cast<uid_t>(std::stoul(uid)));
-        if (auto a = group.find(':'); a != std::string::npos)
-            if (auto b = group.find(':', a + 1); b != std::string::npos)
-                obs.key_group_gid = static_cast<gid_t>(std::stoul(group.substr(b + 1)));
-    } catch (...) {
-    }
+    // validated as [a-z_][a-z0-9_-]*: safe inside single quotes
+    if (auto gid = number("getent group '" + *host.settings.key_group + "'", 2))
+        obs.key_group_gid = static_cast<gid_t>(*gid);
+    else
+        obs.unchecked.push_back("key_group " + *host.settings.key_group +
+                                " is not a group there: group-readable keys are not judged");
 }
 
 }  // namespace
@@ -443,16 +478,8 @@ core::Result<HostObservation> observe_host(distribute::Transport& transport,
             auto target = host_target(inventory, host, inventory.certificates.at(cert));
             if (!target.verify.enabled)
                 continue;
-            inventory::ObservedServe s;
-            s.endpoint = target.verify.address + ":" + std::to_string(target.verify.port) +
-                         " (SNI " + target.verify.server_name + ")";
-            auto served = distribute::probe_tls(target.verify.address, target.verify.port,
-                                                target.verify.server_name, limits.probe_timeout);
-            if (served)
-                s.served = served->info;
-            else
-                s.error = served.error().message;
-            obs.verified.emplace(cert, std::move(s));
+            obs.verified.emplace(cert, scan.probe(target.verify.address, target.verify.port,
+                                                  target.verify.server_name));
         }
     return obs;
 }

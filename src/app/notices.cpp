@@ -115,9 +115,10 @@ std::vector<hooks::Notice> notices_from_audit(const AuditReport& report) {
     for (const auto& f : report.findings) {
         hooks::Notice n;
         n.event = "audit_finding";
-        bool loaded_and_expired =
-            f.kind == "expired" && f.detail.find("loaded by the web server") != std::string::npos;
-        n.severity = f.kind == "key_exposed" || loaded_and_expired ? "critical" : "warning";
+        // An exposed key, or an expired certificate the web server loads, is an
+        // incident; the rest is housekeeping.
+        n.severity =
+            f.kind == "key_exposed" || (f.kind == "expired" && f.loaded) ? "critical" : "warning";
         n.key = "audit:" + f.host + ":" + f.kind + ":" + f.path;
         n.fingerprint = n.severity + "|" + f.kind + "|" + f.serial;
         n.cert = f.certificate;

@@ -46,12 +46,20 @@ struct Classifier {
         return "certfleet " + verb + " " + cert + " --host " + host.host;
     }
 
+    // The use loading `path`, or any file below it when it is a directory.
+    const ObservedUse* loader(const std::string& path) const {
+        auto it = loaded_by.lower_bound(path);
+        if (it != loaded_by.end() && (it->first == path || under(it->first, path)))
+            return it->second.front();
+        return nullptr;
+    }
+
     // "loaded by nginx at /etc/nginx/sites-enabled/shop:12 (shop.example.org)"
     std::string loaded_text(const std::string& path) const {
-        auto it = loaded_by.find(path);
-        if (it == loaded_by.end())
+        const ObservedUse* found = loader(path);
+        if (!found)
             return "not loaded by the web server";
-        const ObservedUse& use = *it->second.front();
+        const ObservedUse& use = *found;
         std::string names;
         for (const auto& n : use.server_names)
             names += (names.empty() ? "" : " ") + n;
@@ -81,8 +89,9 @@ void Classifier::cert_dirs() {
         const core::PemCertificate* leaf = current ? leaf_of(*current) : nullptr;
         if (!inv.certificates.count(dir.name)) {
             auto& f = add("orphan", dir.path, leaf);
+            f.loaded = loader(dir.path) != nullptr;
             f.detail = "certificate directory of '" + dir.name +
-                       "', which the inventory no longer has; " + loaded_text(dir.current_cert);
+                       "', which the inventory no longer has; " + loaded_text(dir.path);
             f.next_step = "remove " + dir.path +
                           " once no server configuration names it, or add '" + dir.name +
                           "' back to the inventory";
@@ -91,8 +100,9 @@ void Classifier::cert_dirs() {
         if (!deployed_here.count(dir.name)) {
             auto& f = add("orphan", dir.path, leaf);
             f.certificate = dir.name;
+            f.loaded = loader(dir.path) != nullptr;
             f.detail = "the inventory does not deploy '" + dir.name + "' to " + host.host + "; " +
-                       loaded_text(dir.current_cert);
+                       loaded_text(dir.path);
             f.next_step = "add " + host.host + " to deploy_to of '" + dir.name + "', or remove " +
                           dir.path + " once no server configuration names it";
             continue;
@@ -139,9 +149,9 @@ void Classifier::cert_dirs() {
             bool expired = verdict.left.count() <= 0;
             auto& f = add(expired ? "expired" : "expiring", dir.current_cert, leaf);
             f.certificate = dir.name;
-            f.detail = verdict.text +
-                       "; it is the store's current version, so renewal is "
-                       "not happening";
+            f.loaded = loader(dir.path) != nullptr;
+            f.detail = verdict.text + "; it is the store's current version: renewal has not " +
+                       "replaced it in time";
             f.next_step = "certfleet renew " + dir.name + " (and see certfleet check)";
         }
     }
@@ -202,7 +212,12 @@ void Classifier::uses() {
         bool in_layout =
             std::any_of(host.cert_dirs.begin(), host.cert_dirs.end(),
                         [&](const ObservedCertDir& d) { return under(use.certificate, d.path); });
-        const ObservedFile* key = use.key.empty() || in_layout ? nullptr : file(use.key);
+        bool own_pair = in_layout && std::any_of(host.cert_dirs.begin(), host.cert_dirs.end(),
+                                                 [&](const ObservedCertDir& d) {
+                                                     return under(use.certificate, d.path) &&
+                                                            under(use.key, d.path);
+                                                 });
+        const ObservedFile* key = use.key.empty() || own_pair ? nullptr : file(use.key);
         bool mismatch = false;
         if (key)
             for (const auto& k : key->pem.keys)
@@ -210,6 +225,7 @@ void Classifier::uses() {
                     mismatch = true;
         if (mismatch) {
             auto& f = add("key_mismatch", use.certificate, leaf);
+            f.loaded = true;
             f.detail = use.key + " does not belong to this certificate (loaded together at " +
                        use.source + "); the web server refuses this pair on its next reload";
             f.next_step =
@@ -222,8 +238,9 @@ void Classifier::uses() {
         bool verified_elsewhere =
             in_layout && std::any_of(host.cert_dirs.begin(), host.cert_dirs.end(),
                                      [&](const ObservedCertDir& d) {
+                                         auto v = host.verified.find(d.name);
                                          return under(use.certificate, d.path) &&
-                                                host.verified.count(d.name);
+                                                v != host.verified.end() && v->second.served;
                                      });
         for (const auto& serve : use.serves) {
             if (verified_elsewhere)
@@ -241,6 +258,7 @@ void Classifier::uses() {
                 continue;
             const auto& s = *serve.served;
             auto& f = add("served_mismatch", use.certificate);
+            f.loaded = true;
             f.subject = s.subject;
             f.serial = s.serial_hex;
             f.not_after = s.not_after;
@@ -275,6 +293,7 @@ void Classifier::loose_files() {
             bool loaded = loaded_by.count(path) > 0;
             if (cert.info.not_after <= now) {
                 auto& x = add("expired", path, &cert);
+                x.loaded = loaded;
                 x.detail = "expired " + core::format_rfc3339(cert.info.not_after) + "; " +
                            loaded_text(path);
                 x.next_step = loaded ? "replace it: add its names to the inventory, or remove it "
@@ -282,6 +301,7 @@ void Classifier::loose_files() {
                                      : "remove it";
             } else if (!managed_here) {
                 auto& x = add("orphan", path, &cert);
+                x.loaded = loaded;
                 std::string names;
                 for (const auto& n : cert.info.dns_names)
                     names += (names.empty() ? "" : ", ") + n;
@@ -363,9 +383,16 @@ void find_exposed_keys(const HostObservation& host, mode_t key_mode,
         x.kind = "key_exposed";
         x.path = path;
         x.detail = "private key " + why;
-        x.next_step =
-            (why.rfind("owned", 0) == 0 ? "chown root " : "chmod " + octal(allowed & 0640) + " ") +
-            path + ", and consider the key compromised: renew with a new key";
+        std::string fix;
+        if (why.rfind("owned", 0) == 0)
+            fix = "chown it to the deploying user (or root)";
+        else if (!(extra & 0077))
+            fix = "chgrp it to key_group";
+        else
+            fix = "chmod " + octal(key_mode & 0640) + " " + path;
+        x.next_step = fix +
+                      "; treat the key as seen by others: renew with a new key (certfleet "
+                      "renew CERT --force, with \"reuse_key\": false)";
         out.push_back(std::move(x));
     }
 }
@@ -415,10 +442,9 @@ std::vector<AuditFinding> classify_store(const Inventory& inventory, const HostO
                 f.not_after = leaf->info.not_after;
             }
             f.detail = "'" + dir.name + "' is no longer in the inventory (its keys stay here)";
-            f.next_step =
-                "once no host serves it: certfleet revoke is not needed for a retired "
-                "name; remove " +
-                dir.path + ", or add '" + dir.name + "' back";
+            f.next_step = "remove " + dir.path + " once no host serves '" + dir.name +
+                          "' any more (certfleet audit shows where it is), or add it back to the "
+                          "inventory";
             out.push_back(std::move(f));
         }
         if (!leaf || dir.current_key.empty())

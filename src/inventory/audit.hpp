@@ -85,6 +85,7 @@ struct AuditFinding {
     std::string serial;
     std::optional<core::TimePoint> not_after;
     std::string certificate;  // the inventory certificate concerned, when there is one
+    bool loaded = false;      // the web server loads it (or the directory it is in)
     std::string detail;       // what is wrong
     std::string next_step;    // what to do about it
 };

@@ -313,7 +313,20 @@ TEST_CASE("audit: certificate directories nobody deploys here", "[audit]") {
     REQUIRE(kinds_and_paths(findings) ==
             std::vector<std::string>{"orphan /live/other", "orphan /live/retired"});
     CHECK_THAT(findings[0].detail, Catch::Contains("does not deploy 'other' to edge-1"));
-    CHECK_THAT(findings[1].detail, Catch::Contains("no longer has"));
+    CHECK_THAT(findings[1].detail,
+               Catch::Contains("no longer has") && Catch::Contains("not loaded by the web server"));
+    CHECK_FALSE(findings[1].loaded);
+
+    // nginx loads the retired directory's stable name: removing it would break the next reload.
+    inventory::ObservedUse use;
+    use.certificate = "/live/retired/versions/v9/fullchain.pem";
+    use.source = "/etc/nginx/sites-enabled/old:4";
+    w.host.uses.push_back(use);
+    findings = w.audit();
+    REQUIRE(findings.size() == 2);
+    CHECK(findings[1].loaded);
+    CHECK_THAT(findings[1].detail, Catch::Contains("loaded by the web server at "
+                                                   "/etc/nginx/sites-enabled/old:4"));
 }
 
 TEST_CASE("audit: copies of managed certificates elsewhere", "[audit]") {
