@@ -43,6 +43,8 @@ public:
         auto it = m_stats.find(path);
         if (it == m_stats.end()) {
             auto info = m_t.stat(path);
+            if (!info)  // EACCES and the like: not the same as absent, say so
+                m_obs.unchecked.push_back(info.error().message);
             it = m_stats.emplace(path, info ? *info : FileInfo{}).first;
         }
         return it->second.exists ? &it->second : nullptr;
@@ -249,6 +251,8 @@ private:
             d.incomplete = *target + " lacks " + lacking;
         if (m_obs.files.count(*real + "/cert.pem"))
             d.current_cert = *real + "/cert.pem";
+        else if (const FileInfo* info = lstat(*real + "/cert.pem"); info && info->is_regular)
+            d.unread = true;  // a read error or the file limit, already noted
         if (m_obs.files.count(*real + "/privkey.pem"))
             d.current_key = *real + "/privkey.pem";
     }

@@ -107,6 +107,8 @@ void Classifier::cert_dirs() {
                           dir.path + " once no server configuration names it";
             continue;
         }
+        if (dir.unread)
+            continue;  // not judged on what could not be read
         if (!dir.current_version || !dir.incomplete.empty() || !leaf) {
             auto& f = add("missing", dir.path, leaf);
             f.certificate = dir.name;

@@ -54,6 +54,7 @@ struct ObservedCertDir {
     std::string current_cert;                    // real path of its cert.pem ("" if absent)
     std::string current_key;                     // real path of its privkey.pem ("" if absent)
     std::string incomplete;                      // "versions/X lacks privkey.pem" when so
+    bool unread = false;  // its cert.pem is there but could not be read (noted in `unchecked`)
 };
 
 struct HostObservation {

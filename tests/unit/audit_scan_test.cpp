@@ -75,10 +75,11 @@ struct HostDir {
         inv.hosts["self"] = host;
     }
 
-    core::Result<inventory::HostObservation> observe() {
+    core::Result<inventory::HostObservation> observe(std::size_t max_files = 20000) {
         distribute::LocalTransport local("self");
         app::ScanLimits limits;
         limits.probe = false;
+        limits.max_files = max_files;
         return app::observe_host(local, inv, inv.hosts.at("self"), limits);
     }
 };
@@ -192,4 +193,16 @@ TEST_CASE("audit scan: identical files on many hosts are parsed once", "[audit_s
     CHECK(again.certificates[0].info.serial_hex == first.certificates[0].info.serial_hex);
     CHECK(other.certificates[0].info.serial_hex == b.serial_hex);
     CHECK(first.certificates[0].info.serial_hex == a.serial_hex);
+}
+
+TEST_CASE("audit scan: past the file limit, a version is 'not read', not 'missing'",
+          "[audit_scan]") {
+    HostDir h;
+    auto obs = h.observe(0);
+    REQUIRE(obs);
+    REQUIRE(obs->cert_dirs.size() == 1);
+    CHECK(obs->cert_dirs[0].unread);
+    CHECK(obs->cert_dirs[0].current_cert.empty());
+    REQUIRE_FALSE(obs->unchecked.empty());
+    CHECK_THAT(obs->unchecked[0], Catch::Contains("more than 0 files"));
 }

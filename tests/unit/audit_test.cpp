@@ -287,6 +287,12 @@ TEST_CASE("audit: missing deployments", "[audit]") {
         REQUIRE(kinds_and_paths(findings) == std::vector<std::string>{"missing /live/media"});
         CHECK(findings[0].next_step == "certfleet deploy media --host edge-1");
     }
+    SECTION("a current version that could not be read is not judged") {
+        w.host.cert_dirs[0].current_cert.clear();
+        w.host.cert_dirs[0].unread = true;
+        w.host.verified.clear();
+        CHECK(w.audit().empty());
+    }
     SECTION("current points at an incomplete version") {
         w.host.cert_dirs[0].incomplete = "versions/v2 lacks privkey.pem";
         auto findings = w.audit();
