@@ -1,7 +1,6 @@
 #include "app/audit_scan.hpp"
 
 #include <deque>
-#include <fnmatch.h>
 #include <map>
 #include <regex>
 #include <set>
@@ -14,6 +13,7 @@
 #include "core/pem_scan.hpp"
 #include "distribute/local_transport.hpp"
 #include "distribute/nginx_config.hpp"
+#include "distribute/nginx_config_syntax.hpp"
 #include "distribute/tls_probe.hpp"
 
 namespace certfleet::app {
@@ -30,6 +30,31 @@ std::string parent_of(const std::string& path) {
 
 std::string join_path(const std::string& dir, const std::string& name) {
     return dir == "/" ? "/" + name : dir + "/" + name;
+}
+
+// The argument of every `include` directive, read with nginx's own tokenizer
+// (so commented-out and quoted ones are handled as nginx does).
+std::vector<std::string> include_arguments(std::string_view text) {
+    std::vector<std::string> out;
+    distribute::nginx_syntax::Cursor cursor;
+    std::string word;
+    bool statement_start = true, want_argument = false;
+    // Every token consumes at least one byte; the bound is for certainty.
+    for (std::size_t i = 0; i <= text.size(); ++i) {
+        auto token = distribute::nginx_syntax::next_token(text, cursor, word);
+        if (token.kind == distribute::nginx_syntax::Tok::End)
+            break;
+        if (token.kind != distribute::nginx_syntax::Tok::Word) {
+            statement_start = true;
+            want_argument = false;
+            continue;
+        }
+        if (want_argument)
+            out.push_back(word);
+        want_argument = statement_start && word == "include";
+        statement_start = false;
+    }
+    return out;
 }
 
 class Scanner {
@@ -279,7 +304,6 @@ std::optional<std::string> Scanner::dump_failed(const distribute::CommandOutput&
     std::string last_line = out.err.substr(0, out.err.find('\n'));
     m_obs.unchecked.push_back("`" + command + "` failed (" + last_line +
                               "); its files were read directly instead");
-    static const std::regex include_re(R"((?:^|[;{}\s])include\s+["']?([^"'\s;]+)["']?\s*;)");
     const std::string main = m[1].str();
     const std::string prefix = parent_of(main);
     std::string dump;
@@ -298,10 +322,12 @@ std::optional<std::string> Scanner::dump_failed(const distribute::CommandOutput&
             path = join_path(prefix, path);
         std::vector<std::string> files;
         const std::string dir = parent_of(path), leaf = path.substr(path.rfind('/') + 1);
-        if (leaf.find_first_of("*?[") != std::string::npos) {
+        if (distribute::nginx_syntax::has_glob(leaf)) {
+            std::size_t steps = 0;
             if (auto entries = m_t.list_dir_info(dir))
                 for (const auto& [name, info] : *entries)
-                    if (!info.is_dir && fnmatch(leaf.c_str(), name.c_str(), FNM_PATHNAME) == 0)
+                    if (!info.is_dir &&
+                        distribute::nginx_syntax::glob_match(leaf, name, steps, 1 << 20))
                         files.push_back(join_path(dir, name));
         } else {
             files.push_back(path);
@@ -315,9 +341,8 @@ std::optional<std::string> Scanner::dump_failed(const distribute::CommandOutput&
             if (!text)
                 continue;  // the parser reports the include that matched nothing
             dump += "# configuration file " + file + ":\n" + *text + "\n";
-            for (std::sregex_iterator it(text->begin(), text->end(), include_re), end; it != end;
-                 ++it)
-                todo.push_back((*it)[1].str());
+            for (auto& include : include_arguments(*text))
+                todo.push_back(std::move(include));
         }
     }
     return dump;
