@@ -4,7 +4,7 @@
 //
 //   gen_store --state-dir DIR --inventory FILE [--count N] [--prefix c]
 //             [--warn-every K] [--jobs J] [--no-ledger]
-//             [--nginx-dir DIR --port P]
+//             [--nginx-dir DIR --port P] [--hosts H [--hosts-per-cert R]]
 //
 // Layout as SPEC §4 / inventory::Store writes it:
 //   <state>/certificates/<cert>/versions/<version>/{cert,chain,fullchain,privkey}.pem
@@ -27,6 +27,14 @@
 // nginx dir, verify 127.0.0.1:P with SNI <prefix><i>.bench.test), each
 // certificate deployed to its own host, and <nginx-dir>/nginx.conf with one
 // server block per certificate pointing at the store's stable names.
+//
+// With --hosts H (bench/inventory_scale.sh): H ssh hosts n1..nH (addresses
+// 127.2.x.y, port 1: a planning benchmark must never reach them), in groups
+// g1.. of R hosts (--hosts-per-cert, default 1; each group canary 1, batches of
+// 50 %), certificate i deployed to group ((i-1) mod H/R)+1: 10,000
+// certificates on 1,000 hosts with R = 10 is 100,000 (certificate, host)
+// pairs, each host serving 100 certificates. The ssh key and known_hosts are
+// empty files next to the inventory (validate only checks they are readable).
 //
 // Prints one summary line: "certificates=N warning=K critical=0 ok=M seconds=T".
 #include <algorithm>
@@ -81,6 +89,8 @@ struct Options {
     bool ledger = true;
     std::string nginx_dir;
     int port = 0;
+    int hosts = 0;
+    int hosts_per_cert = 1;
 };
 
 Options parse_args(int argc, char** argv) {
@@ -110,6 +120,10 @@ Options parse_args(int argc, char** argv) {
             o.nginx_dir = value();
         else if (a == "--port")
             o.port = std::stoi(value());
+        else if (a == "--hosts")
+            o.hosts = std::stoi(value());
+        else if (a == "--hosts-per-cert")
+            o.hosts_per_cert = std::stoi(value());
         else
             die("unknown argument " + a + " (see the comment at the top of gen_store.cpp)");
     }
@@ -121,6 +135,10 @@ Options parse_args(int argc, char** argv) {
         die("--count must be at least 1");
     if (!o.nginx_dir.empty() && (o.port <= 0 || o.port > 65535))
         die("--nginx-dir needs --port");
+    if (o.hosts < 0 || o.hosts > 60000 || (o.hosts > 0 && !o.nginx_dir.empty()))
+        die("--hosts: 0 to 60000, not together with --nginx-dir");
+    if (o.hosts_per_cert < 1 || (o.hosts > 0 && o.hosts % o.hosts_per_cert != 0))
+        die("--hosts-per-cert must divide --hosts");
     return o;
 }
 
@@ -340,7 +358,19 @@ void write_inventory(const Options& o, const std::vector<Issued>& all) {
                 {"verify",
                  {{"address", "127.0.0.1"}, {"port", o.port}, {"server_name", c.domain}}}};
         }
+        if (o.hosts > 0)
+            spec["deploy_to"] = {
+                "g" + std::to_string(k % static_cast<size_t>(o.hosts / o.hosts_per_cert) + 1)};
         certs[c.name] = std::move(spec);
+    }
+    nlohmann::json groups = nlohmann::json::object();
+    for (int j = 0; j < o.hosts; ++j) {
+        const std::string host = "n" + std::to_string(j + 1);
+        const std::string group = "g" + std::to_string(j / o.hosts_per_cert + 1);
+        hosts[host] = {
+            {"address", "127.2." + std::to_string(j / 250) + "." + std::to_string(j % 250 + 1)},
+            {"groups", {group}}};
+        groups[group] = {{"rollout", {{"canary", 1}, {"batch", "50%"}, {"max_failures", 0}}}};
     }
     nlohmann::json inv = {
         {"state_dir", o.state_dir},
@@ -351,6 +381,19 @@ void write_inventory(const Options& o, const std::vector<Issued>& all) {
     };
     if (!o.nginx_dir.empty()) {
         inv["defaults"] = {{"test_command", "true"}, {"reload_command", "true"}};
+        inv["hosts"] = std::move(hosts);
+    } else if (o.hosts > 0) {
+        const std::string dir = o.inventory.substr(0, o.inventory.find_last_of('/') + 1);
+        for (const char* f : {"bench_id_ed25519", "bench_known_hosts"})
+            write_file((dir.empty() ? "./" : dir) + f, "", 0600);
+        inv["defaults"] = {{"ssh",
+                            {{"user", "certfleet"},
+                             {"port", 1},
+                             {"identity_file", "bench_id_ed25519"},
+                             {"known_hosts", "bench_known_hosts"}}},
+                           {"test_command", "sudo nginx -t"},
+                           {"reload_command", "sudo systemctl reload nginx"}};
+        inv["groups"] = std::move(groups);
         inv["hosts"] = std::move(hosts);
     }
     std::ofstream out(o.inventory);

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/exposure.hpp"
 #include "core/fs.hpp"
 
 namespace certfleet::acme {
@@ -25,6 +26,9 @@ core::Result<core::PrivateKey> load_or_create_account_key(const std::string& dir
     const std::string path = dir + "/key.pem";
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0) {
+        // Whoever can read it can act as this account (revoke, order).
+        if (auto exposed = core::exposed_secret_file(path, st.st_mode); !exposed.empty())
+            core::security_warning("the ACME account key " + exposed);
         auto pem = core::read_file(path, 64 * 1024);
         if (!pem)
             return pem.failure();

@@ -4,7 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "acme/http_answers.hpp"
 #include "acme/jws.hpp"
+#include "core/process.hpp"
 
 namespace certfleet::acme {
 
@@ -16,6 +18,12 @@ constexpr const char* kJoseJson = "Content-Type: application/jose+json";
 
 bool transient_status(int status) {
     return status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+// `error` with "<what>: " before its message.
+core::Failure in_context(core::Error error, const std::string& what) {
+    error.message = what + ": " + error.message;
+    return core::Failure{std::move(error)};
 }
 
 core::Error timeout_error(const std::string& what, const std::string& status) {
@@ -41,13 +49,12 @@ core::Result<core::HttpResponse> AcmeClient::send_with_retries(const core::HttpR
                                                                const std::string& what) {
     for (int attempt = 0;; ++attempt) {
         auto r = m_http.send(req);
-        bool transient = !r.ok() || transient_status(r->status);
+        bool transient = r.ok() ? transient_status(r->status) : detail::worth_retrying(r.error());
         if (!transient || attempt >= m_options.max_transient_retries) {
-            if (!r.ok()) {
-                core::Error e = r.error();
-                e.message = what + ": " + e.message;
-                return core::fail(std::move(e));
-            }
+            if (!r.ok())
+                return in_context(r.error(), what);
+            if (auto redirect = detail::redirect_error(req, *r, what))
+                return core::fail(std::move(*redirect));
             return r;
         }
         milliseconds wait = m_options.first_backoff * (1 << attempt);
@@ -74,10 +81,12 @@ core::Status AcmeClient::connect() {
             core::ErrorKind::Protocol,
             "ACME directory " + m_directory_url + " answered HTTP " + std::to_string(r->status),
             "check acme.directory");
-    auto j = json::parse(r->body, nullptr, false);
-    auto d = parse_directory(j);
+    auto j = json_body(*r, "ACME directory " + m_directory_url);
+    if (!j)
+        return j.failure();
+    auto d = parse_directory(*j);
     if (!d)
-        return d.failure();
+        return in_context(d.error(), "ACME directory " + m_directory_url);
     m_directory = std::move(*d);
     return {};
 }
@@ -100,11 +109,8 @@ core::Result<RenewalInfo> AcmeClient::renewal_info(const std::string& cert_id) {
     if (!j)
         return j.failure();
     auto info = parse_renewal_info(*j);
-    if (!info) {
-        core::Error e = info.error();
-        e.message = what + ": " + e.message;
-        return core::fail(std::move(e));
-    }
+    if (!info)
+        return in_context(info.error(), what);
     core::Seconds poll = kAriDefaultPoll;
     if (auto ra = r->retry_after(now()))
         poll = core::Seconds(*ra);
@@ -154,9 +160,15 @@ core::Result<core::HttpResponse> AcmeClient::post(const std::string& url,
             sign_jws(*m_key, url, *nonce, identify_by_jwk ? std::string() : m_account_url, payload);
         if (!jws)
             return jws.failure();
+        const bool trace = spdlog::should_log(spdlog::level::trace);  // -vv
+        if (trace)
+            spdlog::trace("ACME > POST {} {}", url, describe_jws(*jws));
         auto r = send_with_retries({"POST", url, {kJoseJson}, jws->dump()}, what);
         if (!r)
             return r;
+        if (trace)
+            spdlog::trace("ACME < {} {}: {}", r->status, url,
+                          core::summarize_output(r->body, 2000));
         keep_nonce(*r);
         if (r->status < 400)
             return r;
@@ -169,14 +181,18 @@ core::Result<core::HttpResponse> AcmeClient::post(const std::string& url,
                           m_options.max_bad_nonce_retries);
             continue;
         }
-        return core::fail(problem_to_error(problem, what, retry_after));
+        core::Error e = problem_to_error(problem, what, retry_after);
+        if (problem.is("badNonce") && bad_nonces > 0)
+            e.message +=
+                " (still after " + std::to_string(bad_nonces) + " retries with fresh nonces)";
+        return core::fail(std::move(e));
     }
 }
 
 core::Result<json> AcmeClient::json_body(const core::HttpResponse& r, const std::string& what) {
     auto j = json::parse(r.body, nullptr, false);
     if (j.is_discarded())
-        return core::fail(core::ErrorKind::Protocol, what + ": the CA's answer is not JSON");
+        return core::fail(detail::not_json_error(r, what));
     return j;
 }
 
@@ -223,7 +239,7 @@ core::Result<std::string> AcmeClient::register_account(const core::PrivateKey& k
     if (location.empty())
         return core::fail(core::ErrorKind::Protocol, "the CA's newAccount answer had no Location");
     auto body = json_body(*r, "ACME account registration");
-    if (body && body->value("status", std::string()) == "deactivated")
+    if (body && parse_account(*body).status == "deactivated")
         return core::fail(core::ErrorKind::Acme, "the ACME account " + location + " is deactivated",
                           "remove the account directory in the state dir to register anew");
     m_account_url = location;
@@ -254,7 +270,8 @@ core::Result<Order> AcmeClient::new_order(const std::vector<std::string>& domain
         payload["profile"] = profile;
     if (!replaces.empty())
         payload["replaces"] = replaces;
-    auto r = post_for_json(m_directory.new_order, payload, "new ACME order");
+    auto r = post_for_json(m_directory.new_order, payload,
+                           "new ACME order (" + m_directory.new_order + ")");
     if (!r)
         return r.failure();
     return parse_order(r->body, r->response.header("location"));
@@ -296,7 +313,8 @@ milliseconds AcmeClient::poll_delay(const core::HttpResponse& r, int attempt) co
     double factor = 1.0;
     for (int i = 0; i < attempt; ++i)
         factor *= 1.6;
-    auto d = milliseconds(static_cast<long>(m_options.first_poll.count() * factor));
+    auto d =
+        milliseconds(static_cast<long>(static_cast<double>(m_options.first_poll.count()) * factor));
     return std::min(d, m_options.longest_poll);
 }
 

@@ -130,7 +130,7 @@ core::Status solve_authorizations(AcmeClient& client, const IssueRequest& req,
     if (auto s = req.solver.provider->present(records); !s)
         return s;
     if (progress)
-        progress(req.name, "waiting for DNS propagation");
+        progress(req.name, "published; waiting for DNS propagation");
     if (auto s = req.solver.wait_propagation(records); !s)
         return s;
 
@@ -151,6 +151,9 @@ core::Status solve_authorizations(AcmeClient& client, const IssueRequest& req,
                 problem, "DNS-01 validation of " + p.authz.identifier.value, std::nullopt));
         }
     }
+    if (progress)
+        progress(req.name,
+                 "validated; removing " + std::to_string(records.size()) + " TXT record(s)");
     cleanup.run();
     return {};
 }
@@ -166,6 +169,8 @@ core::Result<IssuedCertificate> finish(AcmeClient& client, const IssueRequest& r
     auto done = client.finalize(order, *csr, Clock::now() + req.finalize_timeout);
     if (!done)
         return done.failure();
+    if (progress)
+        progress(req.name, "downloading " + done->certificate);
     auto pem = client.download_certificate(done->certificate);
     if (!pem)
         return pem.failure();
@@ -193,6 +198,22 @@ core::Result<IssuedCertificate> finish(AcmeClient& client, const IssueRequest& r
 
 }  // namespace
 
+core::Status abandon_order(AcmeClient& client, const std::string& order_url,
+                           const std::string& cert) {
+    auto order = client.get_order(order_url);
+    if (!order) {
+        const auto kind = order.error().kind;
+        if (kind == core::ErrorKind::Network || kind == core::ErrorKind::Timeout ||
+            kind == core::ErrorKind::RateLimited || kind == core::ErrorKind::Cancelled)
+            return order.failure();
+        spdlog::info("{}: abandoned order {} is gone ({})", cert, order_url, order.error().message);
+        return {};
+    }
+    if (order->status == "pending")
+        deactivate_pending(client, order->authorizations, cert);
+    return {};
+}
+
 core::Result<IssuedCertificate> issue_certificate(AcmeClient& client, const IssueRequest& req,
                                                   const std::atomic<bool>* cancel,
                                                   const ProgressFn& progress) {
@@ -215,6 +236,10 @@ core::Result<IssuedCertificate> issue_certificate(AcmeClient& client, const Issu
     }
     if (!order)
         return core::fail(with_cert(order.error(), req.name));
+    if (req.order_created)
+        req.order_created(order->url);
+    if (progress)
+        progress(req.name, "order " + order->url + " is " + order->status);
 
     if (order->status == "pending") {
         auto pending = collect_pending(client, *order, req.name);

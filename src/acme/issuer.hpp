@@ -33,6 +33,9 @@ struct IssueRequest {
     DnsSolver solver;
     core::Seconds authorization_timeout{300};
     core::Seconds finalize_timeout{300};
+    // Called as soon as the CA created the order, before any DNS change, so
+    // the caller can remember it: a run killed midway leaves it pending.
+    std::function<void(const std::string& order_url)> order_created;
 };
 
 struct IssuedCertificate {
@@ -48,6 +51,14 @@ using ProgressFn = std::function<void(const std::string& cert, const std::string
 core::Result<IssuedCertificate> issue_certificate(AcmeClient& client, const IssueRequest& request,
                                                   const std::atomic<bool>* cancel,
                                                   const ProgressFn& progress = {});
+
+// Deactivates the still-pending authorizations of an order that a run
+// killed midway abandoned, as a failed issuance does with its own. An order
+// that is done, or that this account cannot see any more (expired, another
+// CA or account), needs nothing; only a network or server fault fails (try
+// again later).
+core::Status abandon_order(AcmeClient& client, const std::string& order_url,
+                           const std::string& cert);
 
 // The RFC 9773 identifier to send as `replaces` when renewing the certificate
 // in `current_cert_pem`: empty when the CA offers no renewalInfo (it would not

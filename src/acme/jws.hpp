@@ -28,4 +28,10 @@ core::Result<nlohmann::json> sign_key_change_inner(const core::PrivateKey& new_k
                                                    const std::string& account_url,
                                                    const std::string& key_change_url);
 
+// For -vv protocol traces: the JWS's protected header and payload decoded
+// (nested JWSs — EAB, key change — too), signatures left out, and any
+// private JWK member (d, p, q, dp, dq, qi, oth, k) replaced. None is ever
+// sent, but a trace must not be where that assumption silently breaks.
+std::string describe_jws(const nlohmann::json& jws);
+
 }  // namespace certfleet::acme

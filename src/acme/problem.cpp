@@ -7,6 +7,13 @@ namespace certfleet::acme {
 namespace {
 constexpr std::string_view kAcmePrefix = "urn:ietf:params:acme:error:";
 
+// nlohmann's value() throws when the member has another type; a CA's
+// {"detail": 42} must not turn into an exception.
+std::string string_member(const nlohmann::json& j, const char* key, const char* fallback = "") {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
+}
+
 std::string hint_for(const Problem& p) {
     const std::string t = p.short_type();
     if (t == "rateLimited")
@@ -40,29 +47,34 @@ std::string Problem::short_type() const {
 }
 
 Problem parse_problem(std::string_view body, int http_status) {
+    const auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object())
+        return problem_from_json(j, http_status);
     Problem p;
     p.status = http_status;
-    auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object()) {
-        p.type = "about:blank";
-        std::string snippet(body.substr(0, 200));
-        p.detail = "HTTP " + std::to_string(http_status) +
-                   (snippet.empty() ? std::string() : ": " + snippet);
-        return p;
-    }
-    p.type = j.value("type", std::string("about:blank"));
-    p.detail = j.value("detail", std::string());
-    if (j.contains("status") && j["status"].is_number_integer())
-        p.status = j["status"].get<int>();
-    if (auto it = j.find("subproblems"); it != j.end() && it->is_array()) {
+    p.type = "about:blank";
+    std::string snippet(body.substr(0, 200));
+    p.detail =
+        "HTTP " + std::to_string(http_status) + (snippet.empty() ? std::string() : ": " + snippet);
+    return p;
+}
+
+Problem problem_from_json(const nlohmann::json& document, int http_status) {
+    Problem p;
+    p.status = http_status;
+    p.type = string_member(document, "type", "about:blank");
+    p.detail = string_member(document, "detail");
+    if (auto it = document.find("status"); it != document.end() && it->is_number_integer())
+        p.status = it->get<int>();
+    if (auto it = document.find("subproblems"); it != document.end() && it->is_array()) {
         for (const auto& s : *it) {
             if (!s.is_object())
                 continue;
             Problem::Sub sub;
-            sub.type = s.value("type", std::string());
-            sub.detail = s.value("detail", std::string());
-            if (auto id = s.find("identifier"); id != s.end() && id->is_object())
-                sub.identifier = id->value("value", std::string());
+            sub.type = string_member(s, "type");
+            sub.detail = string_member(s, "detail");
+            if (auto id = s.find("identifier"); id != s.end())
+                sub.identifier = string_member(*id, "value");
             p.subproblems.push_back(std::move(sub));
         }
     }

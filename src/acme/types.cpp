@@ -14,7 +14,7 @@ std::optional<Problem> problem_member(const json& j) {
     auto it = j.find("error");
     if (it == j.end() || !it->is_object())
         return std::nullopt;
-    return parse_problem(it->dump(), 0);
+    return problem_from_json(*it, 0);
 }
 
 core::Failure garbage(const std::string& what) {
@@ -49,15 +49,26 @@ core::Result<Directory> parse_directory(const json& j) {
     d.renewal_info = str(j, "renewalInfo");
     if (d.new_nonce.empty() || d.new_account.empty() || d.new_order.empty())
         return garbage("directory (newNonce, newAccount or newOrder missing)");
-    if (auto meta = j.find("meta"); meta != j.end() && meta->is_object()) {
-        d.terms_of_service = str(*meta, "termsOfService");
-        if (auto e = meta->find("externalAccountRequired"); e != meta->end() && e->is_boolean())
-            d.external_account_required = e->get<bool>();
-        if (auto p = meta->find("profiles"); p != meta->end() && p->is_object())
-            for (const auto& [name, _] : p->items())
-                d.profiles.push_back(name);
+    // contains()/at() rather than find() iterators: GCC 12 at -O3 reports a
+    // false -Wnull-dereference inside nlohmann's iterators here.
+    if (j.contains("meta") && j.at("meta").is_object()) {
+        const json& meta = j.at("meta");
+        d.terms_of_service = str(meta, "termsOfService");
+        if (meta.contains("externalAccountRequired") &&
+            meta.at("externalAccountRequired").is_boolean())
+            d.external_account_required = meta.at("externalAccountRequired").get<bool>();
+        if (meta.contains("profiles") && meta.at("profiles").is_object())
+            for (const auto& item : meta.at("profiles").items())
+                d.profiles.push_back(item.key());
     }
     return d;
+}
+
+Account parse_account(const json& j) {
+    Account a;
+    if (j.is_object())
+        a.status = str(j, "status");
+    return a;
 }
 
 core::Result<Order> parse_order(const json& j, std::string url) {

@@ -20,6 +20,12 @@ struct Directory {
     std::vector<std::string> profiles;  // names from meta.profiles
 };
 
+// A newAccount answer (RFC 8555 §7.1.2). Only its status matters to
+// certfleet: the account URL comes from the Location header.
+struct Account {
+    std::string status;  // valid, deactivated, revoked; "" when missing or not a string
+};
+
 struct Identifier {
     std::string type = "dns";
     std::string value;
@@ -60,6 +66,8 @@ struct RenewalInfo {
 
 // The parse functions validate shape: a CA answering garbage is a Protocol error.
 core::Result<Directory> parse_directory(const nlohmann::json& j);
+// Tolerant: any body, even no JSON object, gives an Account.
+Account parse_account(const nlohmann::json& j);
 core::Result<Order> parse_order(const nlohmann::json& j, std::string url);
 core::Result<Authorization> parse_authorization(const nlohmann::json& j, std::string url);
 // A suggestedWindow without both times, or one whose end is not after its

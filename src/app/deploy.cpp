@@ -6,7 +6,9 @@
 #include <spdlog/spdlog.h>
 
 #include "app/fleet.hpp"
+#include "core/limits.hpp"
 #include "distribute/rollout.hpp"
+#include "inventory/store_index.hpp"
 
 namespace certfleet::app {
 
@@ -70,6 +72,24 @@ std::string wave_label(const distribute::GroupRollout& g, size_t k) {
     return group + " wave " + std::to_string(k + 1) + "/" + std::to_string(g.waves.size());
 }
 
+// Each host in flight holds a connection and a TLS probe, and as many again
+// may stay open idle (TransportPool); a soft limit of 1024 descriptors is too
+// few for --concurrency 512. Raised up to the hard limit; beyond it, fewer
+// hosts run at once.
+int bounded_concurrency(int wanted) {
+    constexpr size_t kReserve = 64;  // ledger, lock, logs, hooks' pipes
+    const size_t need = 3 * static_cast<size_t>(std::max(1, wanted)) + kReserve;
+    const size_t limit = core::raise_open_files_limit(need);
+    if (limit >= need)
+        return wanted;
+    const int fits = static_cast<int>(std::max<size_t>(limit, kReserve + 3) - kReserve) / 3;
+    spdlog::warn(
+        "--concurrency {} needs about {} file descriptors, the limit is {} (ulimit -n): "
+        "deploying to {} hosts at once",
+        wanted, need, limit, fits);
+    return fits;
+}
+
 }  // namespace
 
 int DeployReport::exit_code() const {
@@ -87,14 +107,35 @@ int DeployReport::exit_code() const {
 
 DeployReport run_deploy(Context& ctx, const DeployOptions& options) {
     DeployReport report;
-    TransportPool pool(ctx.inventory);
-    std::mutex mutex;
+    std::vector<std::pair<std::string, std::vector<distribute::GroupRollout>>> certificates;
+    std::map<std::string, int> pending;  // per host: certificates still to deploy there
+    std::vector<std::string> names;
     for (const auto& [name, cert] : ctx.inventory.certificates) {
         if (!options.names.empty() && !contains(options.names, name))
             continue;
         auto plans = plan_certificate(ctx.inventory, cert, options);
         if (plans.empty())
             continue;
+        for (const auto& g : plans)
+            for (const auto& wave : g.waves)
+                for (const auto& h : wave)
+                    ++pending[h];
+        names.push_back(name);
+        certificates.emplace_back(name, std::move(plans));
+    }
+    // A plan needs no PEM parsing: the ledger knows every issued version.
+    inventory::FleetIndex index;
+    if (options.dry_run)
+        index = inventory::index_fleet(ctx.store, ctx.ledger, names);
+    const int concurrency = options.dry_run ? 1 : bounded_concurrency(options.concurrency);
+    TransportPool pool(ctx.inventory, static_cast<size_t>(concurrency));
+    std::mutex mutex;
+    for (auto& entry : certificates) {
+        // Plain references, not a structured binding: the lambdas below
+        // capture them (clang 14, used by clang-tidy, cannot capture bindings).
+        const std::string& name = entry.first;
+        auto& plans = entry.second;
+        const auto& cert = ctx.inventory.certificates.at(name);
 
         std::map<std::string, std::string> waves;
         for (const auto& g : plans)
@@ -102,7 +143,7 @@ DeployReport run_deploy(Context& ctx, const DeployOptions& options) {
                 for (const auto& h : g.waves[k])
                     waves.emplace(h, wave_label(g, k));
 
-        auto current = ctx.store.current(name);
+        auto current = options.dry_run ? index.current[name] : ctx.store.current(name);
         auto add = [&](HostOutcome o) {
             std::lock_guard lock(mutex);
             o.wave = waves[o.host];
@@ -130,49 +171,53 @@ DeployReport run_deploy(Context& ctx, const DeployOptions& options) {
                                       *key,
                                       current->info.serial_hex};
 
-        auto fates =
-            distribute::execute_rollout(plans, options.concurrency, [&](const std::string& host) {
-                if (ctx.cancel && ctx.cancel->load())
-                    return false;
-                const auto& h = ctx.inventory.hosts.at(host);
-                if (ctx.progress)
-                    ctx.progress(name, host + ": deploying " + current->version);
-                auto outcome = distribute::deploy_version(
-                    pool.get(host), host_target(ctx.inventory, h, cert), material, options.force);
-                HostOutcome o{host,
-                              name,
-                              result_name(outcome.result),
-                              outcome.version,
-                              outcome.served_serial,
-                              outcome.error,
-                              outcome.hint,
-                              "",
-                              outcome.adopted};
-                if (!outcome.error.empty())
-                    spdlog::error("{} on {}: {}", name, host, outcome.error);
-                else if (ctx.progress)
-                    ctx.progress(name, host + ": " + o.result);
-                {
-                    std::lock_guard lock(mutex);
-                    (void)ctx.ledger.record_event(
-                        name, host, o.result,
-                        "version " + o.version + (o.error.empty() ? "" : ": " + o.error));
-                }
-                if (ctx.hooks &&
-                    (o.result == "deployed" || o.result == "failed" || o.result == "rolled_back")) {
-                    auto target = host_target(ctx.inventory, h, cert);
-                    std::string base = target.cert_root + "/" + name;
-                    ctx.hooks->fire({o.result == "deployed" ? "deploy" : "failure", name,
-                                     cert.domains, material.serial_hex,
-                                     core::format_rfc3339(current->info.not_after),
-                                     base + "/fullchain.pem", base + "/privkey.pem", host,
-                                     o.error.empty() ? "deployed version " + o.version : o.error});
-                }
-                bool ok = outcome.result == distribute::DeployResult::Deployed ||
-                          outcome.result == distribute::DeployResult::Unchanged;
-                add(std::move(o));
-                return ok;
-            });
+        auto fates = distribute::execute_rollout(plans, concurrency, [&](const std::string& host) {
+            if (ctx.cancel && ctx.cancel->load())
+                return false;
+            const auto& h = ctx.inventory.hosts.at(host);
+            if (ctx.progress)
+                ctx.progress(name, host + ": deploying " + current->version);
+            auto outcome = distribute::deploy_version(
+                pool.get(host), host_target(ctx.inventory, h, cert), material, options.force);
+            bool more_work = false;
+            {
+                std::lock_guard lock(mutex);
+                more_work = --pending.at(host) > 0;
+            }
+            pool.release(host, more_work);
+            HostOutcome o{host,
+                          name,
+                          result_name(outcome.result),
+                          outcome.version,
+                          outcome.served_serial,
+                          outcome.error,
+                          outcome.hint,
+                          "",
+                          outcome.adopted};
+            if (!outcome.error.empty())
+                spdlog::error("{} on {}: {}", name, host, outcome.error);
+            else if (ctx.progress)
+                ctx.progress(name, host + ": " + o.result);
+            {
+                std::lock_guard lock(mutex);
+                (void)ctx.ledger.record_event(
+                    name, host, o.result,
+                    "version " + o.version + (o.error.empty() ? "" : ": " + o.error));
+            }
+            if (ctx.hooks &&
+                (o.result == "deployed" || o.result == "failed" || o.result == "rolled_back")) {
+                auto target = host_target(ctx.inventory, h, cert);
+                std::string base = target.cert_root + "/" + name;
+                ctx.hooks->fire({o.result == "deployed" ? "deploy" : "failure", name, cert.domains,
+                                 material.serial_hex, core::format_rfc3339(current->info.not_after),
+                                 base + "/fullchain.pem", base + "/privkey.pem", host,
+                                 o.error.empty() ? "deployed version " + o.version : o.error});
+            }
+            bool ok = outcome.result == distribute::DeployResult::Deployed ||
+                      outcome.result == distribute::DeployResult::Unchanged;
+            add(std::move(o));
+            return ok;
+        });
         for (const auto& [host, fate] : fates)
             if (fate == distribute::HostRun::Skipped)
                 add({host, name, "skipped", "", "",

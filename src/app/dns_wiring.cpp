@@ -63,6 +63,11 @@ core::Result<dns::DnsProvider*> DnsWiring::provider(const std::string& name) {
     return raw;
 }
 
+core::Result<dns::DnsProvider*> DnsWiring::provider_named(const std::string& name) {
+    std::lock_guard lock(m_mutex);
+    return provider(name);
+}
+
 core::Result<acme::DnsSolver> DnsWiring::solver_for(const inventory::CertificateSpec& spec) {
     std::lock_guard lock(m_mutex);
     if (!m_checker) {

@@ -20,6 +20,8 @@ public:
     // The solver for one certificate: its provider, challenge_alias / CNAME
     // following, and propagation checks at the zone's authoritative servers.
     core::Result<acme::DnsSolver> solver_for(const inventory::CertificateSpec& spec);
+    // The provider the inventory's dns.providers calls `name` (made once).
+    core::Result<acme::dns::DnsProvider*> provider_named(const std::string& name);
 
 private:
     core::Result<acme::dns::DnsProvider*> provider(const std::string& name);

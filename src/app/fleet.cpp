@@ -52,10 +52,34 @@ distribute::HostTarget host_target(const inventory::Inventory& inventory,
 
 distribute::Transport& TransportPool::get(const std::string& host) {
     std::lock_guard lock(m_mutex);
+    m_idle.erase(host);
     auto& slot = m_transports[host];
     if (!slot)
         slot = make_transport(m_inventory.hosts.at(host));
     return *slot;
+}
+
+void TransportPool::release(const std::string& host, bool more_work) {
+    std::unique_ptr<distribute::Transport> closing;
+    {
+        std::lock_guard lock(m_mutex);
+        auto it = m_transports.find(host);
+        if (it == m_transports.end())
+            return;
+        if (more_work && (m_idle.count(host) || m_idle.size() < m_max_idle)) {
+            m_idle.insert(host);
+            return;
+        }
+        m_idle.erase(host);
+        closing = std::move(it->second);
+        m_transports.erase(it);
+    }
+    // Outside the lock: an SSH disconnect waits for the peer.
+}
+
+size_t TransportPool::open_count() const {
+    std::lock_guard lock(m_mutex);
+    return m_transports.size();
 }
 
 }  // namespace certfleet::app

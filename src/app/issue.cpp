@@ -1,6 +1,7 @@
 #include "app/issue.hpp"
 
 #include <algorithm>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -9,7 +10,9 @@
 #include "acme/issuer.hpp"
 #include "app/acme_session.hpp"
 #include "app/dns_wiring.hpp"
+#include "app/recovery.hpp"
 #include "inventory/renewal.hpp"
+#include "inventory/store_index.hpp"
 
 namespace certfleet::app {
 
@@ -96,7 +99,7 @@ struct Job {
 struct Runner {
     Context& ctx;
     AcmeSession& session;
-    DnsWiring dns;
+    DnsWiring& dns;
     std::mutex write_mutex;
 
     void issue(Job& job) {
@@ -134,6 +137,11 @@ struct Runner {
         req.key_type = job.spec->key;
         req.profile = job.spec->profile.empty() ? ctx.inventory.acme.profile : job.spec->profile;
         req.solver = *solver;
+        // Every record is in the ledger before it is in the zone: if this run
+        // dies before removing it, the next run does (recovery.hpp).
+        RememberingProvider remembered(*solver->provider, ctx.ledger, write_mutex, job.spec->name,
+                                       job.spec->dns_provider, ctx.clock);
+        req.solver.provider = &remembered;
         // RFC 9773 §5: tell the CA which certificate this one replaces (it may
         // then exempt the order from rate limits and stop suggesting renewal).
         if (job.current)
@@ -146,7 +154,18 @@ struct Runner {
                 return failed(key.error());
             req.reuse_key = *key;
         }
-        auto issued = acme::issue_certificate(**client, req, ctx.cancel, ctx.progress);
+        // On a terminal the steps are shown; otherwise they go to the debug
+        // log, so `-v` shows how far an interrupted issuance got.
+        acme::ProgressFn progress = [this](const std::string& cert, const std::string& step) {
+            if (ctx.progress)
+                ctx.progress(cert, step);
+            else
+                spdlog::debug("{}: {}", cert, step);
+        };
+        // Likewise the order, from its creation until this issuance ends.
+        RememberedOrder order(ctx.ledger, write_mutex, job.spec->name, ctx.clock);
+        req.order_created = [&order](const std::string& url) { order.created(url); };
+        auto issued = acme::issue_certificate(**client, req, ctx.cancel, progress);
         if (!issued)
             return failed(issued.error());
         // Ask for the new certificate's renewal information while the CA is at
@@ -200,29 +219,40 @@ struct Runner {
     }
 };
 
-bool was_revoked(const inventory::Ledger& ledger, const std::string& cert,
-                 const std::string& version) {
-    for (const auto& e : ledger.events(cert))
-        if (e.kind == "revoked" && e.detail.find("version " + version) != std::string::npos)
+// `revocations`: the ledger's "revoked" events by certificate (one query for
+// the fleet, not one per certificate).
+bool was_revoked(const std::multimap<std::string, std::string>& revocations,
+                 const std::string& cert, const std::string& version) {
+    auto [from, to] = revocations.equal_range(cert);
+    for (auto it = from; it != to; ++it)
+        if (it->second.find("version " + version) != std::string::npos)
             return true;
     return false;
 }
 
-// Decides the action for one certificate before any network traffic.
+// Decides the action for one certificate before any network traffic. The
+// fleet index (one ledger read for all certificates) describes the current
+// version without parsing its PEM files; they are read only when a request
+// needs them (ARI poll, issuance).
 std::optional<Job> plan(Context& ctx, AcmeSession& session, const inventory::CertificateSpec& spec,
-                        const IssueOptions& options, CertificateOutcome& out) {
+                        const IssueOptions& options, inventory::FleetIndex& index,
+                        const std::multimap<std::string, std::string>& revocations,
+                        CertificateOutcome& out) {
     out.name = spec.name;
-    auto current = ctx.store.current(spec.name);
+    auto current = index.current[spec.name];
     if (current) {
         out.serial = current->info.serial_hex;
         out.version = current->version;
         out.not_after = core::format_rfc3339(current->info.not_after);
     }
-    auto history = ctx.ledger.issuances(spec.name);
-    std::string last_profile = history.empty() ? std::string() : history.back().profile;
+    auto latest = index.latest_issuance.find(spec.name);
+    std::string last_profile =
+        latest == index.latest_issuance.end() ? std::string() : latest->second.profile;
     core::TimePoint now = ctx.clock.now();
     const auto& policy = ctx.inventory.policy;
-    auto stored_ari = ctx.ledger.ari(spec.name);
+    auto found_ari = index.ari.find(spec.name);
+    auto stored_ari =
+        found_ari == index.ari.end() ? std::nullopt : std::optional(found_ari->second);
     auto decision = inventory::decide_renewal(spec, current, last_profile, policy, now, stored_ari);
     // renew_before "auto": the CA's renewal information decides when it has
     // any. Between polls the ledger's record is used without a request; only
@@ -236,13 +266,15 @@ std::optional<Job> plan(Context& ctx, AcmeSession& session, const inventory::Cer
     if (!policy.renew_before && current && !options.force && !options.dry_run &&
         decision.basis == inventory::RenewalBasis::Schedule &&
         inventory::ari_poll_due(stored_ari, current->info.serial_hex, now)) {
-        if (auto fresh = fetch_ari(ctx, session, spec.name, current->cert_pem,
-                                   current->info.serial_hex, stored_ari)) {
+        auto full = ctx.store.current(spec.name);
+        if (auto fresh = full ? fetch_ari(ctx, session, spec.name, full->cert_pem,
+                                          full->info.serial_hex, stored_ari)
+                              : std::nullopt) {
             save_ari(ctx.ledger, *fresh);
             decision = inventory::decide_renewal(spec, current, last_profile, policy, now, fresh);
         }
     }
-    if (current && !decision.due && was_revoked(ctx.ledger, spec.name, current->version)) {
+    if (current && !decision.due && was_revoked(revocations, spec.name, current->version)) {
         decision.due = true;
         decision.reason = "current certificate was revoked";
     }
@@ -267,7 +299,7 @@ std::optional<Job> plan(Context& ctx, AcmeSession& session, const inventory::Cer
         out.action = "planned";
         return std::nullopt;
     }
-    return Job{&spec, &out, std::move(current)};
+    return Job{&spec, &out, current ? ctx.store.current(spec.name) : std::nullopt};
 }
 
 }  // namespace
@@ -309,24 +341,39 @@ int IssueReport::exit_code() const {
 IssueReport run_issue(Context& ctx, const IssueOptions& options) {
     IssueReport report;
     std::vector<const inventory::CertificateSpec*> specs;
+    specs.reserve(ctx.inventory.certificates.size());
     for (const auto& [name, spec] : ctx.inventory.certificates)
         if (options.names.empty() ||
             std::find(options.names.begin(), options.names.end(), name) != options.names.end())
             specs.push_back(&spec);
     report.certificates.resize(specs.size());
 
-    // Opened lazily: planning only connects when ARI must be polled.
+    // Opened lazily: planning only connects when ARI must be polled (or an
+    // order a killed run abandoned must be cleaned up).
     AcmeSession session(ctx.inventory, ctx.store.accounts_dir(), ctx.cancel);
+    // Before planning, so it happens even when nothing is due: what a killed
+    // run left behind (challenge records, an open order, a missing ledger row).
+    DnsWiring dns(ctx.inventory, ctx.cancel);
+    if (!options.dry_run)
+        recover_interrupted_runs(ctx, dns, session);
+    std::vector<std::string> names;
+    for (const auto* spec : specs)
+        names.push_back(spec->name);
+    auto index = inventory::index_fleet(ctx.store, ctx.ledger, names);
+    std::multimap<std::string, std::string> revocations;
+    for (auto& e : ctx.ledger.events_of_kind("revoked"))
+        revocations.emplace(e.cert, std::move(e.detail));
     std::vector<Job> jobs;
     for (size_t i = 0; i < specs.size(); ++i)
-        if (auto job = plan(ctx, session, *specs[i], options, report.certificates[i]))
+        if (auto job =
+                plan(ctx, session, *specs[i], options, index, revocations, report.certificates[i]))
             jobs.push_back(*job);
     if (jobs.empty())
         return report;
     if (options.before_work)
         options.before_work();
 
-    Runner runner{ctx, session, DnsWiring(ctx.inventory, ctx.cancel), {}};
+    Runner runner{ctx, session, dns, {}};
     std::atomic<size_t> next{0};
     auto worker = [&] {
         for (size_t i = next++; i < jobs.size(); i = next++) {

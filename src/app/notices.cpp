@@ -175,6 +175,7 @@ std::vector<ChannelResult> deliver_notices(const std::vector<hooks::Notice>& cur
                                            inventory::Ledger& ledger, core::TimePoint now,
                                            core::Seconds interval) {
     std::vector<ChannelResult> results;
+    results.reserve(notifiers.size() + 1);
     for (auto& notifier : notifiers)
         results.push_back(deliver_one(*notifier, current, prefixes, ledger, now, interval));
     if (hooks && hooks->has("warning")) {

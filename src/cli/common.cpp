@@ -8,6 +8,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "core/exposure.hpp"
+
 namespace certfleet::cli {
 
 std::atomic<bool> g_cancel{false};
@@ -19,8 +21,8 @@ bool stderr_is_terminal() {
 void setup_logging(const Globals& g) {
     auto logger = spdlog::stderr_color_mt("certfleet");
     // Under cron nobody reads timestamps twice; on a terminal keep it terse.
-    logger->set_pattern(stderr_is_terminal() ? "%^%l%$: %v" : "%Y-%m-%dT%H:%M:%SZ %l: %v",
-                        spdlog::pattern_time_type::utc);
+    const char* pattern = stderr_is_terminal() ? "%^%l%$: %v" : "%Y-%m-%dT%H:%M:%SZ %l: %v";
+    logger->set_pattern(pattern, spdlog::pattern_time_type::utc);
     spdlog::set_default_logger(logger);
     if (g.quiet)
         spdlog::set_level(spdlog::level::err);
@@ -30,6 +32,14 @@ void setup_logging(const Globals& g) {
         spdlog::set_level(spdlog::level::debug);
     else
         spdlog::set_level(spdlog::level::info);
+    // Exposed secrets are reported even under -q (see core::security_warning):
+    // same sink, so lines stay whole and in order, but its own level (set
+    // after spdlog::set_level above, which applies to every registered logger).
+    auto security = std::make_shared<spdlog::logger>(core::kSecurityLogger, logger->sinks().begin(),
+                                                     logger->sinks().end());
+    security->set_pattern(pattern, spdlog::pattern_time_type::utc);
+    security->set_level(spdlog::level::warn);
+    spdlog::register_logger(security);
 }
 
 std::string default_config_path() {
@@ -68,7 +78,7 @@ inventory::Inventory load_inventory_or_exit(const Globals& g) {
     std::string path = g.config.empty() ? default_config_path() : g.config;
     auto result = inventory::load_inventory(path);
     for (const auto& d : result.diagnostics)
-        if (!d.warning || !g.quiet)  // -q: errors only
+        if (!d.warning || d.security || !g.quiet)  // -q: errors and exposed secrets
             std::cerr << d.format() << "\n";
     if (!result.ok()) {
         size_t errors = 0;

@@ -1,6 +1,8 @@
 // certfleet entry point: global options, command registration, exit codes.
 // Commands live one per file (cmd_*.cpp); this file only wires them.
 #include <csignal>
+#include <cstdio>
+#include <exception>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -34,9 +36,7 @@ Examples:
 
 Config: -c PATH, else $CERTFLEET_CONFIG, else /etc/certfleet/certfleet.json)";
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_cli(int argc, char** argv) {
     using namespace certfleet::cli;
     struct sigaction sa {};
     sa.sa_handler = on_signal;
@@ -90,4 +90,21 @@ int main(int argc, char** argv) {
     }
     spdlog::shutdown();
     return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Expected failures are Results; an exception reaching here is a bug.
+    // Say so in one line and exit 2 instead of aborting with a core dump:
+    // every step writes atomically, so what was done is complete and the
+    // next run continues from there.
+    try {
+        return run_cli(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "certfleet: internal error (a bug; please report it): %s\n", e.what());
+    } catch (...) {
+        std::fprintf(stderr, "certfleet: internal error (a bug; please report it)\n");
+    }
+    return certfleet::cli::kFailure;
 }

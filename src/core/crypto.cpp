@@ -45,6 +45,10 @@ std::string openssl_errors() {
     return out.empty() ? std::string("no OpenSSL error reported") : out;
 }
 
+int refuse_passphrase(char*, int, int, void*) {
+    return -1;
+}
+
 Failure openssl_failure(std::string_view what) {
     return fail(ErrorKind::Generic, std::string(what) + ": " + openssl_errors());
 }
@@ -145,11 +149,6 @@ bool has_private_part(const EVP_PKEY* key, KeyType type) {
     return ok;
 }
 
-// Keeps PEM_read_bio_PrivateKey from prompting on the terminal for a passphrase.
-int refuse_passphrase(char*, int, int, void*) {
-    return -1;
-}
-
 std::string bn_bytes(const BIGNUM* bn, size_t width) {
     std::string out(width, '\0');
     if (BN_bn2binpad(bn, reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(width)) < 0)
@@ -228,6 +227,11 @@ Result<PrivateKey> PrivateKey::generate(KeyType type) {
 
 Result<PrivateKey> PrivateKey::from_pem(std::string_view pem) {
     ErrorQueueScope errors;
+    // Key files come back from hosts: one must not stall a deployment.
+    if (costly_to_decode(pem))
+        return fail(ErrorKind::Generic,
+                    "reading private key PEM: a DSA / DH key too large to "
+                    "read safely (certfleet uses ECDSA and RSA keys)");
     BioPtr bio = memory_bio(pem);
     if (!bio)
         return openssl_failure("reading private key PEM");

@@ -67,6 +67,17 @@ std::string openssl_errors();
 // "<what>: <openssl errors>"
 Failure openssl_failure(std::string_view what);
 
+// The pem_password_cb for every PEM read: with none, OpenSSL would ask for
+// the passphrase of an encrypted block (a Proc-Type: 4,ENCRYPTED header, even
+// on a CERTIFICATE) on the terminal, and certfleet reads PEM from CAs and
+// hosts unattended. -1, not 0, so OpenSSL does not even try an empty one.
+int refuse_passphrase(char* buf, int size, int rwflag, void* user);
+
+// Whether some block of `pem` is a DSA or DH private key too large to decode
+// safely: OpenSSL computes its public half while decoding, unbounded
+// (crypto_key_cost.cpp). Looks only at the algorithm and the size.
+bool costly_to_decode(std::string_view pem);
+
 // Read-only memory BIO over `data`; nullptr if it is too large or allocation fails.
 BioPtr memory_bio(std::string_view data);
 // Everything written to a memory BIO.

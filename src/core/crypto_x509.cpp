@@ -37,7 +37,7 @@ Result<std::vector<X509Ptr>> read_certificates(std::string_view pem) {
     if (!bio)
         return openssl_failure("reading certificate PEM");
     std::vector<X509Ptr> certs;
-    while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr))
+    while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, refuse_passphrase, nullptr))
         certs.emplace_back(cert);
     // Running out of blocks is how the loop ends; anything else is a damaged block.
     const unsigned long last = ERR_peek_last_error();
@@ -54,7 +54,7 @@ Result<X509Ptr> read_first_certificate(std::string_view pem) {
     BioPtr bio = memory_bio(pem);
     if (!bio)
         return openssl_failure("reading certificate PEM");
-    X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, refuse_passphrase, nullptr));
     if (!cert)
         return openssl_failure("reading certificate PEM");
     return cert;

@@ -15,10 +15,6 @@ namespace certfleet::core {
 
 namespace {
 
-std::string errno_text(int err) {
-    return std::generic_category().message(err);
-}
-
 Failure io_failure(const std::string& what, const std::string& path, int err) {
     return fail(ErrorKind::Io, what + " " + path + ": " + errno_text(err));
 }

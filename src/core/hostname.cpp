@@ -12,7 +12,7 @@ Result<bool> certificate_covers(std::string_view cert_pem, std::string_view host
     auto bio = detail::memory_bio(cert_pem);
     if (!bio)
         return fail(ErrorKind::Generic, "certificate too large");
-    detail::X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    detail::X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, detail::refuse_passphrase, nullptr));
     if (!cert)
         return detail::openssl_failure("cannot parse certificate");
     // Partial wildcards ("w*.example.org") are never issued by ACME CAs; refuse them.

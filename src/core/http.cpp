@@ -34,6 +34,10 @@ struct Transfer {
     HttpResponse* response;
     size_t max_body;
     bool too_large = false;
+    // libcurl 7.88 takes a connection closed in the middle of the header
+    // block for a complete response (status 200, no body): remember whether
+    // the blank line that ends the headers came.
+    bool headers_complete = false;
 };
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {
@@ -53,6 +57,11 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     std::string_view line(data, n);
     if (line.starts_with("HTTP/")) {
         t->response->headers.clear();  // a new response (after 100-continue or redirect)
+        t->headers_complete = false;
+        return n;
+    }
+    if (line == "\r\n" || line == "\n") {
+        t->headers_complete = true;
         return n;
     }
     auto colon = line.find(':');
@@ -177,9 +186,9 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
                      static_cast<long>(m_options.connect_timeout.count()));
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, static_cast<long>(m_options.total_timeout.count()));
-    // A peer that drips bytes slower than 1 byte/s for 30 s is stalled.
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, m_options.stall_bytes_per_second);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
+                     static_cast<long>(m_options.stall_timeout.count()));
     curl_easy_setopt(curl, CURLOPT_USERAGENT, m_options.user_agent.c_str());
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -213,8 +222,16 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
             hint = "the server's TLS certificate is not trusted: set acme.ca_bundle to its CA";
         else if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
             hint = "check the URL and that the server is reachable from this machine";
+        else if (rc == CURLE_OPERATION_TIMEDOUT)
+            hint =
+                "the server accepted the connection but stalled; check that it (or a proxy "
+                "in front of it) is healthy; the next run tries again";
         return fail(kind, request.method + " " + request.url + " failed: " + detail, hint);
     }
+    if (!transfer.headers_complete)
+        return fail(ErrorKind::Network, request.method + " " + request.url +
+                                            " failed: the server closed the connection in the "
+                                            "middle of the response headers");
     response.status = static_cast<int>(status);
     spdlog::debug("{} {} -> {}", request.method, request.url, response.status);
     return response;

@@ -36,7 +36,11 @@ struct HttpResponse {
 struct HttpOptions {
     std::string ca_bundle;  // extra trust added to the system store (empty: none)
     Seconds connect_timeout{10};
-    Seconds total_timeout{60};
+    Seconds total_timeout{60};  // the whole request, whatever the pace
+    // Slower than stall_bytes_per_second for stall_timeout: the peer stalled
+    // (accepted and went quiet, or drips bytes) and the request fails.
+    Seconds stall_timeout{30};
+    long stall_bytes_per_second = 1;
     size_t max_body_bytes = 4 * 1024 * 1024;  // a CA never needs more; a bigger body is hostile
     std::string user_agent = "certfleet/0.1";
 };

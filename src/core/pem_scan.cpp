@@ -8,7 +8,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/objects.h>
 #include <openssl/pem.h>
 
 #include "core/crypto_internal.hpp"
@@ -25,10 +24,6 @@ constexpr std::string_view kDashes = "-----";
 // RFC 7468 labels are short words; anything longer is not a boundary line,
 // and the cap keeps problem messages short.
 constexpr std::size_t kMaxLabel = 64;
-// OpenSSL derives a DSA / DH key's missing public half (g^x mod p) while
-// decoding it, bounding neither p nor x: a crafted 20 KB block costs a minute
-// (found by hand next to the fuzzer). Real DSA / DH keys are far smaller.
-constexpr long kMaxDsaDhKeyDer = 2048;
 
 // The default callback would ask for a passphrase on the terminal; an audit
 // must never stop to wait for one. -1 (not 0) so OpenSSL does not even try
@@ -144,34 +139,6 @@ void add_certificate(PemScan& scan, const Block& block, bool trusted) {
         PemCertificate{.info = std::move(*info), .public_key_sha256 = std::move(*spki)});
 }
 
-// Whether decoding the key block could run unbounded arithmetic (see
-// kMaxDsaDhKeyDer). Looks only at the ASN.1: which algorithm and how big.
-bool costly_to_decode(const Block& block) {
-    BioPtr bio = memory_bio(block.text);
-    char* name = nullptr;
-    char* header = nullptr;
-    unsigned char* der = nullptr;
-    long len = 0;
-    if (!bio || PEM_read_bio_ex(bio.get(), &name, &header, &der, &len,
-                                PEM_FLAG_SECURE | PEM_FLAG_EAY_COMPATIBLE) != 1)
-        return false;  // then OpenSSL refuses the block by itself
-    int nid = block.label.starts_with("DSA ") ? NID_dsa : NID_undef;
-    const unsigned char* p = der;
-    if (PKCS8_PRIV_KEY_INFO* info = d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, len)) {
-        const ASN1_OBJECT* algorithm = nullptr;
-        if (PKCS8_pkey_get0(&algorithm, nullptr, nullptr, nullptr, info) == 1)
-            nid = OBJ_obj2nid(algorithm);
-        PKCS8_PRIV_KEY_INFO_free(info);  // clears the key octets
-    }
-    // PEM_FLAG_SECURE puts all three on the secure heap (when there is one).
-    OPENSSL_secure_free(name);
-    OPENSSL_secure_free(header);
-    OPENSSL_secure_clear_free(der, static_cast<std::size_t>(len));  // the key itself
-    ERR_clear_error();
-    return (nid == NID_dsa || nid == NID_dhKeyAgreement || nid == NID_dhpublicnumber) &&
-           len > kMaxDsaDhKeyDer;
-}
-
 void add_private_key(PemScan& scan, const Block& block) {
     PemPrivateKey key;
     key.label = std::string(block.label);
@@ -179,7 +146,8 @@ void add_private_key(PemScan& scan, const Block& block) {
     if (!block.complete) {
         scan.problems.push_back(where(block) +
                                 (block.end_mismatch ? "END label does not match" : "no END line"));
-    } else if (!key.encrypted && block.label != "OPENSSH PRIVATE KEY" && costly_to_decode(block)) {
+    } else if (!key.encrypted && block.label != "OPENSSH PRIVATE KEY" &&
+               costly_to_decode(block.text)) {
         scan.problems.push_back(where(block) + "DSA / DH key too large to read safely");
     } else if (!key.encrypted && block.label != "OPENSSH PRIVATE KEY") {
         // The BIO reads the caller's buffer in place, so no copy of the secret

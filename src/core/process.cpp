@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <mutex>
 #include <poll.h>
 #include <set>
 #include <signal.h>
@@ -73,9 +74,16 @@ void set_nonblocking(int fd) {
     ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
+std::mutex g_withheld_mutex;
+std::set<std::string, std::less<>> g_withheld;  // see withhold_from_children
+
 std::vector<std::string> build_environment(const ProcessOptions& options) {
     std::vector<std::string> env;
     std::set<std::string> overridden;
+    {
+        std::lock_guard lock(g_withheld_mutex);
+        overridden.insert(g_withheld.begin(), g_withheld.end());
+    }
     for (const auto& [name, value] : options.env) {
         overridden.insert(name);
     }
@@ -125,14 +133,12 @@ public:
                 if (got > room) {
                     m_truncated = true;  // keep reading so the child never blocks
                 }
-            } else if (n == 0) {
-                m_fd.reset();
-            } else if (errno == EINTR) {
+            } else if (n < 0 && errno == EINTR) {
                 continue;
-            } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
                 return;
             } else {
-                m_fd.reset();
+                m_fd.reset();  // end of file, or an error
             }
         }
     }
@@ -151,9 +157,17 @@ std::string ProcessResult::status_text() const {
         return "timed out after " + std::to_string(elapsed.count()) + " ms";
     }
     if (signal != 0) {
-        return "killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
+        // sigabbrev_np, unlike strsignal, returns a constant string (thread-safe).
+        const char* name = sigabbrev_np(signal);
+        return "killed by signal " + std::to_string(signal) +
+               (name != nullptr ? std::string(" (SIG") + name + ")" : std::string());
     }
     return "exit code " + std::to_string(exit_code);
+}
+
+void withhold_from_children(const std::string& name) {
+    std::lock_guard lock(g_withheld_mutex);
+    g_withheld.insert(name);
 }
 
 std::string summarize_output(std::string_view text, std::size_t max_chars) {
@@ -175,7 +189,7 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
     }
     Pipe in, out, err;
     if ((options.stdin_data && !make_pipe(in)) || !make_pipe(out) || !make_pipe(err)) {
-        return fail(ErrorKind::Io, std::string("cannot create pipes: ") + std::strerror(errno));
+        return fail(ErrorKind::Io, std::string("cannot create pipes: ") + errno_text(errno));
     }
 
     posix_spawn_file_actions_t actions;
@@ -216,8 +230,7 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {
-        return fail(ErrorKind::Generic,
-                    "cannot run '" + options.argv[0] + "': " + std::strerror(rc),
+        return fail(ErrorKind::Generic, "cannot run '" + options.argv[0] + "': " + errno_text(rc),
                     rc == ENOENT ? "check the command path and PATH" : "");
     }
     spdlog::debug("started '{}' (pid {})", options.argv[0], pid);

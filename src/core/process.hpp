@@ -47,6 +47,13 @@ struct ProcessResult {
 // executable, out of resources); a non-zero exit is a normal ProcessResult.
 Result<ProcessResult> run_process(const ProcessOptions& options);
 
+// Leaves the environment variable `name` out of every child's inherited
+// environment from now on (ProcessOptions::env can still set it). For
+// certfleet's own secrets given as "env:NAME": hooks, notifiers and DNS
+// scripts have no use for them, and one that prints its environment would
+// put them in the log.
+void withhold_from_children(const std::string& name);
+
 // Trims whitespace and caps text for one-line messages ("…" when cut).
 std::string summarize_output(std::string_view text, std::size_t max_chars = 500);
 

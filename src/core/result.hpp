@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <variant>
 
@@ -92,5 +93,11 @@ private:
 };
 
 using Status = Result<void>;
+
+// The text for an errno value. std::strerror shares one buffer between
+// threads; this goes through strerror_r.
+inline std::string errno_text(int err) {
+    return std::generic_category().message(err);
+}
 
 }  // namespace certfleet::core

@@ -1,6 +1,7 @@
 #include "core/smtp.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include <curl/curl.h>
@@ -80,6 +81,50 @@ std::string display_url(const std::string& url) {
     return url.substr(0, start) + url.substr(at + 1, url.find_first_of("?#", at) - at - 1);
 }
 
+// -vv: the SMTP dialogue (what `curl -v` or swaks would show) without the
+// credentials: an AUTH command and every line the client sends until the
+// server's verdict are replaced; the message and TLS bytes are not shown.
+struct SmtpTrace {
+    bool in_auth = false;
+};
+
+void trace_line(SmtpTrace& trace, curl_infotype type, std::string_view line) {
+    if (type == CURLINFO_HEADER_OUT) {
+        std::string upper(line.substr(0, 5));
+        std::transform(upper.begin(), upper.end(), upper.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+        if (upper == "AUTH ") {
+            trace.in_auth = true;
+            std::string_view mechanism = line.substr(5, line.find(' ', 5) - 5);
+            spdlog::trace("smtp > AUTH {} [credentials not shown]", mechanism);
+        } else {
+            spdlog::trace("smtp > {}", trace.in_auth ? "[credentials not shown]" : line);
+        }
+    } else if (type == CURLINFO_HEADER_IN) {
+        if (!line.starts_with("334"))  // 334: the server asks for more credentials
+            trace.in_auth = false;
+        spdlog::trace("smtp < {}", line);
+    } else {
+        spdlog::trace("smtp * {}", line);
+    }
+}
+
+int on_debug(CURL*, curl_infotype type, char* data, size_t size, void* user) {
+    if (type != CURLINFO_TEXT && type != CURLINFO_HEADER_IN && type != CURLINFO_HEADER_OUT)
+        return 0;
+    std::string_view text(data, size);
+    while (!text.empty()) {
+        size_t end = text.find('\n');
+        std::string_view line = text.substr(0, end);
+        text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+            line.remove_suffix(1);
+        if (!line.empty())
+            trace_line(*static_cast<SmtpTrace*>(user), type, line);
+    }
+    return 0;
+}
+
 }  // namespace
 
 Status send_mail(const SmtpOptions& options, const MailEnvelope& mail) {
@@ -131,6 +176,12 @@ Status send_mail(const SmtpOptions& options, const MailEnvelope& mail) {
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
     set_extra_trust(curl, extra_ca);
+    SmtpTrace trace;
+    if (spdlog::should_log(spdlog::level::trace)) {
+        curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug);
+        curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &trace);
+        curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L);
+    }
 
     CURLcode rc;
     {

@@ -154,6 +154,7 @@ void activate(Run& r, const std::optional<std::string>& previous_target, const s
     const bool swap = !previous_target || *previous_target != target;
     r.out.version = previous_target ? version_of_target(*previous_target) : std::string();
     if (swap) {
+        r.starting("swapping current -> " + target);
         if (auto s = swap_link(r, "current", target); !s) {
             // The rename is atomic: either it happened or nothing did. Say which.
             auto now = read_layout(r.t, r.paths);
@@ -187,6 +188,7 @@ void activate(Run& r, const std::optional<std::string>& previous_target, const s
     }
 
     if (!r.host.test_command.empty()) {
+        r.starting("testing: " + r.host.test_command);
         if (auto s = run_command(r, r.host.test_command); !s) {
             give_up(r, previous_target, swap, false, s.error(), version);
             if (r.out.hint.empty()) {
@@ -198,6 +200,7 @@ void activate(Run& r, const std::optional<std::string>& previous_target, const s
         r.step("test passed: " + r.host.test_command);
     }
     if (!r.host.reload_command.empty()) {
+        r.starting("reloading: " + r.host.reload_command);
         if (auto s = run_command(r, r.host.reload_command); !s) {
             give_up(r, previous_target, swap, true, s.error(), version);
             return;
@@ -205,6 +208,8 @@ void activate(Run& r, const std::optional<std::string>& previous_target, const s
         r.step("reloaded: " + r.host.reload_command);
     }
     if (r.host.verify.enabled) {
+        r.starting("verifying what " + r.host.verify.address + ":" +
+                   std::to_string(r.host.verify.port) + " serves");
         auto served = verify_served(r, expected_serial);
         if (!served) {
             give_up(r, previous_target, swap, true, served.error(), version);

@@ -83,6 +83,7 @@ Result<std::string> adopt(Run& r, const Layout& layout) {
         r.warn("the hand-managed key in " + r.paths.dir + " does not match its certificate");
     }
 
+    r.starting("adopting the hand-managed files as versions/" + version);
     if (auto s = write_version(r, version, *old, layout.current_version() == version); !s) {
         return s.failure();
     }

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "core/result.hpp"
 #include "distribute/deploy.hpp"
 #include "distribute/transport.hpp"
@@ -82,7 +84,7 @@ core::Result<Layout> read_layout(Transport& t, const CertPaths& paths);
 // "versions/X" -> "X"; anything else -> "".
 std::string version_of_target(const std::string& link_target);
 // Lowercase hex without colons or leading zeros, as core::CertificateInfo has it.
-std::string normalize_serial(std::string serial);
+std::string normalize_serial(const std::string& serial);
 
 // One deployment or rollback in progress on one host.
 struct Run {
@@ -91,7 +93,16 @@ struct Run {
     CertPaths paths;
     DeployOutcome& out;
 
-    void step(std::string text) { out.steps.push_back(std::move(text)); }
+    // A step about to start, logged at debug level only: with -v the log
+    // shows where a run that was cut off stopped.
+    void starting(const std::string& text) const {
+        spdlog::debug("{}: {}: {}", host.host_name, paths.dir, text);
+    }
+    // A finished step: kept in out.steps and logged at debug level (-v).
+    void step(std::string text) {
+        starting(text);
+        out.steps.push_back(std::move(text));
+    }
     void warn(std::string text);
 };
 

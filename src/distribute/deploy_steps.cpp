@@ -73,7 +73,7 @@ std::string version_of_target(const std::string& link_target) {
     return link_target.substr(prefix.size());
 }
 
-std::string normalize_serial(std::string serial) {
+std::string normalize_serial(const std::string& serial) {
     std::string out;
     for (char c : serial) {
         if (c != ':') {
@@ -290,6 +290,7 @@ Status write_version(Run& r, const std::string& version, const FileSet& files, b
     if (auto s = r.t.remove_tree(tmp); !s) {
         return s;
     }
+    r.starting("uploading versions/" + version + " into " + tmp);
     auto s = upload(r, tmp, files);
     if (s) {
         s = check_landed(r, tmp, files);

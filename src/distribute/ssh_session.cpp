@@ -12,10 +12,14 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pwd.h>
+#include <random>
 #include <sys/socket.h>
 #include <system_error>
+#include <thread>
 #include <unistd.h>
 #include <vector>
+
+#include <spdlog/spdlog.h>
 
 #include "distribute/known_hosts.hpp"
 
@@ -130,6 +134,38 @@ std::string expand_home(const std::string& path) {
     return home + path.substr(1);
 }
 
+// sshd closes a connection unanswered when it has too many unauthenticated
+// ones (MaxStartups; OpenSSH's default 10:30:100 drops 30 % of new ones from
+// 10 on and all from 100): the client sees the socket close before or while
+// exchanging greetings. That is load on the host, not a fault of it, so the
+// connection is tried again after a short random pause, a few times.
+constexpr int kHandshakeAttempts = 4;
+
+bool dropped_before_greeting(LIBSSH2_SESSION* session, int rc) {
+    // libssh2 1.10 returns its (empty) receive buffer until a banner arrived.
+    const char* banner = libssh2_session_banner_get(session);
+    if (banner != nullptr && std::strncmp(banner, "SSH-", 4) == 0) {
+        return false;  // it greeted: whatever went wrong later is no MaxStartups drop
+    }
+    switch (rc) {
+        case LIBSSH2_ERROR_BANNER_RECV:
+        case LIBSSH2_ERROR_BANNER_SEND:
+        case LIBSSH2_ERROR_SOCKET_DISCONNECT:
+        case LIBSSH2_ERROR_SOCKET_RECV:
+        case LIBSSH2_ERROR_SOCKET_SEND:
+            return true;
+        default:
+            return false;
+    }
+}
+
+// 100-200 ms before the second attempt, then twice as long each time.
+milliseconds handshake_backoff(int attempt) {
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    const long base = 100L << (attempt - 1);
+    return milliseconds(base + std::uniform_int_distribution<long>(0, base)(rng));
+}
+
 struct AgentDeleter {
     bool connected = false;
     void operator()(LIBSSH2_AGENT* agent) const {
@@ -180,34 +216,71 @@ core::Result<std::unique_ptr<SshSession>> SshSession::open(const SshOptions& opt
     if (auto s = init_libssh2(); !s) {
         return s.failure();
     }
-    auto fd = connect_tcp(options);
-    if (!fd) {
-        return fd.failure();
+    for (int attempt = 1;; ++attempt) {
+        auto fd = connect_tcp(options);
+        if (!fd) {
+            return fd.failure();
+        }
+        std::unique_ptr<SshSession> session(new SshSession(options, *fd));
+        session->m_session = libssh2_session_init_ex(nullptr, nullptr, nullptr, nullptr);
+        if (session->m_session == nullptr) {
+            return fail(ErrorKind::Generic, options.host_name + ": cannot create an SSH session");
+        }
+        libssh2_session_set_blocking(session->m_session, 1);
+        session->restore_timeout();
+        if (auto s = session->handshake(attempt); !s) {
+            if (attempt < kHandshakeAttempts && session->broken() &&
+                dropped_before_greeting(session->get(), session->last_errno())) {
+                session.reset();  // closes the socket before the pause
+                const auto pause = handshake_backoff(attempt);
+                spdlog::debug(
+                    "{}: the server closed the connection before greeting (sshd's "
+                    "MaxStartups?); attempt {} in {} ms",
+                    options.host_name, attempt + 1, pause.count());
+                std::this_thread::sleep_for(pause);
+                continue;
+            }
+            return s.failure();
+        }
+        if (auto s = session->authenticate(); !s) {
+            return s.failure();
+        }
+        return session;
     }
-    std::unique_ptr<SshSession> session(new SshSession(options, *fd));
-    session->m_session = libssh2_session_init_ex(nullptr, nullptr, nullptr, nullptr);
-    if (session->m_session == nullptr) {
-        return fail(ErrorKind::Generic, options.host_name + ": cannot create an SSH session");
-    }
-    libssh2_session_set_blocking(session->m_session, 1);
-    session->restore_timeout();
-    if (auto s = session->handshake(); !s) {
-        return s.failure();
-    }
-    if (auto s = session->authenticate(); !s) {
-        return s.failure();
-    }
-    return session;
 }
 
-core::Status SshSession::handshake() {
+core::Status SshSession::handshake(int attempt) {
     const std::string name = known_hosts_name(m_options.address, m_options.port);
     const std::string algorithms = host_key_algorithms(m_session, m_options.known_hosts, name);
     libssh2_session_method_pref(m_session, LIBSSH2_METHOD_HOSTKEY, algorithms.c_str());
     if (libssh2_session_handshake(m_session, m_fd) != 0) {
         const int rc = last_errno();
         m_broken = true;
-        return fail(rc == LIBSSH2_ERROR_TIMEOUT ? ErrorKind::Timeout : ErrorKind::Network,
+        if (dropped_before_greeting(m_session, rc)) {
+            return fail(ErrorKind::Network,
+                        m_options.host_name + ": SSH handshake with " +
+                            endpoint(m_options.address, m_options.port) + " failed: " +
+                            last_error() + ": the server closed the connection before greeting (" +
+                            std::to_string(attempt) + " attempt" + (attempt == 1 ? "" : "s") + ")",
+                        "sshd drops new connections while it has too many unauthenticated ones "
+                        "(MaxStartups, OpenSSH's default 10:30:100): raise MaxStartups in the "
+                        "host's sshd_config or lower --concurrency; otherwise the host's sshd "
+                        "log says why (access rules, a firewall or proxy in between)");
+        }
+        if (rc == LIBSSH2_ERROR_TIMEOUT) {
+            // A peer that accepts and then stalls (no greeting, no key exchange, a
+            // trickle): what listens there is not a working sshd.
+            return fail(ErrorKind::Timeout,
+                        m_options.host_name + ": SSH handshake with " +
+                            endpoint(m_options.address, m_options.port) + " failed: " +
+                            last_error() + " (the server accepted the connection but did not " +
+                            "complete the handshake within " +
+                            core::format_duration(m_options.operation_timeout) + ")",
+                        "check that sshd, and not another service, listens on that port and that "
+                        "the host is not overloaded; a firewall or proxy in between can also "
+                        "stall connections");
+        }
+        return fail(ErrorKind::Network,
                     m_options.host_name + ": SSH handshake with " +
                         endpoint(m_options.address, m_options.port) + " failed: " + last_error(),
                     "check that an OpenSSH server listens there; libssh2 1.10 needs an "

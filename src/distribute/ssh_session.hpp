@@ -21,7 +21,9 @@ class SshSession {
 public:
     // TCP connect (bounded by connect_timeout), handshake, strict host key
     // check, authentication. The session is left in blocking mode with
-    // operation_timeout as libssh2's per-call timeout.
+    // operation_timeout as libssh2's per-call timeout. A connection the
+    // server closes before greeting (sshd's MaxStartups) is retried up to 3
+    // times, 0.1-0.2 s, 0.2-0.4 s, 0.4-0.8 s apart.
     static core::Result<std::unique_ptr<SshSession>> open(const SshOptions& options);
     ~SshSession();
     SshSession(const SshSession&) = delete;
@@ -50,7 +52,7 @@ public:
 
 private:
     SshSession(const SshOptions& options, int fd);
-    core::Status handshake();
+    core::Status handshake(int attempt);
     core::Status authenticate();
 
     const SshOptions m_options;

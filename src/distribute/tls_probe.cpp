@@ -73,7 +73,7 @@ std::string lower_first(std::string text) {
 }
 
 std::string errno_text(int err) {
-    return lower_first(std::strerror(err));
+    return lower_first(core::errno_text(err));
 }
 
 std::string seconds_text(milliseconds ms) {
@@ -173,9 +173,7 @@ Result<Socket> connect_tcp(const Probe& p) {
         }
         int err = 0;
         socklen_t len = sizeof err;
-        if (ready < 0) {
-            err = errno;
-        } else if (::getsockopt(sock.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+        if (ready < 0 || ::getsockopt(sock.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
             err = errno;
         }
         if (err == 0) {

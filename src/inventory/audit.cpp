@@ -161,8 +161,9 @@ void Classifier::cert_dirs() {
 
 void Classifier::missing_dirs() {
     for (const auto& cert : deployed_here) {
-        bool present = std::any_of(host.cert_dirs.begin(), host.cert_dirs.end(),
-                                   [&](const ObservedCertDir& d) { return d.name == cert; });
+        bool present =
+            std::any_of(host.cert_dirs.begin(), host.cert_dirs.end(),
+                        [&cert = cert](const ObservedCertDir& d) { return d.name == cert; });
         if (present)
             continue;
         const std::string path = host.cert_root + "/" + cert;
@@ -182,8 +183,9 @@ void Classifier::verified() {
     for (const auto& [cert, serve] : host.verified) {
         if (!serve.served)
             continue;
-        auto dir = std::find_if(host.cert_dirs.begin(), host.cert_dirs.end(),
-                                [&](const ObservedCertDir& d) { return d.name == cert; });
+        auto dir =
+            std::find_if(host.cert_dirs.begin(), host.cert_dirs.end(),
+                         [&cert = cert](const ObservedCertDir& d) { return d.name == cert; });
         if (dir == host.cert_dirs.end() || dir->current_cert.empty())
             continue;
         const ObservedFile* current = file(dir->current_cert);
@@ -277,13 +279,15 @@ void Classifier::uses() {
 // files under cert_root, whatever the web server loads from elsewhere.
 void Classifier::loose_files() {
     for (const auto& [path, f] : host.files) {
-        bool in_layout = std::any_of(host.cert_dirs.begin(), host.cert_dirs.end(),
-                                     [&](const ObservedCertDir& d) { return under(path, d.path); });
+        bool in_layout =
+            std::any_of(host.cert_dirs.begin(), host.cert_dirs.end(),
+                        [&path = path](const ObservedCertDir& d) { return under(path, d.path); });
         // Hand-managed files of a certificate certfleet should deploy here are
         // the `missing` finding (the first deployment adopts them).
-        bool awaiting = std::any_of(deployed_here.begin(), deployed_here.end(), [&](const auto& c) {
-            return under(path, host.cert_root + "/" + c);
-        });
+        // Init-captures: clang 14 (clang-tidy) cannot capture structured bindings.
+        bool awaiting = std::any_of(
+            deployed_here.begin(), deployed_here.end(),
+            [&, &path = path](const auto& c) { return under(path, host.cert_root + "/" + c); });
         if (in_layout || awaiting)
             continue;
         for (const auto& cert : f.pem.certificates) {

@@ -94,9 +94,15 @@ std::string quote(std::string_view s) {
 Checker::Checker(const PositionMap& positions, std::string file, std::string base_dir)
     : m_positions(positions), m_file(std::move(file)), m_base_dir(std::move(base_dir)) {}
 
-void Checker::add(Position at, std::string_view path, std::string message, bool warning) {
-    m_diagnostics.push_back(
-        Diagnostic{m_file, at.line, at.column, std::string(path), std::move(message), warning});
+void Checker::add(Position at, std::string_view path, std::string message, bool warning,
+                  bool security) {
+    m_diagnostics.push_back(Diagnostic{.file = m_file,
+                                       .line = at.line,
+                                       .column = at.column,
+                                       .path = std::string(path),
+                                       .message = std::move(message),
+                                       .warning = warning,
+                                       .security = security});
 }
 
 void Checker::error(std::string_view path, std::string message) {
@@ -109,6 +115,10 @@ void Checker::error_at_key(std::string_view path, std::string message) {
 
 void Checker::warning(std::string_view path, std::string message) {
     add(m_positions.value(path), path, std::move(message), true);
+}
+
+void Checker::security_warning(std::string_view path, std::string message) {
+    add(m_positions.value(path), path, std::move(message), true, true);
 }
 
 void Checker::missing(std::string_view object_path, std::string_view key, std::string_view why) {
@@ -341,7 +351,7 @@ std::optional<std::string> ObjectReader::secret(std::string_view key, bool requi
         return std::nullopt;
     }
     if (!check.warning.empty())
-        m_checker.warning(path_of(key), check.warning);
+        m_checker.security_warning(path_of(key), check.warning);
     return check.resolved;
 }
 

@@ -33,6 +33,7 @@ public:
     void error(std::string_view path, std::string message);         // at the value
     void error_at_key(std::string_view path, std::string message);  // at the member's key
     void warning(std::string_view path, std::string message);
+    void security_warning(std::string_view path, std::string message);  // see Diagnostic
     // At the enclosing object, with the path the key would have had.
     void missing(std::string_view object_path, std::string_view key, std::string_view why = {});
 
@@ -42,7 +43,8 @@ public:
     std::vector<Diagnostic> take_diagnostics();
 
 private:
-    void add(Position at, std::string_view path, std::string message, bool warning);
+    void add(Position at, std::string_view path, std::string message, bool warning,
+             bool security = false);
 
     const PositionMap& m_positions;
     std::string m_file;

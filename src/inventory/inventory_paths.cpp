@@ -17,7 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string why(int error) {
-    return error == ENOENT || error == ENOTDIR ? "does not exist" : std::strerror(error);
+    return error == ENOENT || error == ENOTDIR ? "does not exist" : core::errno_text(error);
 }
 
 // The nearest directory on the way up that exists: where a missing
@@ -76,7 +76,7 @@ void check_command(Checker& checker, std::string_view path, const std::string& c
         if (errno == ENOENT || errno == ENOTDIR)
             checker.error(path, "'" + program + "' does not exist");
         else
-            checker.warning(path, "'" + program + "': " + std::strerror(errno));
+            checker.warning(path, "'" + program + "': " + core::errno_text(errno));
     } else if (!S_ISREG(st.st_mode)) {
         checker.error(path, "'" + program + "' is not a regular file");
     } else if (!(st.st_mode & 0111)) {
@@ -99,7 +99,7 @@ void check_directory(Checker& checker, std::string_view path, const std::string&
         return;
     }
     if (errno != ENOENT && errno != ENOTDIR) {
-        checker.warning(path, "'" + dir + "': " + std::strerror(errno));
+        checker.warning(path, "'" + dir + "': " + core::errno_text(errno));
         return;
     }
     // A file where a directory should be can never work, whoever runs certfleet.
@@ -135,9 +135,10 @@ void check_host_paths(Checker& checker, const Host& host, const std::string& hos
             // Strict host key checking cannot work without the file.
             struct stat st {};
             if (check_ssh_file(checker, path, s.ssh.known_hosts, st) && (st.st_mode & S_IWOTH))
-                checker.warning(path, "'" + s.ssh.known_hosts +
-                                          "' is writable by every user, who could add a host "
-                                          "key; chmod 644 it");
+                checker.security_warning(path,
+                                         "'" + s.ssh.known_hosts +
+                                             "' is writable by every user, who could add a host "
+                                             "key; chmod 644 it");
         }
         if (s.ssh.identity_file.empty())
             return;
@@ -145,9 +146,10 @@ void check_host_paths(Checker& checker, const Host& host, const std::string& hos
             struct stat st {};
             if (check_ssh_file(checker, path, s.ssh.identity_file, st) &&
                 (st.st_mode & (S_IRWXG | S_IRWXO)))
-                checker.warning(path, "'" + s.ssh.identity_file +
-                                          "' is accessible by others (OpenSSH would refuse "
-                                          "it); chmod 600 it");
+                checker.security_warning(path,
+                                         "'" + s.ssh.identity_file +
+                                             "' is accessible by others (OpenSSH would refuse "
+                                             "it); chmod 600 it");
         }
         return;
     }

@@ -49,22 +49,36 @@ public:
                 m_starts.push_back(i + 1);
     }
 
-    Position at(size_t offset) const {
+    Position at(size_t offset) {
         offset = std::min(offset, m_text.size());
         auto it = std::upper_bound(m_starts.begin(), m_starts.end(), offset);
         size_t line_start = *(it - 1);
         int column = 1;
         // Editors count characters, not bytes; a BOM is invisible.
         size_t from = (line_start == 0 && has_bom(m_text)) ? 3 : line_start;
+        // The scanner asks for ever larger offsets: go on counting from the
+        // previous answer on the same line, or a long line (a minified
+        // inventory) would cost time quadratic in its length.
+        if (m_last.line_start == line_start && m_last.offset >= from && m_last.offset <= offset) {
+            from = m_last.offset;
+            column = m_last.column;
+        }
         for (size_t i = from; i < offset; ++i)
             if ((static_cast<unsigned char>(m_text[i]) & 0xC0) != 0x80)
                 ++column;
+        m_last = Last{.line_start = line_start, .offset = offset, .column = column};
         return Position{static_cast<int>(it - m_starts.begin()), column};
     }
 
 private:
+    struct Last {
+        size_t line_start = SIZE_MAX;
+        size_t offset = 0;
+        int column = 1;
+    };
     std::string_view m_text;
     std::vector<size_t> m_starts;
+    Last m_last;
 };
 
 }  // namespace
@@ -115,7 +129,8 @@ Position position_of_offset(std::string_view text, size_t offset) {
 }
 
 // A forgiving recursive walk: the text is known to be valid, so it only has
-// to keep track of where it is, never to judge.
+// to keep track of where it is, never to judge. It descends kMaxJsonDepth
+// levels at most: deeper values are skipped, and the first one is noted.
 class PositionScanner {
 public:
     PositionScanner(std::string_view text, PositionMap& map)
@@ -127,7 +142,7 @@ public:
     void run() {
         skip_space();
         if (m_i < m_text.size())
-            value("", Position{});
+            value("", Position{}, 0);
     }
 
 private:
@@ -213,14 +228,37 @@ private:
         return out;
     }
 
-    void value(const std::string& path, Position key_pos) {
+    // Past an object or array nested too deep, without recursion. Strings
+    // may hold brackets; comments between elements are skipped as spaces.
+    void skip_nested() {
+        size_t open = 0;
+        do {
+            skip_space();
+            char c = peek();
+            if (c == '"') {
+                string();
+                continue;
+            }
+            if (c == '{' || c == '[')
+                ++open;
+            else if (c == '}' || c == ']')
+                --open;
+            ++m_i;
+        } while (open > 0 && !at_end());
+    }
+
+    void value(const std::string& path, Position key_pos, size_t depth) {
         Position here = m_lines.at(m_i);
         m_map.m_entries[path] = PositionMap::Entry{here, key_pos.line ? key_pos : here};
         char c = peek();
-        if (c == '{') {
-            object(path);
+        if ((c == '{' || c == '[') && depth >= kMaxJsonDepth) {
+            if (!m_map.m_too_deep)
+                m_map.m_too_deep = here;
+            skip_nested();
+        } else if (c == '{') {
+            object(path, depth + 1);
         } else if (c == '[') {
-            array(path);
+            array(path, depth + 1);
         } else if (c == '"') {
             string();
         } else {
@@ -230,7 +268,7 @@ private:
         }
     }
 
-    void object(const std::string& path) {
+    void object(const std::string& path, size_t depth) {
         ++m_i;
         std::unordered_map<std::string, Position> seen;
         for (;;) {
@@ -250,7 +288,7 @@ private:
                 return;
             ++m_i;
             skip_space();
-            value(child, key_pos);
+            value(child, key_pos, depth);
             skip_space();
             if (peek() == ',')
                 ++m_i;
@@ -258,14 +296,14 @@ private:
         ++m_i;
     }
 
-    void array(const std::string& path) {
+    void array(const std::string& path, size_t depth) {
         ++m_i;
         for (size_t index = 0;; ++index) {
             skip_space();
             if (at_end() || peek() == ']')
                 break;
             size_t before = m_i;
-            value(element_path(path, index), Position{});
+            value(element_path(path, index), Position{}, depth);
             skip_space();
             if (peek() == ',')
                 ++m_i;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -21,6 +22,11 @@ std::string member_path(std::string_view parent, std::string_view key);
 std::string element_path(std::string_view parent, size_t index);
 // The path one level up; "" for a top-level member (and for "").
 std::string parent_path(std::string_view path);
+
+// How deep PositionMap::scan follows objects and arrays (an inventory needs
+// five levels): beyond, a recursive walk could overflow the stack, and the
+// paths alone would take memory quadratic in the depth.
+constexpr size_t kMaxJsonDepth = 64;
 
 // Line and column of a byte offset (an offset past the end is the end).
 Position position_of_offset(std::string_view text, size_t offset);
@@ -42,6 +48,9 @@ public:
     // Where the member's key starts (the value position for array elements).
     Position key(std::string_view path) const;
     const std::vector<Duplicate>& duplicates() const { return m_duplicates; }
+    // Where an object or array first lies deeper than kMaxJsonDepth; what is
+    // inside it is not mapped.
+    const std::optional<Position>& too_deep() const { return m_too_deep; }
 
 private:
     struct Entry {
@@ -51,6 +60,7 @@ private:
     friend class PositionScanner;
     std::unordered_map<std::string, Entry> m_entries;
     std::vector<Duplicate> m_duplicates;
+    std::optional<Position> m_too_deep;
 };
 
 }  // namespace certfleet::inventory

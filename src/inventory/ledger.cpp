@@ -29,7 +29,7 @@ using detail::Transaction;
 
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE issuances (
@@ -58,6 +58,17 @@ CREATE TABLE notices (
   channel TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, severity TEXT NOT NULL,
   summary TEXT NOT NULL, first_sent INTEGER NOT NULL, last_sent INTEGER NOT NULL,
   PRIMARY KEY (channel, key));
+)sql";
+
+// v3: what a run started and has not finished, for crash recovery: DNS-01
+// records published and not yet removed, orders created and not yet done.
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE challenges (
+  cert TEXT NOT NULL, provider TEXT NOT NULL, fqdn TEXT NOT NULL, value TEXT NOT NULL,
+  domain TEXT NOT NULL, token TEXT NOT NULL, key_authorization TEXT NOT NULL,
+  published_at INTEGER NOT NULL, PRIMARY KEY (cert, fqdn, value));
+CREATE TABLE orders (
+  cert TEXT NOT NULL, url TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (cert, url));
 )sql";
 
 Result<int> user_version(sqlite3* db) {
@@ -89,6 +100,10 @@ Status migrate(sqlite3* db, const std::string& path) {
     }
     if (*version < 2) {
         if (auto st = exec(db, kSchemaV2); !st)
+            return st;
+    }
+    if (*version < 3) {
+        if (auto st = exec(db, kSchemaV3); !st)
             return st;
     }
     if (*version != kSchemaVersion) {

@@ -80,6 +80,28 @@ struct NoticeRecord {
     core::TimePoint last_sent{};
 };
 
+// A DNS-01 TXT record certfleet publishes for a certificate's order, with
+// what its provider needs to remove it again (exec "raw" mode wants the
+// token and key authorization; neither is secret).
+struct PublishedChallenge {
+    std::string cert;
+    std::string provider;  // the inventory's dns.providers name
+    std::string fqdn;      // absolute, trailing dot
+    std::string value;
+    std::string domain;
+    std::string token;
+    std::string key_authorization;
+    core::TimePoint published_at{};
+};
+
+// An ACME order created and not yet finished (issued, or failed and cleaned
+// up): one a killed run abandoned is cleaned up by the next run.
+struct OpenOrder {
+    std::string cert;
+    std::string url;
+    core::TimePoint created_at{};
+};
+
 class Ledger {
 public:
     // Creates the file (0600) and schema when missing; WAL, busy timeout 5 s.
@@ -108,6 +130,8 @@ public:
     std::map<std::string, AriRecord> all_ari() const;   // by certificate
     // The newest event of every (certificate, host) pair that names a host.
     std::map<std::pair<std::string, std::string>, EventRecord> latest_host_events() const;
+    // Every event of one kind (e.g. "revoked"), all certificates, oldest first.
+    std::vector<EventRecord> events_of_kind(const std::string& kind) const;
 
     std::optional<AriRecord> ari(const std::string& cert) const;
     core::Status save_ari(const AriRecord& r);  // replaces the certificate's record
@@ -116,6 +140,19 @@ public:
     // One transaction: insert or replace `sent`, delete `resolved` keys.
     core::Status save_notices(const std::string& channel, const std::vector<NoticeRecord>& sent,
                               const std::vector<std::string>& resolved);
+
+    // What a run started at the CA and in DNS and has not finished.
+    // Challenge records are remembered before the DNS update is sent and
+    // forgotten once they are removed: what a killed run left in a zone is
+    // found, and removed, by the next run. Keyed by (cert, fqdn, value).
+    core::Status remember_challenges(const std::vector<PublishedChallenge>& records);
+    core::Status forget_challenges(const std::vector<PublishedChallenge>& records);
+    std::vector<PublishedChallenge> published_challenges() const;  // oldest first
+    // Orders likewise: remembered when the CA created them, forgotten when
+    // the issuance ended either way.
+    core::Status remember_order(const OpenOrder& order);
+    core::Status forget_order(const std::string& cert, const std::string& url);
+    std::vector<OpenOrder> open_orders() const;  // oldest first
 
     const std::string& path() const { return m_path; }
 

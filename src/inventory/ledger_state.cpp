@@ -44,6 +44,20 @@ std::map<std::pair<std::string, std::string>, EventRecord> Ledger::latest_host_e
     return out;
 }
 
+std::vector<EventRecord> Ledger::events_of_kind(const std::string& kind) const {
+    std::vector<EventRecord> out;
+    auto q = Statement::prepare(
+        m_db.get(),
+        "SELECT cert, host, kind, detail, at FROM events WHERE kind = ?1 ORDER BY at, id");
+    if (!q)
+        return out;
+    q->bind(1, kind);
+    while (q->next())
+        out.push_back(
+            EventRecord{q->text(0), q->text(1), q->text(2), q->text(3), from_db(q->integer(4))});
+    return out;
+}
+
 namespace {
 
 constexpr const char* kAriColumns =

@@ -60,6 +60,36 @@ size_t token_start(std::string_view text, size_t offset, const std::string& mess
     return offset;
 }
 
+// Where parsing stopped, for the error nlohmann throws without a position:
+// a number too large for a double ("1e999") is an out_of_range exception,
+// not a parse_error. A second pass through the SAX interface has it.
+size_t error_offset(std::string_view text) {
+    using detail::Json;
+    class ErrorOffset final : public nlohmann::json_sax<Json> {
+    public:
+        size_t offset = 0;
+        bool null() override { return true; }
+        bool boolean(bool) override { return true; }
+        bool number_integer(Json::number_integer_t) override { return true; }
+        bool number_unsigned(Json::number_unsigned_t) override { return true; }
+        bool number_float(Json::number_float_t, const Json::string_t&) override { return true; }
+        bool string(Json::string_t&) override { return true; }
+        bool binary(Json::binary_t&) override { return true; }
+        bool start_object(size_t) override { return true; }
+        bool key(Json::string_t&) override { return true; }
+        bool end_object() override { return true; }
+        bool start_array(size_t) override { return true; }
+        bool end_array() override { return true; }
+        bool parse_error(size_t position, const std::string&, const Json::exception&) override {
+            offset = position > 0 ? position - 1 : 0;  // counted from 1, like parse_error::byte
+            return false;
+        }
+    } error;
+    Json::sax_parse(text, &error, Json::input_format_t::json, /*strict=*/true,
+                    /*ignore_comments=*/true);
+    return error.offset;
+}
+
 }  // namespace
 
 std::string Diagnostic::format() const {
@@ -85,7 +115,13 @@ LoadResult load_inventory(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         result.diagnostics.push_back(
-            Diagnostic{path, 0, 0, "", std::string("cannot read: ") + std::strerror(errno), false});
+            Diagnostic{.file = path,
+                       .line = 0,
+                       .column = 0,
+                       .path = "",
+                       .message = std::string("cannot read: ") + core::errno_text(errno),
+                       .warning = false,
+                       .security = false});
         return result;
     }
     std::ostringstream buffer;
@@ -108,12 +144,44 @@ LoadResult parse_inventory(std::string_view text, const std::string& file_name,
         std::string message = syntax_message(e.what());
         size_t offset = token_start(text, e.byte > 0 ? e.byte - 1 : 0, message);
         Position at = position_of_offset(text, offset);
+        result.diagnostics.push_back(Diagnostic{.file = file_name,
+                                                .line = at.line,
+                                                .column = at.column,
+                                                .path = "",
+                                                .message = std::move(message),
+                                                .warning = false,
+                                                .security = false});
+        return result;
+    } catch (const Json::out_of_range&) {
+        const size_t end = error_offset(text);
+        const size_t start = token_start(text, end, " literal");
+        const Position at = position_of_offset(text, start);
+        const auto number = text.substr(start, end >= start ? end - start + 1 : 0);
         result.diagnostics.push_back(
-            Diagnostic{file_name, at.line, at.column, "", std::move(message), false});
+            Diagnostic{.file = file_name,
+                       .line = at.line,
+                       .column = at.column,
+                       .path = "",
+                       .message = "number '" + std::string(number) + "' is out of range",
+                       .warning = false,
+                       .security = false});
         return result;
     }
 
     PositionMap positions = PositionMap::scan(text);
+    if (const auto& at = positions.too_deep()) {
+        // Nothing in an inventory nests this deep; checking such a document
+        // would only copy and walk it recursively.
+        result.diagnostics.push_back(Diagnostic{
+            .file = file_name,
+            .line = at->line,
+            .column = at->column,
+            .path = "",
+            .message = "nested more than " + std::to_string(kMaxJsonDepth) + " levels deep",
+            .warning = false,
+            .security = false});
+        return result;
+    }
     detail::Checker checker(positions, file_name, base_dir);
     for (const auto& dup : positions.duplicates())
         checker.error_at_key(dup.path, "duplicate key (first at line " +

@@ -20,6 +20,9 @@ struct Diagnostic {
     std::string path;  // JSON path like "certificates.site.domains[1]"; "" for the document
     std::string message;
     bool warning = false;
+    // A secret others can read (or a file others could forge): shown even
+    // under -q, since cron mails only what -q prints.
+    bool security = false;
 
     // "FILE:LINE:COL: json.path: message"; warnings: "FILE:LINE:COL: warning: json.path: message"
     std::string format() const;

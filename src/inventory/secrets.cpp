@@ -1,5 +1,6 @@
 #include "inventory/secrets.hpp"
 
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -10,6 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/exposure.hpp"
+#include "core/process.hpp"
+
 namespace certfleet::inventory {
 
 namespace {
@@ -17,8 +21,13 @@ namespace {
 std::string home_dir() {
     if (const char* home = std::getenv("HOME"); home && *home)
         return home;
-    if (const passwd* pw = getpwuid(getuid()); pw && pw->pw_dir)
-        return pw->pw_dir;
+    // getpwuid_r: getpwuid's static result is shared between threads.
+    passwd entry{};
+    passwd* found = nullptr;
+    std::array<char, 4096> buffer{};
+    if (getpwuid_r(getuid(), &entry, buffer.data(), buffer.size(), &found) == 0 && found &&
+        found->pw_dir)
+        return found->pw_dir;
     return "/";
 }
 
@@ -47,12 +56,12 @@ std::string check_file(const std::string& what, const std::string& resolved, str
     if (::stat(resolved.c_str(), &st) != 0) {
         if (errno == ENOENT || errno == ENOTDIR)
             return what + " does not exist";
-        return what + " cannot be read: " + std::strerror(errno);
+        return what + " cannot be read: " + core::errno_text(errno);
     }
     if (!S_ISREG(st.st_mode))
         return what + " is not a regular file";
     if (::access(resolved.c_str(), R_OK) != 0)
-        return what + " cannot be read: " + std::strerror(errno);
+        return what + " cannot be read: " + core::errno_text(errno);
     return {};
 }
 
@@ -83,12 +92,13 @@ core::Result<std::string> read_secret(const std::string& reference, const std::s
                               "environment variable " + name + " is not set",
                               "export it before running certfleet");
         content = value;
+        core::withhold_from_children(name);
     } else {
         std::string path = resolve_path(reference, base_dir);
         std::ifstream in(path, std::ios::binary);
         if (!in)
             return core::fail(core::ErrorKind::Io,
-                              "cannot read secret file " + path + ": " + std::strerror(errno));
+                              "cannot read secret file " + path + ": " + core::errno_text(errno));
         std::ostringstream buffer;
         buffer << in.rdbuf();
         if (in.bad())
@@ -118,18 +128,18 @@ SecretCheck check_secret_reference(const std::string& reference, const std::stri
         } else if (!*value) {
             check.error = "environment variable " + name + " is empty";
         }
+        if (valid_env_name(name))
+            core::withhold_from_children(name);  // every load checks every reference
         return check;
     }
     check.resolved = resolve_path(reference, base_dir);
     std::string what = describe_file(reference, check.resolved, base_dir);
     struct stat st {};
     check.error = check_file(what, check.resolved, st);
-    if (check.error.empty()) {
-        if (st.st_mode & (S_IRGRP | S_IROTH))
-            check.warning = what + " is readable by others; chmod 600 it";
-        else if (st.st_mode & (S_IWGRP | S_IWOTH))
-            check.warning = what + " is writable by others; chmod 600 it";
-    }
+    // The file exists, so the reference is a file name, not a pasted secret:
+    // naming it in full is safe, and the operator needs it to fix the mode.
+    if (check.error.empty())
+        check.warning = core::exposed_secret_file(check.resolved, st.st_mode);
     return check;
 }
 

@@ -22,7 +22,7 @@ bool is_env_reference(std::string_view reference);
 struct SecretCheck {
     std::string resolved;  // absolute path, or "env:NAME" unchanged
     std::string error;     // empty when usable
-    std::string warning;   // e.g. the file is readable by others
+    std::string warning;   // the file is readable by others: a security warning
 };
 SecretCheck check_secret_reference(const std::string& reference, const std::string& base_dir);
 

@@ -154,7 +154,9 @@ TEST_CASE("first deployment adopts hand-managed hosts; every host serves the new
         INFO(d.err);
         CHECK(d.exit_code == 0);
         CHECK(served(h) == serial);
-        for (const auto& hd : json::parse(d.out)["hosts"])
+        // A copy: a range-for over a member of a temporary dangles (ASan
+        // found it); the same below.
+        for (const auto& hd : json(json::parse(d.out)["hosts"]))
             CHECK(hd["result"] == (hd["name"] == h.name ? "deployed" : "unchanged"));
     }
 
@@ -195,7 +197,7 @@ TEST_CASE("nginx -t failing on one host: swapped back there, deployed elsewhere,
     INFO(r.err);
     CHECK(r.exit_code == 1);
     std::string serial = store_serial(t);
-    for (const auto& h : json::parse(r.out)["hosts"]) {
+    for (const auto& h : json(json::parse(r.out)["hosts"])) {
         if (h["name"] == bad.name) {
             CHECK(h["result"] == "failed");
             CHECK_THAT(h["error"].get<std::string>(), Catch::Contains("test"));
@@ -263,7 +265,7 @@ TEST_CASE("a failing canary stops the rollout; the rest are skipped and untouche
     auto r = run_certfleet(cf_args(t, {"--json", "deploy"}));
     INFO(r.err);
     CHECK(r.exit_code == 2);
-    for (const auto& h : json::parse(r.out)["hosts"])
+    for (const auto& h : json(json::parse(r.out)["hosts"]))
         CHECK(h["result"] == (h["name"] == canary->name ? "failed" : "skipped"));
     for (const auto& h : hosts)
         CHECK(served(h) == before[h.name]);
@@ -280,7 +282,7 @@ TEST_CASE("a changed host key is refused and nothing is touched", "[deploy][fail
     auto r = run_certfleet(cf_args(t, {"--json", "renew", "--force"}));
     INFO(r.err);
     CHECK(r.exit_code == 2);
-    for (const auto& h : json::parse(r.out)["hosts"]) {
+    for (const auto& h : json(json::parse(r.out)["hosts"])) {
         if (h["result"] == "skipped")
             continue;
         CHECK(h["result"] == "failed");

@@ -91,7 +91,7 @@ TEST_CASE("apex + www, wildcard, RSA and P-384 certificates are issued and verif
         auto again = run_certfleet(cf_args(t, {"--json", "issue"}));
         INFO(again.err);
         CHECK(again.exit_code == 0);
-        for (const auto& c : json::parse(again.out)["certificates"])
+        for (const auto& c : json(json::parse(again.out)["certificates"]))
             CHECK(c["action"] == "unchanged");
     }
 }

@@ -258,3 +258,20 @@ TEST_CASE("DNS-01 TXT value is base64url(SHA-256(key authorization))", "[acme]")
     // `printf %s token.thumb | openssl dgst -sha256 -binary | basenc --base64url`.
     CHECK(acme::dns01_txt_value("token.thumb") == "lCdftpJCXapaZHkBGIZbcubeKW8RmA0jSG_aZN01zbU");
 }
+
+TEST_CASE("an account answer with a status of the wrong type is no exception", "[acme]") {
+    // Found with the problem-document case in acme_parse_test.cpp while
+    // writing fuzz/acme_json_fuzz.cpp: json::value("status", "") throws
+    // type_error.302 when the member is not a string.
+    FakeCa ca;
+    acme::AcmeClient client(ca, "https://ca/dir", fast_options());
+    REQUIRE(client.connect());
+    ca.then(201, {{"status", 1}}, {{"location", "https://ca/acct/8"}});
+    acme::NewAccountOptions opts;
+    opts.accept_terms = true;
+    core::Result<std::string> url = core::fail(core::ErrorKind::Generic, "not called");
+    REQUIRE_NOTHROW(
+        url = client.register_account(*core::PrivateKey::generate(core::KeyType::EcdsaP256), opts));
+    REQUIRE(url);
+    CHECK(*url == "https://ca/acct/8");
+}

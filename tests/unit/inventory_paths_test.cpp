@@ -74,8 +74,9 @@ TEST_CASE("an inventory with many problems reports every one with its position",
         f + "8:43: acme.contact[1]: expected a mailto: URI like \"mailto:ops@example.org\"",
         f + "9:21: acme.accept_terms: expected true or false, not a string",
         f + "10:18: acme.ca_bundle: '" + d + "/missing-ca.pem' does not exist",
-        f + "11:31: warning: acme.eab.hmac_key_file: the file (relative to " + d +
-            ") is readable by others; chmod 600 it",
+        f + "11:31: warning: acme.eab.hmac_key_file: '" + d +
+            "/open.secret' (mode 0644) is readable by every user; chmod 600 '" + d +
+            "/open.secret'",
         f + "11:46: acme.eab.kid_: unknown key 'kid_' (did you mean 'kid'?)",
         f + "12:20: acme.account_key: unknown key type 'ed25519': use ecdsa-p256, ecdsa-p384, "
             "rsa-2048, rsa-3072 or rsa-4096",

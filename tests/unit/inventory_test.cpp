@@ -317,12 +317,17 @@ TEST_CASE("secret files must exist and should be private", "[inventory]") {
     auto result = parse(text, dir.path());
     CHECK(formatted(result) ==
           std::vector<std::string>{
-              "inv.json:2:95: warning: notify[0].password_file: the file (relative to " +
-                  dir.path() + ") is readable by others; chmod 600 it",
+              "inv.json:2:95: warning: notify[0].password_file: '" + dir.path() +
+                  "/open.secret' (mode 0644) is readable by every user; chmod 600 '" + dir.path() +
+                  "/open.secret'",
               "inv.json:3:95: notify[1].password_file: '" + dir.path() + "/gone' does not exist",
           });
     for (const auto& line : formatted(result))
         CHECK(line.find("hunter2") == std::string::npos);
+    // The exposed secret is a security warning (kept under -q); the error is not.
+    REQUIRE(result.diagnostics.size() == 2);
+    CHECK(result.diagnostics[0].security);
+    CHECK_FALSE(result.diagnostics[1].security);
     // Only one trailing newline belongs to the file format.
     CHECK(read_secret("open.secret", dir.path()).value() == "hunter2\n");
     CHECK_FALSE(read_secret("missing", dir.path()).ok());

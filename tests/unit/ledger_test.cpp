@@ -153,3 +153,41 @@ TEST_CASE("a ledger from a newer certfleet is refused", "[ledger]") {
     CHECK_THAT(again.error().message, Catch::Contains("schema version 99"));
     CHECK_FALSE(Ledger::open(d.path + "/missing-dir/ledger.sqlite"));
 }
+
+TEST_CASE("a v2 ledger gains the in-flight tables: challenges (by cert, name, value), orders",
+          "[ledger]") {
+    TempDir d;
+    const std::string path = d.path + "/ledger.sqlite";
+    REQUIRE(Ledger::open(path));
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "DROP TABLE challenges; DROP TABLE orders; PRAGMA user_version = 2",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    auto ledger = Ledger::open(path);
+    REQUIRE(ledger);
+    inventory::PublishedChallenge a{
+        "site", "bind", "_acme-challenge.example.org.", "v1", "example.org",
+        "t1",   "t1.k", at("2026-05-01T00:00:00Z")};
+    auto b = a;
+    b.value = "v2";  // a wildcard's value beside the apex's, at the same name
+    auto other = a;
+    other.cert = "other";
+    REQUIRE(ledger->remember_challenges({a, b, other}));
+    REQUIRE(ledger->remember_challenges({a}));  // again: still one row
+    CHECK(ledger->published_challenges().size() == 3);
+    REQUIRE(ledger->forget_challenges({a}));
+    auto left = ledger->published_challenges();
+    REQUIRE(left.size() == 2);
+    CHECK(left[0].value == "v2");
+    CHECK(left[0].published_at == at("2026-05-01T00:00:00Z"));
+    CHECK(left[1].cert == "other");
+
+    REQUIRE(ledger->remember_order({"site", "https://ca/order/1", at("2026-05-01T00:00:00Z")}));
+    REQUIRE(ledger->remember_order({"site", "https://ca/order/2", at("2026-05-01T00:01:00Z")}));
+    REQUIRE(ledger->forget_order("site", "https://ca/order/1"));
+    auto orders = ledger->open_orders();
+    REQUIRE(orders.size() == 1);
+    CHECK(orders[0].url == "https://ca/order/2");
+    CHECK(orders[0].created_at == at("2026-05-01T00:01:00Z"));
+}

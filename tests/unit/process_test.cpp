@@ -70,6 +70,17 @@ TEST_CASE("process: environment is inherited and extended", "[process]") {
     CHECK(run_ok(o).out == "[]x y\n");
 }
 
+TEST_CASE("process: a withheld variable (a secret's env:NAME) never reaches a child", "[process]") {
+    ::setenv("CERTFLEET_PROCESS_TEST_SECRET", "hunter2", 1);
+    auto o = shell("echo \"[${CERTFLEET_PROCESS_TEST_SECRET-unset}]\"");
+    CHECK(run_ok(o).out == "[hunter2]\n");
+    withhold_from_children("CERTFLEET_PROCESS_TEST_SECRET");
+    CHECK(run_ok(o).out == "[unset]\n");
+    o.env = {{"CERTFLEET_PROCESS_TEST_SECRET", "given on purpose"}};
+    CHECK(run_ok(o).out == "[given on purpose]\n");
+    ::unsetenv("CERTFLEET_PROCESS_TEST_SECRET");
+}
+
 TEST_CASE("process: stdin data is delivered; no stdin means /dev/null", "[process]") {
     auto o = shell("cat; echo done");
     o.stdin_data = "line1\nline2\n";

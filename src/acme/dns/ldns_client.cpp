@@ -2,113 +2,27 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <netdb.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <spdlog/spdlog.h>
+
+#include "acme/dns/answers.hpp"
+#include "acme/dns/wire_exchange.hpp"
 
 namespace certfleet::acme::dns::detail {
 namespace {
 
 using std::chrono::milliseconds;
 
-ResolverPtr make_resolver(const ServerAddress& server, milliseconds timeout, const TsigKey* tsig) {
-    ResolverPtr res(ldns_resolver_new());
-    const bool v6 = server.address.find(':') != std::string::npos;
-    RdfPtr ns(
-        ldns_rdf_new_frm_str(v6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, server.address.c_str()));
-    if (!res || !ns || ldns_resolver_push_nameserver(res.get(), ns.get()) != LDNS_STATUS_OK) {
+// Decodes a reply; nullptr when ldns cannot.
+PktPtr decode(const std::vector<uint8_t>& wire) {
+    ldns_pkt* parsed = nullptr;
+    if (ldns_wire2pkt(&parsed, wire.data(), wire.size()) != LDNS_STATUS_OK) {
         return nullptr;
     }
-    ldns_resolver_set_port(res.get(), server.port);
-    timeval tv{};
-    tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-    tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-    ldns_resolver_set_timeout(res.get(), tv);
-    // Our own loop retries (only timeouts, within the deadline); ldns must
-    // not add retries or sleeps of its own.
-    ldns_resolver_set_retry(res.get(), 1);
-    ldns_resolver_set_retrans(res.get(), 0);
-    ldns_resolver_set_fallback(res.get(), true);
-    if (tsig != nullptr) {
-        ldns_resolver_set_tsig_keyname(res.get(), tsig->name.c_str());
-        ldns_resolver_set_tsig_algorithm(res.get(), tsig->algorithm.c_str());
-        ldns_resolver_set_tsig_keydata(res.get(), tsig->secret.c_str());
-    }
-    return res;
-}
-
-struct SocketCloser {
-    explicit SocketCloser(int descriptor) : fd(descriptor) {}
-    int fd;
-    SocketCloser(const SocketCloser&) = delete;
-    SocketCloser& operator=(const SocketCloser&) = delete;
-    ~SocketCloser() {
-        if (fd >= 0) {
-            ::close(fd);
-        }
-    }
-};
-
-enum class UdpOutcome { Answer, Timeout, Refused, Error };
-
-// One UDP round trip on a connected socket: unlike ldns's unconnected one, it
-// sees ICMP port-unreachable, so a stopped server fails at once instead of
-// after the whole timeout. Datagrams with another message id are ignored.
-UdpOutcome udp_exchange(const ServerAddress& server, const uint8_t* wire, size_t size, uint16_t id,
-                        milliseconds timeout, std::vector<uint8_t>& answer, std::string& error) {
-    addrinfo hints{};
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-    hints.ai_socktype = SOCK_DGRAM;
-    addrinfo* found = nullptr;
-    if (::getaddrinfo(server.address.c_str(), std::to_string(server.port).c_str(), &hints,
-                      &found) != 0 ||
-        found == nullptr) {
-        error = "invalid address";
-        return UdpOutcome::Error;
-    }
-    const int fd = ::socket(found->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    const bool connected = fd >= 0 && ::connect(fd, found->ai_addr, found->ai_addrlen) == 0;
-    ::freeaddrinfo(found);
-    const SocketCloser closer{fd};
-    if (!connected || ::send(fd, wire, size, 0) < 0) {
-        error = std::strerror(errno);
-        return errno == ECONNREFUSED ? UdpOutcome::Refused : UdpOutcome::Error;
-    }
-    const auto deadline = SteadyClock::now() + timeout;
-    answer.resize(65535);
-    while (true) {
-        const auto left =
-            std::chrono::duration_cast<milliseconds>(deadline - SteadyClock::now()).count();
-        if (left <= 0) {
-            return UdpOutcome::Timeout;
-        }
-        pollfd p{fd, POLLIN, 0};
-        const int ready = ::poll(&p, 1, static_cast<int>(left));
-        if (ready < 0 && errno == EINTR) {
-            continue;
-        }
-        if (ready <= 0) {
-            return UdpOutcome::Timeout;
-        }
-        const ssize_t n = ::recv(fd, answer.data(), answer.size(), 0);
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN) {
-                continue;
-            }
-            error = std::strerror(errno);
-            return errno == ECONNREFUSED ? UdpOutcome::Refused : UdpOutcome::Error;
-        }
-        if (n >= LDNS_HEADER_SIZE && ldns_read_uint16(answer.data()) == id) {
-            answer.resize(static_cast<size_t>(n));
-            return UdpOutcome::Answer;
-        }
-    }
+    return PktPtr(parsed);
 }
 
 }  // namespace
@@ -152,8 +66,12 @@ core::Result<Reply> exchange(const ServerAddress& server, ldns_pkt* request,
     if (ldns_pkt2wire(&raw_wire, request, &wire_size) != LDNS_STATUS_OK) {
         return core::fail(core::ErrorKind::Dns, "cannot encode a DNS message");
     }
-    const std::unique_ptr<uint8_t, decltype(&std::free)> wire(raw_wire, &std::free);
-    UdpOutcome last = UdpOutcome::Timeout;
+    const std::vector<uint8_t> wire(raw_wire, raw_wire + wire_size);
+    std::free(raw_wire);
+    const std::string where = "DNS server " + server.label();
+    const std::string unreadable = where + " sent an unreadable reply";
+    WireOutcome last = WireOutcome::Timeout;
+    bool mismatched = false;
     std::string last_error;
     for (int attempt = 1; attempt <= std::max(1, options.attempts); ++attempt) {
         const auto now = SteadyClock::now();
@@ -167,54 +85,62 @@ core::Result<Reply> exchange(const ServerAddress& server, ldns_pkt* request,
         }
         per_try = std::max(per_try, milliseconds(50));
         std::vector<uint8_t> answer;
-        last = udp_exchange(server, wire.get(), wire_size, ldns_pkt_id(request), per_try, answer,
-                            last_error);
-        if (last == UdpOutcome::Timeout) {
-            spdlog::debug("DNS query to {} timed out (attempt {})", server.label(), attempt);
-            continue;  // only silence is worth a retry
+        last = udp_round_trip(server, wire, per_try, answer, last_error);
+        if (last == WireOutcome::Timeout || last == WireOutcome::Mismatch) {
+            spdlog::debug("DNS query to {}: no matching reply (attempt {})", server.label(),
+                          attempt);
+            mismatched = mismatched || last == WireOutcome::Mismatch;
+            continue;  // only silence (or noise) is worth a retry
         }
-        if (last != UdpOutcome::Answer) {
+        if (last != WireOutcome::Answer) {
             break;
         }
-        ldns_pkt* parsed = nullptr;
-        if (ldns_wire2pkt(&parsed, answer.data(), answer.size()) != LDNS_STATUS_OK) {
-            return core::fail(core::ErrorKind::Protocol,
-                              "DNS server " + server.label() + " sent an unreadable reply");
+        PktPtr reply = decode(answer);
+        if (!reply) {
+            return core::fail(core::ErrorKind::Protocol, unreadable);
         }
-        PktPtr reply(parsed);
         if (ldns_pkt_tc(reply.get())) {
-            // Truncated: ldns repeats the exchange over TCP (and checks TSIG).
-            ResolverPtr res = make_resolver(server, per_try, tsig);
-            if (!res) {
-                return core::fail(core::ErrorKind::Dns,
-                                  "invalid DNS server address '" + server.label() + "'");
+            // Truncated: the same message over TCP, within the same time.
+            last = tcp_round_trip(server, wire, per_try, answer, last_error);
+            if (last == WireOutcome::Mismatch) {
+                mismatched = true;
+                break;
             }
-            ldns_resolver_set_usevc(res.get(), true);
-            parsed = nullptr;
-            const ldns_status status = ldns_send(&parsed, res.get(), request);
-            reply.reset(parsed);
-            if (reply && (status == LDNS_STATUS_OK || status == LDNS_STATUS_CRYPTO_TSIG_BOGUS)) {
-                return Reply{std::move(reply), status == LDNS_STATUS_OK, server.label()};
+            if (last != WireOutcome::Answer) {
+                return core::fail(
+                    last == WireOutcome::Timeout ? core::ErrorKind::Timeout
+                                                 : core::ErrorKind::Network,
+                    where + " sent a truncated reply and did not answer over TCP (is TCP port " +
+                        std::to_string(server.port) + " open?): " +
+                        (last == WireOutcome::Timeout   ? "no complete reply in time"
+                         : last == WireOutcome::Refused ? "connection refused"
+                                                        : last_error));
             }
-            return core::fail(
-                core::ErrorKind::Network,
-                "DNS server " + server.label() + " did not answer over TCP (is TCP port " +
-                    std::to_string(server.port) + " open?): " + ldns_get_errorstr_by_id(status));
+            if (!(reply = decode(answer))) {
+                return core::fail(core::ErrorKind::Protocol, unreadable);
+            }
         }
         bool signature_ok = true;
         if (const ldns_rr* sig = ldns_pkt_tsig(request); tsig != nullptr && sig != nullptr) {
-            signature_ok =
-                ldns_pkt_tsig_verify(reply.get(), answer.data(), answer.size(), tsig->name.c_str(),
-                                     tsig->secret.c_str(), ldns_rr_rdf(sig, 3));
+            signature_ok = tsig_verifies(reply.get(), answer.data(), answer.size(), *tsig,
+                                         ldns_rr_rdf(sig, 3));
         }
         return Reply{std::move(reply), signature_ok, server.label()};
     }
-    const std::string detail = last == UdpOutcome::Timeout   ? "no reply in time"
-                               : last == UdpOutcome::Refused ? "connection refused"
-                                                             : last_error;
-    return core::fail(
-        core::ErrorKind::Network,
-        "DNS server " + server.label() + " did not answer (is it running? firewall?): " + detail);
+    if (mismatched) {
+        return core::fail(core::ErrorKind::Protocol,
+                          where +
+                              " sent only replies that do not match the query (another "
+                              "message id or question)",
+                          "something else answers at " + server.label() +
+                              " (another service, a proxy or firewall rewriting DNS): check "
+                              "the server address");
+    }
+    const std::string detail = last == WireOutcome::Timeout   ? "no reply in time"
+                               : last == WireOutcome::Refused ? "connection refused"
+                                                              : last_error;
+    return core::fail(core::ErrorKind::Network,
+                      where + " did not answer (is it running? firewall?): " + detail);
 }
 
 core::Result<Reply> query(const ServerAddress& server, const std::string& name, ldns_rr_type type,
@@ -251,27 +177,11 @@ core::Result<std::string> find_zone_at(const ServerAddress& server, const std::s
                                         ": check the server address and the zone configuration"
                                   : "");
         }
-        std::string referral;
-        for (const ldns_rr_list* section : {ldns_pkt_answer(pkt), ldns_pkt_authority(pkt)}) {
-            for (size_t i = 0; i < ldns_rr_list_rr_count(section); ++i) {
-                const ldns_rr* rr = ldns_rr_list_rr(section, i);
-                const std::string owner = owner_of(rr);
-                // An SOA of a CNAME target's zone says nothing about `name`.
-                if (!name_is_subdomain_of(name, owner)) {
-                    continue;
-                }
-                if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) {
-                    return owner;
-                }
-                // Recursive answers carry NS without AA; only an authoritative
-                // server's referral means "not here".
-                if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NS && !ldns_pkt_aa(pkt) &&
-                    !options.recursion_desired && section == ldns_pkt_authority(pkt)) {
-                    referral = owner;
-                }
-            }
+        const ZoneAnswer zone = zone_in_reply(pkt, name, options.recursion_desired);
+        if (!zone.apex.empty()) {
+            return zone.apex;
         }
-        if (!referral.empty()) {
+        if (const std::string& referral = zone.referral; !referral.empty()) {
             return core::fail(core::ErrorKind::Dns,
                               fqdn + " is in zone " + referral + ", which DNS server " +
                                   server.label() + " delegates elsewhere",

@@ -83,7 +83,7 @@ core::Result<ServerAddress> parse_server(std::string_view text, std::uint16_t de
         return core::fail(core::ErrorKind::Config, "DNS server '" + std::string(text) +
                                                        "': missing host (expected host:port)");
     }
-    if (!port.empty() || (text.size() > 0 && text.back() == ':')) {
+    if (!port.empty() || (!text.empty() && text.back() == ':')) {
         unsigned value = 0;
         const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
         if (ec != std::errc() || ptr != port.data() + port.size() || value == 0 || value > 65535) {

@@ -7,7 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "acme/dns/ldns_client.hpp"
+#include "acme/dns/answers.hpp"
 #include "acme/dns/resolver.hpp"
 #include "core/time.hpp"
 
@@ -35,25 +35,10 @@ std::string check_once(const Check& check, milliseconds timeout) {
     options.attempts = 1;  // the next poll is the retry
     auto reply = detail::query(check.server, check.fqdn, LDNS_RR_TYPE_TXT, options);
     if (!reply) {
-        return "no answer";
+        // Protocol: garbage, or only replies to another query (wrong id or question).
+        return reply.error().kind == core::ErrorKind::Protocol ? "unusable reply" : "no answer";
     }
-    const ldns_pkt* pkt = reply->packet.get();
-    if (ldns_pkt_get_rcode(pkt) != LDNS_RCODE_NOERROR) {
-        return detail::rcode_name(pkt);
-    }
-    const auto values = detail::txt_values(pkt, check.fqdn);
-    const auto present = static_cast<std::size_t>(
-        std::count_if(check.expected.begin(), check.expected.end(), [&](const std::string& v) {
-            return std::find(values.begin(), values.end(), v) != values.end();
-        }));
-    if (present == check.expected.size()) {
-        return {};
-    }
-    if (values.empty()) {
-        const std::string target = detail::cname_target(pkt, check.fqdn);
-        return target.empty() ? "no TXT" : "CNAME to " + target;
-    }
-    return std::to_string(present) + " of " + std::to_string(check.expected.size()) + " values";
+    return detail::txt_state(reply->packet.get(), check.fqdn, check.expected);
 }
 
 void run_round(std::vector<Check>& pending, SteadyClock::time_point deadline,

@@ -5,7 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "acme/dns/ldns_client.hpp"
+#include "acme/dns/answers.hpp"
 
 namespace certfleet::acme::dns {
 namespace {
@@ -139,7 +139,9 @@ core::Result<std::string> Resolver::find_zone(std::string_view fqdn) const {
     std::optional<core::Error> last;
     for (const auto& server : m_servers) {
         auto zone = detail::find_zone_at(server, std::string(fqdn), options);
-        if (zone || zone.error().kind != core::ErrorKind::Network) {
+        // A server that is silent or answers garbage says nothing: ask the next.
+        if (zone || (zone.error().kind != core::ErrorKind::Network &&
+                     zone.error().kind != core::ErrorKind::Protocol)) {
             return zone;
         }
         last = zone.error();
@@ -163,15 +165,8 @@ core::Result<std::vector<ServerAddress>> Resolver::authoritative_servers(
         return reply.failure();
     }
     const ldns_pkt* pkt = reply->packet.get();
-    const ldns_rr_list* answer = ldns_pkt_answer(pkt);
     std::vector<ServerAddress> out;
-    for (size_t i = 0; i < ldns_rr_list_rr_count(answer); ++i) {
-        const ldns_rr* rr = ldns_rr_list_rr(answer, i);
-        if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS || detail::owner_of(rr) != zone) {
-            continue;
-        }
-        const std::string ns = normalize_fqdn(detail::rdf_text(ldns_rr_rdf(rr, 0)));
-        auto addresses = detail::addresses_in(ldns_pkt_additional(pkt), ns);
+    for (auto& [ns, addresses] : detail::nameservers_in(pkt, zone)) {
         for (ldns_rr_type type : {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA}) {
             if (!addresses.empty()) {
                 break;

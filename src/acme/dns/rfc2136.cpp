@@ -6,7 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "acme/dns/ldns_client.hpp"
+#include "acme/dns/answers.hpp"
 #include "acme/dns/names.hpp"
 
 namespace certfleet::acme::dns {
@@ -16,9 +16,6 @@ using detail::SteadyClock;
 using std::chrono::milliseconds;
 
 constexpr uint16_t kTsigFudge = 300;  // RFC 8945 §5.2.3 recommendation
-constexpr uint16_t kBadSig = 16;
-constexpr uint16_t kBadKey = 17;
-constexpr uint16_t kBadTime = 18;
 
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -55,21 +52,6 @@ bool is_plain_txt(std::string_view v) {
     });
 }
 
-std::string tsig_error_name(uint16_t code) {
-    switch (code) {
-        case kBadSig:
-            return "BADSIG";
-        case kBadKey:
-            return "BADKEY";
-        case kBadTime:
-            return "BADTIME";
-        case 0:
-            return "NOTAUTH";
-        default:
-            return "TSIG error " + std::to_string(code);
-    }
-}
-
 class Rfc2136Provider final : public DnsProvider {
 public:
     Rfc2136Provider(Rfc2136Config config, ServerAddress server, detail::TsigKey key)
@@ -91,7 +73,10 @@ private:
     detail::ExchangeOptions options(SteadyClock::time_point deadline) const {
         detail::ExchangeOptions o;
         o.recursion_desired = false;
-        o.timeout = std::min<milliseconds>(milliseconds(5000), m_config.timeout / 2);
+        // Half the provider's time per attempt, counted in milliseconds: in
+        // seconds a 1 s timeout would halve to 0 (and each attempt get 50 ms).
+        o.timeout = std::min(milliseconds(5000),
+                             std::chrono::duration_cast<milliseconds>(m_config.timeout) / 2);
         o.attempts = 2;
         o.deadline = deadline;
         return o;
@@ -169,7 +154,7 @@ private:
             if (!ldns_rr_push_rdf(rr.get(), text.get())) {
                 return core::fail(core::ErrorKind::Dns, "cannot build TXT record " + record.fqdn);
             }
-            text.release();
+            static_cast<void>(text.release());  // the record owns the text now
             ldns_rr_list_push_rr(updates.get(), rr.release());
         }
         detail::RdfPtr zone = detail::make_dname(batch.zone);
@@ -194,58 +179,12 @@ private:
         if (!reply) {
             return reply.failure();
         }
-        auto checked = check_reply(server, batch, *reply);
+        auto checked = detail::check_update_reply(*reply, batch, m_config.tsig_name);
         if (checked) {
             spdlog::info("{}: {} {} TXT record(s) in zone {}", describe(),
                          add ? "added" : "removed", batch.records.size(), batch.zone);
         }
         return checked;
-    }
-
-    core::Status check_reply(const ServerAddress& server, const ZoneBatch& batch,
-                             const detail::Reply& reply) const {
-        const ldns_pkt* pkt = reply.packet.get();
-        const auto rcode = ldns_pkt_get_rcode(pkt);
-        uint16_t tsig_error = 0;
-        if (const ldns_rr* tsig = ldns_pkt_tsig(pkt); tsig && ldns_rr_rd_count(tsig) > 5) {
-            tsig_error = ldns_rdf2native_int16(ldns_rr_rdf(tsig, 5));
-        }
-        const std::string where = "DNS server " + server.label();
-        if (tsig_error == kBadTime) {
-            return core::fail(core::ErrorKind::Dns,
-                              where + " rejected the time of the TSIG signature (BADTIME)",
-                              "check the clocks of this machine and of the server (NTP)");
-        }
-        if (tsig_error != 0 || (rcode == LDNS_RCODE_NOTAUTH && ldns_pkt_tsig(pkt) != nullptr)) {
-            return core::fail(core::ErrorKind::Dns,
-                              "the DNS server " + server.label() + " rejected TSIG key '" +
-                                  m_config.tsig_name + "' (" + tsig_error_name(tsig_error) +
-                                  "): check tsig_name, tsig_algorithm and the secret file");
-        }
-        if (rcode == LDNS_RCODE_NOTAUTH) {
-            return core::fail(core::ErrorKind::Dns,
-                              where + " is not authoritative for zone " + batch.zone + " (NOTAUTH)",
-                              "send updates to the primary server of the zone");
-        }
-        if (rcode == LDNS_RCODE_REFUSED) {
-            return core::fail(core::ErrorKind::Dns,
-                              where + " refused the update of zone " + batch.zone + " (REFUSED)",
-                              "its update policy does not let key '" + m_config.tsig_name +
-                                  "' change TXT records at " + names_summary(batch.records) +
-                                  ": check allow-update / update-policy (e.g. grant " +
-                                  m_config.tsig_name + " zonesub TXT;)");
-        }
-        if (rcode != LDNS_RCODE_NOERROR) {
-            return core::fail(core::ErrorKind::Dns, where + " answered " + detail::rcode_name(pkt) +
-                                                        " to the update of zone " + batch.zone);
-        }
-        if (!reply.signature_ok) {
-            return core::fail(core::ErrorKind::Dns,
-                              "the reply of " + where + " to the update of zone " + batch.zone +
-                                  " is not signed with TSIG key '" + m_config.tsig_name + "'",
-                              "the update may or may not have been applied; check the key");
-        }
-        return {};
     }
 
     Rfc2136Config m_config;
