@@ -41,7 +41,15 @@ inventory::ManagedState managed_state(const inventory::Inventory& inv,
                 m.serial_owner.emplace(c.info.serial_hex, name);
     }
     m.host_events = ledger.latest_host_events();
+    m.certificates_on_host = inventory::certificates_by_host(inv);
     return m;
+}
+
+const std::vector<std::string>& certificates_on(const inventory::ManagedState& managed,
+                                                const std::string& host) {
+    static const std::vector<std::string> none;
+    auto it = managed.certificates_on_host.find(host);
+    return it == managed.certificates_on_host.end() ? none : it->second;
 }
 
 }  // namespace
@@ -83,7 +91,8 @@ AuditReport run_audit(const inventory::Inventory& inv, const inventory::Store& s
             // this host's failure instead.
             try {
                 auto transport = make_transport(host);
-                auto obs = observe_host(*transport, inv, host, options.limits, &cache);
+                auto obs = observe_host(*transport, inv, host, certificates_on(managed, hosts[i]),
+                                        options.limits, &cache);
                 if (!obs) {
                     failures[i] = obs.error();
                 } else {

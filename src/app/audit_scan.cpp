@@ -486,8 +486,9 @@ core::PemScan PemCache::scan(std::string_view content) {
 
 core::Result<HostObservation> observe_host(distribute::Transport& transport,
                                            const inventory::Inventory& inventory,
-                                           const inventory::Host& host, const ScanLimits& limits,
-                                           PemCache* cache) {
+                                           const inventory::Host& host,
+                                           const std::vector<std::string>& certificates,
+                                           const ScanLimits& limits, PemCache* cache) {
     if (auto s = transport.connect(); !s)
         return s.failure();
     HostObservation obs;
@@ -503,7 +504,7 @@ core::Result<HostObservation> observe_host(distribute::Transport& transport,
             return s.failure();
     }
     if (limits.probe)
-        for (const auto& cert : inventory::certificates_for_host(inventory, host.name)) {
+        for (const auto& cert : certificates) {
             auto target = host_target(inventory, host, inventory.certificates.at(cert));
             if (!target.verify.enabled)
                 continue;

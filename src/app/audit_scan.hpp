@@ -43,10 +43,12 @@ private:
 
 // Fails only when the host cannot be audited at all (the dump command fails
 // and its configuration cannot be read either); smaller gaps become
-// `unchecked` notes on the observation.
+// `unchecked` notes on the observation. `certificates`: the ones deployed to
+// this host, whose verify endpoints are probed when `limits.probe`.
 core::Result<inventory::HostObservation> observe_host(distribute::Transport& transport,
                                                       const inventory::Inventory& inventory,
                                                       const inventory::Host& host,
+                                                      const std::vector<std::string>& certificates,
                                                       const ScanLimits& limits,
                                                       PemCache* cache = nullptr);
 

@@ -54,8 +54,14 @@ struct Context {
 
 // The hooks of the inventory's "hooks" object.
 hooks::HookRunner make_hook_runner(const inventory::Inventory& inventory);
-// Fires a hook that concerns no single certificate (pre, post).
+// Fires a hook that concerns no single certificate (pre, post). `pre` first
+// runs a `post` an interrupted run still owes, then records that this run
+// owes one (in the ledger, until its `post` has run): whatever `pre` stopped
+// is started again even when the run that stopped it was killed.
 void fire_hook(const Context& ctx, const std::string& event, const std::string& message = {});
+// Runs the `post` hook an interrupted run owes, if any (fire_hook("pre")
+// does this too; `run` calls it when it has nothing to issue).
+void settle_owed_post_hook(const Context& ctx);
 
 IssueReport run_issue(Context& ctx, const IssueOptions& options);
 

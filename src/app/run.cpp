@@ -101,7 +101,9 @@ RunReport run_scheduled(Context& ctx, const RunOptions& options) {
     const core::TimePoint started = ctx.clock.now();
 
     // pre / post bracket real issuance only (as certbot's do): a run twice a
-    // day with nothing due must not stop and start anything.
+    // day with nothing due must not stop and start anything — but it does
+    // run the post hook a killed run still owes.
+    settle_owed_post_hook(ctx);
     bool issuing = false;
     IssueOptions issue;
     issue.concurrency = options.issue_concurrency;

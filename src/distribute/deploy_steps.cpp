@@ -380,8 +380,15 @@ void prune(Run& r, const std::string& current_version, const std::string& previo
         if (kept.contains(v)) {
             continue;
         }
-        if (auto s = r.t.remove_tree(r.paths.version_dir(v)); !s) {
+        // Renamed out of sight first: a removal cut off midway (a kill, a lost
+        // connection) leaves a ".tmp-" leftover the next run deletes, never a
+        // version directory with half its files that rollback could pick.
+        const std::string doomed = r.paths.versions + "/.tmp-pruned-" + v;
+        if (auto s = r.t.rename(r.paths.version_dir(v), doomed); !s) {
             r.warn("cannot prune versions/" + v + ": " + s.error().message);
+        } else if (auto removed = r.t.remove_tree(doomed); !removed) {
+            r.warn("cannot remove pruned versions/" + v +
+                   " (the next run retries): " + removed.error().message);
         } else {
             r.step("pruned versions/" + v);
         }

@@ -406,8 +406,9 @@ void find_exposed_keys(const HostObservation& host, mode_t key_mode,
 std::vector<AuditFinding> classify_host(const Inventory& inventory, const ManagedState& managed,
                                         const HostObservation& host, core::TimePoint now) {
     Classifier c{inventory, managed, host, now, {}, {}, {}};
-    for (const auto& cert : certificates_for_host(inventory, host.host))
-        c.deployed_here.insert(cert);
+    if (auto here = managed.certificates_on_host.find(host.host);
+        here != managed.certificates_on_host.end())
+        c.deployed_here.insert(here->second.begin(), here->second.end());
     for (const auto& use : host.uses) {
         if (!use.certificate.empty())
             c.loaded_by[use.certificate].push_back(&use);

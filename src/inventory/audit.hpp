@@ -75,6 +75,8 @@ struct ManagedState {
     std::map<std::string, std::string> current_version;  // certificate → version
     std::map<std::string, std::string> serial_owner;     // serial → certificate (all versions)
     std::map<std::pair<std::string, std::string>, EventRecord> host_events;  // (cert, host)
+    // host → certificates deployed to it (certificates_by_host, built once per audit)
+    std::map<std::string, std::vector<std::string>> certificates_on_host;
 };
 
 struct AuditFinding {

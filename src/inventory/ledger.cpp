@@ -29,7 +29,7 @@ using detail::Transaction;
 
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE issuances (
@@ -71,6 +71,12 @@ CREATE TABLE orders (
   cert TEXT NOT NULL, url TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (cert, url));
 )sql";
 
+// v4: a `post` hook owed by a run killed after its `pre` hook (whatever
+// `pre` stopped or opened stays so until `post` runs).
+constexpr const char* kSchemaV4 = R"sql(
+CREATE TABLE owed_hooks (event TEXT PRIMARY KEY, since INTEGER NOT NULL);
+)sql";
+
 Result<int> user_version(sqlite3* db) {
     auto st = Statement::prepare(db, "PRAGMA user_version");
     if (!st)
@@ -104,6 +110,10 @@ Status migrate(sqlite3* db, const std::string& path) {
     }
     if (*version < 3) {
         if (auto st = exec(db, kSchemaV3); !st)
+            return st;
+    }
+    if (*version < 4) {
+        if (auto st = exec(db, kSchemaV4); !st)
             return st;
     }
     if (*version != kSchemaVersion) {

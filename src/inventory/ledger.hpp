@@ -153,6 +153,11 @@ public:
     core::Status remember_order(const OpenOrder& order);
     core::Status forget_order(const std::string& cert, const std::string& url);
     std::vector<OpenOrder> open_orders() const;  // oldest first
+    // A hook a run owes: `post` from just before `pre` runs until `post` has
+    // run, so a run killed in between is followed by `post` in the next one.
+    core::Status owe_hook(const std::string& event, core::TimePoint since);
+    core::Status settle_hook(const std::string& event);
+    std::optional<core::TimePoint> hook_owed_since(const std::string& event) const;
 
     const std::string& path() const { return m_path; }
 

@@ -1,5 +1,6 @@
-// The ledger's record of what a run started and has not finished (schema v3):
-// DNS-01 challenge records and ACME orders. See app/recovery.hpp.
+// The ledger's record of what a run started and has not finished: DNS-01
+// challenge records and ACME orders (schema v3), hooks owed (v4). See
+// app/recovery.hpp.
 #include "inventory/ledger.hpp"
 #include "inventory/ledger_sql.hpp"
 
@@ -88,6 +89,33 @@ std::vector<OpenOrder> Ledger::open_orders() const {
     while (q->next())
         out.push_back(OpenOrder{q->text(0), q->text(1), from_db(q->integer(2))});
     return out;
+}
+
+core::Status Ledger::owe_hook(const std::string& event, core::TimePoint since) {
+    auto q = Statement::prepare(m_db.get(),
+                                "INSERT OR IGNORE INTO owed_hooks (event, since) VALUES (?1, ?2)");
+    if (!q)
+        return q.failure();
+    q->bind(1, event).bind(2, to_db(since));
+    return q->run();
+}
+
+core::Status Ledger::settle_hook(const std::string& event) {
+    auto q = Statement::prepare(m_db.get(), "DELETE FROM owed_hooks WHERE event = ?1");
+    if (!q)
+        return q.failure();
+    q->bind(1, event);
+    return q->run();
+}
+
+std::optional<core::TimePoint> Ledger::hook_owed_since(const std::string& event) const {
+    auto q = Statement::prepare(m_db.get(), "SELECT since FROM owed_hooks WHERE event = ?1");
+    if (!q)
+        return std::nullopt;
+    q->bind(1, event);
+    if (!q->next())
+        return std::nullopt;
+    return from_db(q->integer(0));
 }
 
 }  // namespace certfleet::inventory

@@ -39,4 +39,12 @@ std::vector<std::string> certificates_for_host(const Inventory& inventory,
     return names;
 }
 
+std::map<std::string, std::vector<std::string>> certificates_by_host(const Inventory& inventory) {
+    std::map<std::string, std::vector<std::string>> out;
+    for (const auto& [name, cert] : inventory.certificates)  // by name: each list comes sorted
+        for (const auto& host : deploy_hosts(inventory, cert))
+            out[host].push_back(name);
+    return out;
+}
+
 }  // namespace certfleet::inventory

@@ -154,5 +154,8 @@ struct Inventory {
 std::vector<std::string> deploy_hosts(const Inventory& inventory, const CertificateSpec& cert);
 // The certificates deployed to a host, sorted by name.
 std::vector<std::string> certificates_for_host(const Inventory& inventory, const std::string& host);
+// certificates_for_host for every host at once (hosts without any are absent):
+// one pass over the certificates instead of one per host, for `audit`.
+std::map<std::string, std::vector<std::string>> certificates_by_host(const Inventory& inventory);
 
 }  // namespace certfleet::inventory

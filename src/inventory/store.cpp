@@ -310,7 +310,14 @@ Status Store::prune(const std::string& cert, int keep) {
     for (size_t i = 0; i + kept < all.size(); ++i) {
         if (all[i] == current)
             continue;
-        if (auto st = core::remove_tree(versions_dir + "/" + all[i]); !st)
+        // Renamed out of sight first, as on hosts: a removal cut off midway
+        // leaves a ".tmp-" leftover (deleted by the next add_version), never
+        // a version with half its files.
+        const std::string doomed = versions_dir + "/.tmp-pruned-" + all[i];
+        if (::rename((versions_dir + "/" + all[i]).c_str(), doomed.c_str()) != 0)
+            return fail(ErrorKind::Io, "cannot prune " + versions_dir + "/" + all[i] + ": " +
+                                           std::generic_category().message(errno));
+        if (auto st = core::remove_tree(doomed); !st)
             return st;
     }
     return core::fsync_dir(versions_dir);

@@ -80,7 +80,8 @@ struct HostDir {
         app::ScanLimits limits;
         limits.probe = false;
         limits.max_files = max_files;
-        return app::observe_host(local, inv, inv.hosts.at("self"), limits);
+        return app::observe_host(local, inv, inv.hosts.at("self"),
+                                 inventory::certificates_for_host(inv, "self"), limits);
     }
 };
 

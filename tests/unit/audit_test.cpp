@@ -113,7 +113,9 @@ struct World {
     }
 
     std::vector<AuditFinding> audit() const {
-        return inventory::classify_host(inv, managed, host, kNow);
+        auto with_targets = managed;
+        with_targets.certificates_on_host = inventory::certificates_by_host(inv);
+        return inventory::classify_host(inv, with_targets, host, kNow);
     }
 };
 

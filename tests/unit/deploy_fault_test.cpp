@@ -167,6 +167,44 @@ TEST_CASE("connection lost mid-upload: nothing swapped, the next deploy cleans u
     CHECK_FALSE(h.exists("versions/.tmp-" + version(2).version));
 }
 
+// remove_tree of a path ending in `victim` deletes one file and fails, as a
+// kill or a dropped connection in the middle of `rm -r` leaves the tree.
+struct TornRemoval : FaultyTransport {
+    using FaultyTransport::FaultyTransport;
+    std::string victim;
+    core::Status remove_tree(const std::string& path) override {
+        if (victim.empty() || !path.ends_with(victim)) {
+            return FaultyTransport::remove_tree(path);
+        }
+        std::error_code ignored;
+        stdfs::remove(path + "/cert.pem", ignored);
+        return core::fail(core::ErrorKind::Io, "connection lost");
+    }
+};
+
+TEST_CASE("a prune cut off midway never leaves a version with half its files", "[deploy]") {
+    Host h;
+    h.target.keep_versions = 1;
+    TornRemoval t(h.local);
+    REQUIRE(deploy_version(t, h.target, version(1), false).result == DeployResult::Deployed);
+    REQUIRE(deploy_version(t, h.target, version(2), false).result == DeployResult::Deployed);
+    t.victim = version(1).version;
+    auto out = deploy_version(t, h.target, version(3), false);  // prunes version 1
+    INFO(steps_of(out));
+    REQUIRE(out.result == DeployResult::Deployed);
+    REQUIRE(out.warnings.size() == 1);
+    CHECK(contains(out.warnings[0], "cannot remove pruned versions/" + version(1).version));
+    // What rollback and status see: no version 1 without its cert.pem.
+    CHECK_FALSE(h.exists("versions/" + version(1).version));
+    auto state = inspect(h.local, h.target.cert_root, "media");
+    REQUIRE(state.ok());
+    CHECK(state->versions == std::vector<std::string>{version(2).version, version(3).version});
+
+    t.victim.clear();
+    REQUIRE(deploy_version(t, h.target, version(4), false).result == DeployResult::Deployed);
+    CHECK_FALSE(h.exists("versions/.tmp-pruned-" + version(1).version));
+}
+
 TEST_CASE("one failed write removes the partial upload at once", "[deploy]") {
     Host h;
     REQUIRE(h.deploy(version(1)).result == DeployResult::Deployed);

@@ -154,18 +154,29 @@ TEST_CASE("a ledger from a newer certfleet is refused", "[ledger]") {
     CHECK_FALSE(Ledger::open(d.path + "/missing-dir/ledger.sqlite"));
 }
 
-TEST_CASE("a v2 ledger gains the in-flight tables: challenges (by cert, name, value), orders",
-          "[ledger]") {
-    TempDir d;
-    const std::string path = d.path + "/ledger.sqlite";
+namespace {
+
+// A new ledger turned into an older schema by `sql`, then opened again (the
+// migration under test).
+Ledger reopened_after(const std::string& path, const char* sql) {
     REQUIRE(Ledger::open(path));
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db, "DROP TABLE challenges; DROP TABLE orders; PRAGMA user_version = 2",
-                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
     auto ledger = Ledger::open(path);
     REQUIRE(ledger);
+    return std::move(*ledger);
+}
+
+}  // namespace
+
+TEST_CASE("a v2 ledger gains the in-flight tables: challenges (by cert, name, value), orders",
+          "[ledger]") {
+    TempDir d;
+    auto ledger = reopened_after(d.path + "/ledger.sqlite",
+                                 "DROP TABLE challenges; DROP TABLE orders; DROP TABLE owed_hooks; "
+                                 "PRAGMA user_version = 2");
     inventory::PublishedChallenge a{
         "site", "bind", "_acme-challenge.example.org.", "v1", "example.org",
         "t1",   "t1.k", at("2026-05-01T00:00:00Z")};
@@ -173,21 +184,35 @@ TEST_CASE("a v2 ledger gains the in-flight tables: challenges (by cert, name, va
     b.value = "v2";  // a wildcard's value beside the apex's, at the same name
     auto other = a;
     other.cert = "other";
-    REQUIRE(ledger->remember_challenges({a, b, other}));
-    REQUIRE(ledger->remember_challenges({a}));  // again: still one row
-    CHECK(ledger->published_challenges().size() == 3);
-    REQUIRE(ledger->forget_challenges({a}));
-    auto left = ledger->published_challenges();
+    REQUIRE(ledger.remember_challenges({a, b, other}));
+    REQUIRE(ledger.remember_challenges({a}));  // again: still one row
+    CHECK(ledger.published_challenges().size() == 3);
+    REQUIRE(ledger.forget_challenges({a}));
+    auto left = ledger.published_challenges();
     REQUIRE(left.size() == 2);
     CHECK(left[0].value == "v2");
     CHECK(left[0].published_at == at("2026-05-01T00:00:00Z"));
     CHECK(left[1].cert == "other");
 
-    REQUIRE(ledger->remember_order({"site", "https://ca/order/1", at("2026-05-01T00:00:00Z")}));
-    REQUIRE(ledger->remember_order({"site", "https://ca/order/2", at("2026-05-01T00:01:00Z")}));
-    REQUIRE(ledger->forget_order("site", "https://ca/order/1"));
-    auto orders = ledger->open_orders();
+    REQUIRE(ledger.remember_order({"site", "https://ca/order/1", at("2026-05-01T00:00:00Z")}));
+    REQUIRE(ledger.remember_order({"site", "https://ca/order/2", at("2026-05-01T00:01:00Z")}));
+    REQUIRE(ledger.forget_order("site", "https://ca/order/1"));
+    auto orders = ledger.open_orders();
     REQUIRE(orders.size() == 1);
     CHECK(orders[0].url == "https://ca/order/2");
     CHECK(orders[0].created_at == at("2026-05-01T00:01:00Z"));
+}
+
+TEST_CASE("a v3 ledger gains owed hooks: owed once, from the first time, until settled",
+          "[ledger]") {
+    TempDir d;
+    auto ledger =
+        reopened_after(d.path + "/ledger.sqlite", "DROP TABLE owed_hooks; PRAGMA user_version = 3");
+    CHECK_FALSE(ledger.hook_owed_since("post"));
+    REQUIRE(ledger.owe_hook("post", at("2026-05-01T00:00:00Z")));
+    REQUIRE(ledger.owe_hook("post", at("2026-05-02T00:00:00Z")));  // still the first run's
+    CHECK(ledger.hook_owed_since("post") == at("2026-05-01T00:00:00Z"));
+    REQUIRE(ledger.settle_hook("post"));
+    CHECK_FALSE(ledger.hook_owed_since("post"));
+    REQUIRE(ledger.settle_hook("post"));  // nothing owed: fine
 }

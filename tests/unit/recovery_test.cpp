@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "app/run.hpp"
 #include "ari_test_support.hpp"
 #include "inventory/load.hpp"
 #include "temp_files.hpp"
@@ -140,4 +141,99 @@ TEST_CASE("recovery: a store version without its ledger row gets the row", "[rec
     // Recorded once: the next runs find it.
     app::recover_interrupted_runs(ctx, wiring, session);
     CHECK(ledger->issuances("site").size() == 1);
+}
+
+namespace {
+
+// An inventory with no certificates whose pre and post hooks log
+// "$CERTFLEET_EVENT: $CERTFLEET_MESSAGE".
+struct HookSetup {
+    TempDir dir;
+    std::string log = dir / "hooks.log";
+    inventory::Inventory inventory;
+    std::optional<inventory::Store> store;
+    std::optional<inventory::Ledger> ledger;
+    core::FixedClock clock{test::ari::at("2026-11-21T03:00:00Z")};
+    hooks::HookRunner runner;
+    std::optional<app::Context> ctx;
+
+    explicit HookSetup(bool with_post = true) {
+        const std::string command =
+            "echo \\\"$CERTFLEET_EVENT: $CERTFLEET_MESSAGE\\\" >> '" + log + "'";
+        const std::string text =
+            R"({ "state_dir": "state", "acme": { "directory": "https://ca.invalid/dir" },
+                 "certificates": {},
+                 "hooks": { "pre": ")" +
+            command + "\"" + (with_post ? R"(, "post": ")" + command + "\"" : std::string()) +
+            " } }";
+        auto loaded = inventory::parse_inventory(text, "inv.json", dir.path);
+        INFO(text);
+        REQUIRE(loaded.ok());
+        inventory = std::move(*loaded.inventory);
+        auto opened_store = inventory::Store::open(dir / "state");
+        REQUIRE(opened_store);
+        store.emplace(std::move(*opened_store));
+        auto opened_ledger = inventory::Ledger::open(dir / "ledger.sqlite");
+        REQUIRE(opened_ledger);
+        ledger.emplace(std::move(*opened_ledger));
+        runner = app::make_hook_runner(inventory);
+        ctx.emplace(app::Context{inventory, *store, *ledger, clock, nullptr, {}, &runner});
+    }
+    std::string calls() const {
+        std::ifstream in(log);
+        std::stringstream s;
+        s << in.rdbuf();
+        return s.str();
+    }
+};
+
+}  // namespace
+
+TEST_CASE("recovery: the post hook a run killed after its pre hook owes runs in the next run",
+          "[recovery]") {
+    HookSetup s;
+    auto& ctx = *s.ctx;
+    auto& ledger = s.ledger;
+    auto& clock = s.clock;
+
+    // A whole run: pre and post, nothing owed afterwards.
+    app::fire_hook(ctx, "pre");
+    CHECK(ledger->hook_owed_since("post") == clock.now());
+    app::fire_hook(ctx, "post");
+    CHECK_FALSE(ledger->hook_owed_since("post"));
+    CHECK(s.calls() == "pre: \npost: \n");
+
+    // Killed after pre: the next renewal runs the owed post before its own pre.
+    app::fire_hook(ctx, "pre");
+    clock.set(test::ari::at("2026-11-21T15:00:00Z"));
+    app::fire_hook(ctx, "pre");
+    app::fire_hook(ctx, "post");
+    CHECK(s.calls() ==
+          "pre: \npost: \npre: \n"
+          "post: the run started at 2026-11-21T03:00:00Z was interrupted after its pre hook; "
+          "this is its post hook\n"
+          "pre: \npost: \n");
+
+    // Killed after pre, and the next run has nothing to issue (no pre of its
+    // own): `run` still settles the debt, once.
+    app::fire_hook(ctx, "pre");
+    const std::string before = s.calls();
+    app::RunOptions options;
+    options.audit = false;
+    app::run_scheduled(ctx, options);
+    CHECK(s.calls() == before +
+                           "post: the run started at 2026-11-21T15:00:00Z was interrupted after "
+                           "its pre hook; this is its post hook\n");
+    CHECK_FALSE(ledger->hook_owed_since("post"));
+    app::run_scheduled(ctx, options);
+    CHECK(s.calls() == before +
+                           "post: the run started at 2026-11-21T15:00:00Z was interrupted after "
+                           "its pre hook; this is its post hook\n");
+}
+
+TEST_CASE("recovery: without a post hook nothing is owed", "[recovery]") {
+    HookSetup s(false);
+    app::fire_hook(*s.ctx, "pre");
+    CHECK_FALSE(s.ledger->hook_owed_since("post"));
+    CHECK(s.calls() == "pre: \n");
 }
