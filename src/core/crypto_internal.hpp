@@ -91,4 +91,9 @@ inline const unsigned char* as_bytes(std::string_view s) {
 // has the X509 in hand; decoding it again costs as much as the first time).
 Result<CertificateInfo> describe_certificate(X509* cert);
 
+// Adds every certificate of a PEM bundle (an operator's ca_bundle) to a TLS
+// client's trust store; returns how many. A damaged or encrypted block fails
+// the whole bundle (never a passphrase prompt, never a silently partial trust).
+Result<int> add_trusted_certificates(X509_STORE* store, std::string_view pem);
+
 }  // namespace certfleet::core::detail

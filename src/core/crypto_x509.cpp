@@ -338,4 +338,18 @@ Result<std::string> certificate_der(std::string_view pem) {
     return to_der(cert->get());
 }
 
+namespace detail {
+
+Result<int> add_trusted_certificates(X509_STORE* store, std::string_view pem) {
+    auto certs = read_certificates(pem);
+    if (!certs)
+        return certs.failure();
+    for (const auto& cert : *certs)
+        if (X509_STORE_add_cert(store, cert.get()) != 1)  // a duplicate is not an error
+            return openssl_failure("adding a trusted certificate");
+    return static_cast<int>(certs->size());
+}
+
+}  // namespace detail
+
 }  // namespace certfleet::core

@@ -11,6 +11,8 @@
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
+#include "core/crypto_internal.hpp"
+
 namespace certfleet::core {
 
 namespace {
@@ -79,14 +81,11 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
 CURLcode add_extra_trust(CURL*, void* ssl_ctx, void* user) {
     const auto* pem = static_cast<const std::string*>(user);
     X509_STORE* store = SSL_CTX_get_cert_store(static_cast<SSL_CTX*>(ssl_ctx));
-    BIO* bio = BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size()));
-    if (!bio)
-        return CURLE_OUT_OF_MEMORY;
-    while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-        X509_STORE_add_cert(store, cert);  // duplicates are harmless
-        X509_free(cert);
+    auto added = detail::add_trusted_certificates(store, *pem);
+    if (!added) {
+        spdlog::error("ca_bundle: {}", added.error().message);
+        return CURLE_SSL_CACERT_BADFILE;
     }
-    BIO_free(bio);
     return CURLE_OK;
 }
 

@@ -58,8 +58,9 @@ int i2d_certificate(const void* cert, unsigned char** out) {
 }
 
 // A self-signed certificate for `key` covering www.example.test, as PEM
-// encrypted with kPassphrase (RFC 1421 headers, which OpenSSL still reads).
-std::string encrypted_certificate_pem(const PrivateKey& key) {
+// encrypted with kPassphrase (RFC 1421 headers, which OpenSSL still reads),
+// or plain.
+std::string encrypted_certificate_pem(const PrivateKey& key, bool encrypted = true) {
     X509Ptr cert(X509_new());
     REQUIRE(cert);
     REQUIRE(X509_set_version(cert.get(), X509_VERSION_3) == 1);
@@ -75,7 +76,9 @@ std::string encrypted_certificate_pem(const PrivateKey& key) {
     REQUIRE(X509_sign(cert.get(), key.raw(), EVP_sha256()) > 0);
     BioPtr bio(BIO_new(BIO_s_mem()));
     REQUIRE(PEM_ASN1_write_bio(i2d_certificate, PEM_STRING_X509, bio.get(), cert.get(),
-                               EVP_aes_128_cbc(), as_bytes(kPassphrase), 6, nullptr, nullptr) == 1);
+                               encrypted ? EVP_aes_128_cbc() : nullptr,
+                               encrypted ? as_bytes(kPassphrase) : nullptr, encrypted ? 6 : 0,
+                               nullptr, nullptr) == 1);
     return bio_contents(bio.get());
 }
 
@@ -117,5 +120,21 @@ TEST_CASE("an encrypted private key is refused without asking for a passphrase",
 
     CHECK_FALSE(PrivateKey::from_pem(traditional).ok());
     CHECK_FALSE(PrivateKey::from_pem(pkcs8).ok());
+    CHECK(PromptCounter::prompts() == 0);
+}
+
+TEST_CASE("a ca_bundle with an encrypted certificate is refused without a prompt", "[crypto]") {
+    const PrivateKey& key = cached_key(KeyType::EcdsaP256);
+    const std::string plain = encrypted_certificate_pem(key, false);
+    const std::string encrypted = encrypted_certificate_pem(key);
+    X509StorePtr store(X509_STORE_new());
+    REQUIRE(store);
+    PromptCounter counter;
+
+    auto added = add_trusted_certificates(store.get(), plain + plain);
+    REQUIRE(added.ok());
+    CHECK(*added == 2);
+    CHECK_FALSE(add_trusted_certificates(store.get(), plain + encrypted).ok());
+    CHECK_FALSE(add_trusted_certificates(store.get(), "not a bundle").ok());
     CHECK(PromptCounter::prompts() == 0);
 }
