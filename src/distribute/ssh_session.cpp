@@ -5,13 +5,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
 #include <mutex>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <random>
 #include <sys/socket.h>
 #include <system_error>
@@ -116,24 +114,6 @@ core::Result<int> connect_tcp(const SshOptions& o) {
                 o.host_name + ": cannot connect to " + where + ": " + last_error, hint);
 }
 
-std::string expand_home(const std::string& path) {
-    if (path.rfind("~/", 0) != 0) {
-        return path;
-    }
-    std::string home;
-    if (const char* env = std::getenv("HOME"); env != nullptr && *env != '\0') {
-        home = env;
-    } else {
-        std::vector<char> buf(16384);
-        passwd pw{};
-        passwd* found = nullptr;
-        if (::getpwuid_r(::getuid(), &pw, buf.data(), buf.size(), &found) == 0 && found) {
-            home = found->pw_dir;
-        }
-    }
-    return home + path.substr(1);
-}
-
 // sshd closes a connection unanswered when it has too many unauthenticated
 // ones (MaxStartups; OpenSSH's default 10:30:100 drops 30 % of new ones from
 // 10 on and all from 100): the client sees the socket close before or while
@@ -164,23 +144,6 @@ milliseconds handshake_backoff(int attempt) {
     thread_local std::minstd_rand rng{std::random_device{}()};
     const long base = 100L << (attempt - 1);
     return milliseconds(base + std::uniform_int_distribution<long>(0, base)(rng));
-}
-
-struct AgentDeleter {
-    bool connected = false;
-    void operator()(LIBSSH2_AGENT* agent) const {
-        if (connected) {
-            libssh2_agent_disconnect(agent);
-        }
-        libssh2_agent_free(agent);
-    }
-};
-
-bool is_rsa_public_key(const std::string& pub_path) {
-    std::ifstream in(pub_path);
-    std::string type;
-    in >> type;
-    return type == "ssh-rsa";
 }
 
 }  // namespace
@@ -288,94 +251,6 @@ core::Status SshSession::handshake(int attempt) {
     }
     return verify_host_key(m_session, HostKeyCheck{m_options.host_name, m_options.address,
                                                    m_options.port, m_options.known_hosts});
-}
-
-// Agent identities first (they also cover passphrase-protected keys), then
-// identity_file. Every refusal is collected so the error says what was tried.
-core::Status SshSession::authenticate() {
-    const std::string& user = m_options.user;
-    const auto user_len = static_cast<unsigned int>(user.size());
-    const char* methods = libssh2_userauth_list(m_session, user.c_str(), user_len);
-    if (methods == nullptr && libssh2_userauth_authenticated(m_session)) {
-        return {};  // the server accepted "none"
-    }
-    bool broken = methods == nullptr && is_connection_error(last_errno());
-    std::vector<std::string> notes;
-    if (methods != nullptr && std::strstr(methods, "publickey") == nullptr) {
-        notes.push_back(std::string("the server offers only ") + methods);
-    }
-    const char* sock = std::getenv("SSH_AUTH_SOCK");
-    if (notes.empty() && !broken && m_options.use_agent && sock != nullptr && *sock != '\0') {
-        std::unique_ptr<LIBSSH2_AGENT, AgentDeleter> agent(libssh2_agent_init(m_session));
-        if (!agent || libssh2_agent_connect(agent.get()) != 0) {
-            notes.push_back(std::string("agent: cannot connect to ") + sock);
-        } else {
-            agent.get_deleter().connected = true;
-            if (libssh2_agent_list_identities(agent.get()) != 0) {
-                notes.push_back("agent: cannot list identities: " + last_error());
-            } else {
-                int tried = 0;
-                libssh2_agent_publickey* identity = nullptr;
-                while (!broken &&
-                       libssh2_agent_get_identity(agent.get(), &identity, identity) == 0) {
-                    ++tried;
-                    if (libssh2_agent_userauth(agent.get(), user.c_str(), identity) == 0) {
-                        return {};
-                    }
-                    broken = is_connection_error(last_errno());
-                }
-                notes.push_back(tried == 0 ? "agent: no identities"
-                                           : "agent: no identity accepted");
-            }
-        }
-    }
-    if (notes.empty() || notes.front().rfind("agent", 0) == 0) {
-        if (m_options.identity_file.empty()) {
-            notes.push_back("no ssh.identity_file configured");
-        } else if (!broken) {
-            const std::string key = expand_home(m_options.identity_file);
-            const std::string pub = key + ".pub";
-            const bool has_pub = ::access(pub.c_str(), R_OK) == 0;
-            if (::access(key.c_str(), R_OK) != 0) {
-                notes.push_back("key " + key + ": " + errno_text(errno));
-            } else if (libssh2_userauth_publickey_fromfile_ex(m_session, user.c_str(), user_len,
-                                                              has_pub ? pub.c_str() : nullptr,
-                                                              key.c_str(), nullptr) == 0) {
-                return {};
-            } else {
-                const int rc = last_errno();
-                broken = is_connection_error(rc);
-                std::string note = "key " + key + ": ";
-                if (rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED ||
-                    rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED) {
-                    note += "not accepted by the server";
-                    if (has_pub && is_rsa_public_key(pub)) {
-                        note +=
-                            " (libssh2 1.10 signs with ssh-rsa/SHA-1, which OpenSSH 8.8+ refuses: "
-                            "use an ed25519 or ecdsa key)";
-                    }
-                } else {
-                    note += last_error();
-                }
-                notes.push_back(std::move(note));
-            }
-        }
-    }
-    std::string joined;
-    for (const auto& note : notes) {
-        joined += (joined.empty() ? "" : "; ") + note;
-    }
-    if (broken) {
-        m_broken = true;
-        joined += "; the connection broke: " + last_error();
-    }
-    return fail(ErrorKind::Config,
-                m_options.host_name + ": authentication as " + user + " failed (" + joined +
-                    "); check ssh.user and ssh.identity_file",
-                "the public key must be in ~" + user +
-                    "/.ssh/authorized_keys on the host and sshd must let " + user +
-                    " log in (PermitRootLogin prohibit-password for root); passphrase-protected "
-                    "keys need ssh-agent");
 }
 
 core::Result<LIBSSH2_SFTP*> SshSession::sftp() {
