@@ -1,5 +1,6 @@
 // policy, notify and hooks.
 #include <charconv>
+#include <map>
 
 #include "inventory/inventory_check.hpp"
 
@@ -158,6 +159,42 @@ void load_policy(ObjectReader& top, Inventory& inventory) {
     check_policy_order(r.checker(), policy);
 }
 
+// Where a notifier sends (the fields its channel is named after, in
+// hooks/notify_*.cpp), or "" when it is not valid enough to tell.
+std::string destination(const Json& n) {
+    auto text = [&](const char* key) {
+        return n.contains(key) && n[key].is_string() ? n[key].get<std::string>() : std::string();
+    };
+    const std::string type = text("type");
+    if (type == "webhook")
+        return "webhook " + text("url");
+    if (type == "exec")
+        return "exec " + text("command");
+    if (type == "prometheus")
+        return "prometheus " + text("textfile");
+    if (type == "email" && n.contains("to"))
+        return "email " + text("smtp_url") + " to " + n["to"].dump();
+    return {};
+}
+
+// Two notifiers to the same place share their de-duplication state (the
+// ledger keys it by channel), so the second would never send anything; two
+// Prometheus notifiers on one textfile overwrite each other.
+void warn_duplicate_notifiers(Checker& checker, const std::vector<Json>& notify) {
+    std::map<std::string, std::size_t> first;
+    for (std::size_t i = 0; i < notify.size(); ++i) {
+        const std::string where = destination(notify[i]);
+        if (where.empty() || where.ends_with(' '))
+            continue;
+        auto [it, inserted] = first.emplace(where, i);
+        if (!inserted)
+            checker.warning(element_path("notify", i),
+                            "sends to the same place as notify[" + std::to_string(it->second) +
+                                "]: it would repeat nothing (notices are de-duplicated per "
+                                "destination); remove one of them");
+    }
+}
+
 void load_notify_and_hooks(ObjectReader& top, Inventory& inventory) {
     Checker& checker = top.checker();
     if (const Json* notify = top.get("notify")) {
@@ -167,6 +204,7 @@ void load_notify_and_hooks(ObjectReader& top, Inventory& inventory) {
             for (size_t i = 0; i < notify->size(); ++i)
                 inventory.notify.push_back(
                     load_notifier(checker, (*notify)[i], element_path("notify", i)));
+            warn_duplicate_notifiers(checker, inventory.notify);
         }
     }
     if (const Json* hooks = top.get("hooks")) {

@@ -313,7 +313,7 @@ TEST_CASE("secret files must exist and should be private", "[inventory]") {
     dir.write("open.secret", "hunter2\n\n", 0644);
     std::string text = with_acme(R"("notify": [
     { "type": "email", "smtp_url": "smtp://m", "from": "a@b", "to": ["c@d"], "password_file": "open.secret" },
-    { "type": "email", "smtp_url": "smtp://m", "from": "a@b", "to": ["c@d"], "password_file": "./gone" } ])");
+    { "type": "email", "smtp_url": "smtp://m", "from": "a@b", "to": ["e@f"], "password_file": "./gone" } ])");
     auto result = parse(text, dir.path());
     CHECK(formatted(result) ==
           std::vector<std::string>{
@@ -383,4 +383,23 @@ TEST_CASE("duplicate keys and unreadable files", "[inventory]") {
                                    "directory"});
     CHECK(parse(R"({ "acme": { "directory": "http://127.0.0.1:14000/dir" } })").ok());
     CHECK(parse(R"({ "acme": { "directory": "http://localhost/dir" } })").ok());
+}
+
+TEST_CASE("two notifiers to the same place are warned about", "[inventory]") {
+    TempDir dir;
+    std::string text = with_acme(R"("notify": [
+    { "type": "webhook", "url": "https://hooks.example/T0", "format": "slack" },
+    { "type": "webhook", "url": "https://hooks.example/T1" },
+    { "type": "webhook", "url": "https://hooks.example/T0", "format": "json" },
+    { "type": "email", "smtp_url": "smtp://m", "from": "a@b", "to": ["c@d"] },
+    { "type": "email", "smtp_url": "smtp://m", "from": "x@y", "to": ["c@d"] } ])");
+    auto result = parse(text, dir.path());
+    CHECK(formatted(result) ==
+          std::vector<std::string>{
+              "inv.json:4:5: warning: notify[2]: sends to the same place as notify[0]: it would "
+              "repeat nothing (notices are de-duplicated per destination); remove one of them",
+              "inv.json:6:5: warning: notify[4]: sends to the same place as notify[3]: it would "
+              "repeat nothing (notices are de-duplicated per destination); remove one of them",
+          });
+    CHECK(result.ok());
 }
