@@ -12,6 +12,8 @@
 #   certfleet renew --dry-run           both plans
 #   certfleet status --no-hosts         store + ledger view
 #   certfleet check                     expiry of the store (exit 1: 100 WARNING)
+#   host_index                          audit's host -> certificates map, per host
+#                                       (before) vs once per audit (now)
 #
 # Nothing is contacted: the hosts' addresses (127.2.x.y, port 1) are never
 # used by these commands, the CA URL is .invalid. Each command's --json output
@@ -37,7 +39,7 @@ die() { echo "inventory_scale.sh: $*" >&2; exit 1; }
 if [ ! -f "$BUILD/build.ninja" ]; then
   cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCERTFLEET_TESTS=OFF >/dev/null
 fi
-targets=(gen_store)
+targets=(gen_store host_index)
 [ -n "${CERTFLEET:-}" ] || targets+=(certfleet)
 if ! log=$(cmake --build "$BUILD" --target "${targets[@]}" 2>&1); then
   tail -n 30 <<<"$log" >&2
@@ -106,6 +108,9 @@ run deploy 0 "h.count('planned') == pairs" -- deploy --dry-run
 run renew 0 "c.count('planned') == due and h.count('planned') == pairs" -- renew --dry-run
 run status 0 "len(d['certificates']) == certs" -- status --no-hosts
 run check 1 "d['state'] == 'WARNING' and len(d['items']) == certs" -- check
+# audit's host -> certificates map (bench/tools/host_index.cpp): the audit
+# itself needs reachable hosts, this part of it does not.
+"$BUILD/bench/host_index" "$WORK/certfleet.json" "$RUNS" || die "host_index: the two maps differ"
 
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 echo
