@@ -8,29 +8,13 @@
 #include <catch2/catch.hpp>
 
 #include "core/crypto.hpp"
+#include "crypto_test_support.hpp"
 
 using namespace certfleet::core;
+using certfleet::core::test::der;
+using certfleet::core::test::pem_block;
 
 namespace {
-
-std::string der(unsigned char tag, const std::string& body) {
-    std::string len;
-    for (std::size_t n = body.size(); n > 0; n >>= 8)
-        len.insert(len.begin(), static_cast<char>(n & 0xff));
-    if (body.size() < 0x80)
-        len = std::string(1, static_cast<char>(body.size()));
-    else
-        len.insert(len.begin(), static_cast<char>(0x80 | len.size()));
-    return std::string(1, static_cast<char>(tag)) + len + body;
-}
-
-std::string pem_block(const std::string& label, const std::string& body) {
-    const std::string b64 = base64_encode(body);
-    std::string out = "-----BEGIN " + label + "-----\n";
-    for (std::size_t i = 0; i < b64.size(); i += 64)
-        out += b64.substr(i, 64) + "\n";
-    return out + "-----END " + label + "-----\n";
-}
 
 // PKCS#8 DSA without the public value; p, g and x of `bytes` bytes each.
 std::string dsa_key_info(std::size_t bytes) {

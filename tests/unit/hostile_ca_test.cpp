@@ -63,16 +63,6 @@ std::string problem(const std::string& type, const std::string& detail) {
     return R"({"type":"urn:ietf:params:acme:error:)" + type + R"(","detail":")" + detail + "\"}";
 }
 
-core::HttpOptions tight_http() {
-    core::HttpOptions o;
-    o.connect_timeout = core::Seconds(2);
-    o.total_timeout = core::Seconds(3);
-    o.stall_timeout = core::Seconds(1);
-    o.stall_bytes_per_second = 16;
-    o.max_body_bytes = 64 * 1024;
-    return o;
-}
-
 acme::ClientOptions fast_retries(int transient = 3) {
     acme::ClientOptions o;
     o.first_backoff = milliseconds(1);
@@ -87,7 +77,7 @@ struct Outcome {
 };
 
 Outcome connect_to(const HttpCa& ca, acme::ClientOptions options = fast_retries()) {
-    core::CurlHttpClient http(tight_http());
+    core::CurlHttpClient http(tight_http_options());
     acme::AcmeClient client(http, ca.url("/dir"), options);
     const auto start = SteadyClock::now();
     auto s = client.connect();
@@ -96,7 +86,7 @@ Outcome connect_to(const HttpCa& ca, acme::ClientOptions options = fast_retries(
 
 // Connects well, then asks for a new order (or answers a challenge).
 Outcome order_from(const HttpCa& ca, acme::ClientOptions options = fast_retries(),
-                   bool challenge = false, core::HttpOptions http_options = tight_http()) {
+                   bool challenge = false, core::HttpOptions http_options = tight_http_options()) {
     core::CurlHttpClient http(http_options);
     acme::AcmeClient client(http, ca.url("/dir"), options);
     if (auto s = client.connect(); !s) {
@@ -207,7 +197,7 @@ TEST_CASE("acme: stalls, drips, 503 with Retry-After and huge answers end within
         std::async(std::launch::async, [&] { return order_from(unavailable, fast_retries(2)); });
     // A POST's upload counts as progress for curl's stall check (averaged over
     // 5 s), so a CA that takes the request and goes quiet meets total_timeout.
-    core::HttpOptions two_seconds = tight_http();
+    core::HttpOptions two_seconds = tight_http_options();
     two_seconds.total_timeout = core::Seconds(2);
     auto silent_run = std::async(std::launch::async, [&] {
         return order_from(silent, fast_retries(1), false, two_seconds);

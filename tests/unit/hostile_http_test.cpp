@@ -11,24 +11,13 @@ using namespace certfleet::test::hostile;
 
 namespace {
 
-// Small limits so a stalled peer costs about a second, not the defaults' 30 s.
-core::HttpOptions tight_options() {
-    core::HttpOptions o;
-    o.connect_timeout = core::Seconds(2);
-    o.total_timeout = core::Seconds(3);
-    o.stall_timeout = core::Seconds(1);
-    o.stall_bytes_per_second = 16;
-    o.max_body_bytes = 64 * 1024;
-    return o;
-}
-
 struct Timed {
     std::optional<core::HttpResponse> response;
     core::Error error;
     double seconds = 0;
 };
 
-Timed timed_get(const std::string& url, const core::HttpOptions& options = tight_options()) {
+Timed timed_get(const std::string& url, const core::HttpOptions& options = tight_http_options()) {
     core::CurlHttpClient http(options);
     const auto start = SteadyClock::now();
     auto r = http.send({"GET", url, {}, {}});
@@ -43,7 +32,7 @@ Timed timed_get(const std::string& url, const core::HttpOptions& options = tight
 }
 
 std::future<Timed> in_background(const std::string& url,
-                                 const core::HttpOptions& options = tight_options()) {
+                                 const core::HttpOptions& options = tight_http_options()) {
     return std::async(std::launch::async, [url, options] { return timed_get(url, options); });
 }
 

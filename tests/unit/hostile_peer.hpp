@@ -24,7 +24,21 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/http.hpp"
+
 namespace certfleet::test::hostile {
+
+// HTTP client limits small enough that a stalled peer costs about a second,
+// not the defaults' 30 s.
+inline core::HttpOptions tight_http_options() {
+    core::HttpOptions o;
+    o.connect_timeout = core::Seconds(2);
+    o.total_timeout = core::Seconds(3);
+    o.stall_timeout = core::Seconds(1);
+    o.stall_bytes_per_second = 16;
+    o.max_body_bytes = 64 * 1024;
+    return o;
+}
 
 using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
