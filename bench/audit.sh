@@ -9,7 +9,7 @@
 # bench/RESULTS.md.
 #
 #   bench/audit.sh [HOSTS]      (default 50; CERTFLEET=path/to/certfleet,
-#                                default ./build-bench/src/certfleet)
+#                                default ./build-bench/certfleet)
 #
 # certfleet does more than the peers: it also reads the private keys (and
 # matches them to certificates, checks modes and owners), the certificates
@@ -21,7 +21,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HOSTS=${1:-50}
-BIN=${CERTFLEET:-$ROOT/build-bench/src/certfleet}
+BIN=${CERTFLEET:-$ROOT/build-bench/certfleet}
 RUNS=3                # certfleet runs of each kind; the peers run once
 PAR=16                # xargs -P: certfleet audit's default --concurrency
 ANSIBLE_BUDGET_S=300  # the Ansible peer runs only when estimated below this

@@ -33,7 +33,7 @@ if ! log=$(cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCE
   tail -n 30 <<<"$log" >&2
   die "build failed (others may be mid-edit in src/: retry in a minute)"
 fi
-BIN="$BUILD/src/certfleet"
+BIN="$BUILD/certfleet"
 GEN="$BUILD/bench/gen_store"
 if [ ! -x "$PLUGIN" ]; then
   apt-get install -y -qq --no-install-recommends monitoring-plugins-basic >/dev/null 2>&1 ||

@@ -4,7 +4,7 @@
 # reload; forks = N) and a sequential ssh/scp loop — in the same run against
 # the same fleet. Prints timings and a markdown row for bench/RESULTS.md.
 #
-#   bench/deploy.sh [HOSTS]        (default 50; needs ./build/src/certfleet and ansible-core)
+#   bench/deploy.sh [HOSTS]        (default 50; needs ./build/certfleet and ansible-core)
 #
 # certfleet does more than the others: adoption, digest check of what landed,
 # key/cert match, test, reload, and a TLS handshake per host proving the new
@@ -13,7 +13,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HOSTS=${1:-50}
-BIN=${CERTFLEET:-$ROOT/build/src/certfleet}
+BIN=${CERTFLEET:-$ROOT/build/certfleet}
 command -v ansible-playbook >/dev/null || apt-get install -y -qq --no-install-recommends ansible-core >/dev/null
 export LAB_ADDR=${LAB_ADDR:-127.0.62.1} LAB_HOSTS=$HOSTS
 WORK=$(mktemp -d /tmp/certfleet-bench-deploy.XXXXXX)

@@ -7,7 +7,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HOSTS=${1:-500}
-BIN=${CERTFLEET:-$ROOT/build/src/certfleet}
+BIN=${CERTFLEET:-$ROOT/build/certfleet}
 export LAB_ADDR=${LAB_ADDR:-127.0.68.1} LAB_HOSTS=0
 WORK=$(mktemp -d /tmp/certfleet-bench-mem.XXXXXX)
 "$ROOT/examples/lab/lab" start "$WORK/lab" >/dev/null

@@ -45,7 +45,7 @@ if ! log=$(cmake --build "$BUILD" --target "${targets[@]}" 2>&1); then
   tail -n 30 <<<"$log" >&2
   die "build failed in $BUILD (others may be mid-edit in src/: retry in a minute)"
 fi
-BIN=${CERTFLEET:-$BUILD/src/certfleet}
+BIN=${CERTFLEET:-$BUILD/certfleet}
 GEN="$BUILD/bench/gen_store"
 WORK=$(mktemp -d /tmp/certfleet-bench-inventory.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT

@@ -4,7 +4,7 @@
 # same run and against the same lab. Prints the timings and a markdown row for
 # bench/RESULTS.md.
 #
-#   bench/issue.sh [COUNT]        (default COUNT=10; needs a built ./build/src/certfleet)
+#   bench/issue.sh [COUNT]        (default COUNT=10; needs a built ./build/certfleet)
 #
 # lego is tuned as a careful user would: 1 s polling and sequence interval, and
 # (more favourable to lego than certfleet gets) --dns.disable-cp, because its
@@ -14,7 +14,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 COUNT=${1:-10}
-BIN=${CERTFLEET:-$ROOT/build/src/certfleet}
+BIN=${CERTFLEET:-$ROOT/build/certfleet}
 export LAB_ADDR=${LAB_ADDR:-127.0.60.1}
 WORK=$(mktemp -d /tmp/certfleet-bench-issue.XXXXXX)
 LAB="$WORK/lab"

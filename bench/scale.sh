@@ -48,7 +48,7 @@ die() { echo "scale.sh: $*" >&2; exit 1; }
 if [ -n "${CERTFLEET:-}" ]; then
   BIN=$CERTFLEET
 else
-  BIN="$BUILD/src/certfleet"
+  BIN="$BUILD/certfleet"
   if ! log=$(cmake --build "$BUILD" --target certfleet 2>&1); then
     tail -n 30 <<<"$log" >&2
     die "build failed in $BUILD (others may be mid-edit in src/: retry in a minute)"

@@ -4,11 +4,11 @@
 #include <cstdint>
 #include <string_view>
 
-#include "distribute/nginx_config.hpp"
+#include "audit/nginx_config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
-    const auto dump = certfleet::distribute::parse_nginx_dump(text);
+    const auto dump = certfleet::audit::parse_nginx_dump(text);
     if (dump.problems.size() > 101 || dump.uses.size() > 100000)
         __builtin_trap();
     if (dump.files.empty() && !dump.uses.empty())

@@ -6,7 +6,7 @@
 //             [--warn-every K] [--jobs J] [--no-ledger]
 //             [--nginx-dir DIR --port P] [--hosts H [--hosts-per-cert R]]
 //
-// Layout as SPEC §4 / inventory::Store writes it:
+// Layout as SPEC §4 / state::Store writes it:
 //   <state>/certificates/<cert>/versions/<version>/{cert,chain,fullchain,privkey}.pem
 //   <state>/certificates/<cert>/current -> versions/<version>
 //   <state>/certificates/<cert>/{cert,chain,fullchain,privkey}.pem -> current/<same>
@@ -14,7 +14,7 @@
 // "<compact UTC not_before>-<first 8 hex of the leaf's SHA-256>". Files are
 // written directly without the store's fsyncs (Store::add_version costs ~6
 // fsyncs per certificate, minutes for 10,000 on this disk); a sample is read
-// back through inventory::Store::current() so a layout the manager would not
+// back through state::Store::current() so a layout the manager would not
 // accept fails here, not in the benchmark. The ledger gets one issuance per
 // certificate (what `certfleet issue` leaves), inserted in one transaction.
 //
@@ -62,8 +62,8 @@
 
 #include "core/crypto.hpp"
 #include "core/time.hpp"
-#include "inventory/ledger.hpp"
-#include "inventory/store.hpp"
+#include "state/ledger.hpp"
+#include "state/store.hpp"
 
 namespace {
 
@@ -297,7 +297,7 @@ Issued issue_one(int i, const Options& o, const PrivateKey& ca_key, X509* ca,
 void write_ledger(const Options& o, const std::vector<Issued>& all) {
     const std::string path = o.state_dir + "/ledger.sqlite";
     {
-        auto ledger = certfleet::inventory::Ledger::open(path);  // schema, 0600, WAL
+        auto ledger = certfleet::state::Ledger::open(path);  // schema, 0600, WAL
         if (!ledger)
             die("ledger: " + ledger.error().message);
     }
@@ -436,9 +436,9 @@ void write_nginx(const Options& o, const std::vector<Issued>& all) {
 }
 
 // What the manager reads must accept what we wrote: a spread of certificates
-// through inventory::Store::current(), checking serial and version.
+// through state::Store::current(), checking serial and version.
 void verify_sample(const Options& o, const std::vector<Issued>& all) {
-    auto store = certfleet::inventory::Store::open_readonly(o.state_dir);
+    auto store = certfleet::state::Store::open_readonly(o.state_dir);
     const size_t step = std::max<size_t>(1, all.size() / 50);
     for (size_t k = 0; k < all.size(); k += step) {
         const auto& c = all[k];

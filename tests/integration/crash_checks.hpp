@@ -16,8 +16,8 @@
 
 #include "core/crypto.hpp"
 #include "crash_support.hpp"
-#include "inventory/ledger.hpp"
-#include "inventory/store.hpp"
+#include "state/ledger.hpp"
+#include "state/store.hpp"
 
 namespace certfleet::testing {
 
@@ -139,8 +139,8 @@ inline void check_never_half(const std::string& state_dir, const std::vector<Cra
 inline void check_consistent(const std::string& state_dir, const std::vector<CrashCert>& certs,
                              const std::map<std::string, std::set<std::string>>& txt_before) {
     const auto hosts = Lab::get().hosts();
-    auto store = inventory::Store::open_readonly(state_dir);
-    auto ledger = inventory::Ledger::open(state_dir + "/ledger.sqlite");
+    auto store = state::Store::open_readonly(state_dir);
+    auto ledger = state::Ledger::open(state_dir + "/ledger.sqlite");
     REQUIRE(ledger);
     const auto events = ledger->latest_host_events();
     // Nothing left in flight: the repair cleaned up every order and

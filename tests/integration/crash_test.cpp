@@ -83,7 +83,7 @@ struct Stopwatch {
 
 // One line on what a kill left, for the summary file.
 std::string describe_state(const TestInventory& t) {
-    auto store = inventory::Store::open_readonly(t.state_dir);
+    auto store = state::Store::open_readonly(t.state_dir);
     std::string out;
     for (const auto& c : kCerts) {
         auto version = store.current_version(c.name).value_or("none");
@@ -146,7 +146,7 @@ TEST_CASE("SIGKILL anywhere in renew --force: the next scheduled run repairs eve
         const long killed_ms = watch.lap();
 
         // What the repair may order: a certificate the store has no version of.
-        auto store = inventory::Store::open_readonly(t.state_dir);
+        auto store = state::Store::open_readonly(t.state_dir);
         std::set<std::string> needing;
         for (const auto& c : kCerts)
             if (!store.current(c.name))

@@ -1,0 +1,78 @@
+// certfleet renew: issue what is due, then deploy. With --host H: only the
+// certificates H serves, deployed only to H.
+#include <iostream>
+
+#include "cli/common.hpp"
+#include "cli/output.hpp"
+#include "operations/deploy.hpp"
+
+namespace certfleet::cli {
+
+void add_deploy_options(CLI::App* cmd, operations::DeployOptions& o);
+void check_host_names(const inventory::Inventory& inv, const operations::DeployOptions& o);
+
+void add_renew_command(CLI::App& app, Globals& g, int& exit_code) {
+    auto* cmd = app.add_subcommand("renew", "Issue what is due (or --force), then deploy it");
+    cmd->footer(
+        "`certfleet renew --host cdn-3` renews only the certificates cdn-3 serves and\n"
+        "deploys them only to cdn-3.");
+    auto o = std::make_shared<operations::DeployOptions>();
+    cmd->add_option("CERT", o->names, "Certificate names (default: all)");
+    cmd->add_option("--host", o->hosts,
+                    "Only the certificates this host serves, deployed only to it")
+        ->type_name("HOST");
+    cmd->add_flag("--force", o->force, "Issue even if not due");
+    cmd->add_flag("--dry-run", o->dry_run,
+                  "Plan only: no ACME order, no DNS change, no host touched");
+    cmd->callback([&g, &exit_code, o] {
+        setup_logging(g);
+        auto inv = load_inventory_or_exit(g);
+        check_certificate_names(inv, o->names);
+        check_host_names(inv, *o);
+        std::vector<std::string> names = o->names;
+        for (const auto& host : o->hosts) {
+            auto served = inventory::certificates_for_host(inv, host);
+            if (names.empty()) {
+                names = served;
+            } else {
+                std::erase_if(names, [&](const std::string& n) {
+                    return std::find(served.begin(), served.end(), n) == served.end();
+                });
+            }
+            if (names.empty()) {
+                print_error("host '" + host + "' serves none of the named certificates");
+                throw ExitRequest{kUsage};
+            }
+        }
+        State state = o->dry_run ? open_state_readonly(inv) : open_state(inv, true);
+        core::SystemClock clock;
+        operations::Context ctx{inv,   state.store, state.ledger,
+                                clock, &g_cancel,   progress_printer(g)};
+        const hooks::HookRunner hook_runner = operations::make_hook_runner(inv);
+        ctx.hooks = &hook_runner;
+        operations::IssueOptions issue;
+        issue.names = names;
+        issue.force = o->force;
+        issue.dry_run = o->dry_run;
+        if (!o->dry_run)
+            operations::fire_hook(ctx, "pre");
+        auto issued = operations::run_issue(ctx, issue);
+        operations::DeployOptions deploy = *o;
+        deploy.names = names;
+        deploy.force = false;  // --force re-issues; hosts already current stay untouched
+        auto deployed = operations::run_deploy(ctx, deploy);
+        if (!o->dry_run)
+            operations::fire_hook(ctx, "post");
+        if (g.json) {
+            std::cout << fleet_report_json(&issued, &deployed).dump(2) << "\n";
+        } else {
+            print_issue_report(issued, g.quiet);
+            print_deploy_report(deployed, g.quiet);
+        }
+        // The worse of the two stages: a renewal that failed entirely is a
+        // failure even when every host stayed healthy on its old version.
+        exit_code = std::max(issued.exit_code(), deployed.exit_code());
+    });
+}
+
+}  // namespace certfleet::cli

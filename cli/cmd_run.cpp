@@ -1,0 +1,107 @@
+// certfleet run: the scheduled job (cron / systemd timer). Takes the state
+// lock first (a second run exits 75 at once), then sleeps the jitter.
+#include <iostream>
+#include <unistd.h>
+
+#include "cli/common.hpp"
+#include "cli/output.hpp"
+#include "operations/run.hpp"
+
+namespace certfleet::cli {
+
+namespace {
+
+std::string this_host_name() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0)
+        return "certfleet";
+    return buf;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, Globals& g, int& exit_code) {
+    auto* cmd = app.add_subcommand(
+        "run", "The scheduled job: renew what is due, deploy what is stale, check, notify");
+    auto jitter = std::make_shared<std::string>();
+    cmd->add_option("--jitter", *jitter,
+                    "Sleep a random 0..DUR first (default 0s on a terminal, 5m otherwise) so "
+                    "many managers do not hit the CA at the same second")
+        ->type_name("DUR");
+    auto no_audit = std::make_shared<bool>(false);
+    cmd->add_flag("--no-audit", *no_audit,
+                  "Skip the audit of hosts and store (e.g. when a separate timer runs "
+                  "`certfleet audit`)");
+    cmd->footer(
+        "Steps: take the state lock (exit 75 at once if another run holds it), sleep the\n"
+        "jitter, issue what is due (renew_before, ARI), deploy to every stale host (canary\n"
+        "and waves), probe what every host serves, audit every host and the store (see\n"
+        "`certfleet audit --help`), send notifications (notify: webhook,\n"
+        "email, exec; identical notices at most once per policy.notify_interval, one\n"
+        "\"resolved\" notice when a problem goes away), write the Prometheus textfile.\n\n"
+        "Exit: 0 all fine; 1 something failed or needs attention; 2 everything attempted\n"
+        "failed or something is critical; 75 locked. With -q only problems are printed,\n"
+        "so cron mails only real trouble.\n\n"
+        "Install: `certfleet schedule --systemd` (timer) or `certfleet schedule --cron`.");
+    cmd->callback([&g, &exit_code, jitter, no_audit] {
+        setup_logging(g);
+        auto inv = load_inventory_or_exit(g);
+        operations::RunOptions options;
+        options.jitter = stderr_is_terminal() ? core::Seconds{0} : core::Seconds{300};
+        if (!jitter->empty()) {
+            auto d = core::parse_duration(*jitter);
+            if (!d) {
+                print_error("--jitter '" + *jitter + "' is not a duration",
+                            "use e.g. 0s, 90s, 5m or 1h");
+                throw ExitRequest{kUsage};
+            }
+            options.jitter = *d;
+        }
+        options.manager_host = this_host_name();
+        options.audit = !*no_audit;
+        State state = open_state(inv, true);
+        core::SystemClock clock;
+        operations::Context ctx{inv,   state.store, state.ledger,
+                                clock, &g_cancel,   progress_printer(g)};
+        const hooks::HookRunner hook_runner = operations::make_hook_runner(inv);
+        ctx.hooks = &hook_runner;
+        auto report = operations::run_scheduled(ctx, options);
+        exit_code = report.exit_code();
+        if (report.cancelled && report.check.items.empty() && report.issued.certificates.empty()) {
+            print_error("interrupted before the run started; nothing was done");
+            return;
+        }
+        if (g.json) {
+            auto doc = fleet_report_json(&report.issued, &report.deployed);
+            doc["check"] = check_report_json(report.check);
+            if (report.audit)
+                doc["audit"] = audit_report_json(*report.audit);
+            doc["notifications"] = nlohmann::json::array();
+            for (const auto& n : report.notifications)
+                doc["notifications"].push_back(
+                    {{"channel", n.channel},
+                     {"sent", n.sent},
+                     {"error", n.error.empty() ? nlohmann::json() : nlohmann::json(n.error)}});
+            doc["exit_code"] = exit_code;
+            std::cout << doc.dump(2) << "\n";
+            return;
+        }
+        print_issue_report(report.issued, g.quiet);
+        print_deploy_report(report.deployed, g.quiet);
+        // Quiet (cron): only a check that is not OK reaches the mail.
+        if (!g.quiet || report.check.state() != renewal::Severity::Ok) {
+            std::cout << report.check.first_line() << "\n";
+            print_check_details(report.check, false);
+        }
+        if (report.audit)
+            print_audit_report(*report.audit, true);  // only findings, even without -q
+        for (const auto& n : report.notifications)
+            if (!n.error.empty())
+                print_error("notification via " + n.channel + " failed: " + n.error,
+                            "it will be retried on the next run");
+        for (const auto& e : report.metrics_errors)
+            print_error("metrics textfile " + e);
+    });
+}
+
+}  // namespace certfleet::cli

@@ -1,0 +1,147 @@
+#include "cli/common.hpp"
+
+#include <cstdlib>
+#include <iostream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "core/exposure.hpp"
+
+namespace certfleet::cli {
+
+std::atomic<bool> g_cancel{false};
+
+bool stderr_is_terminal() {
+    return ::isatty(STDERR_FILENO) == 1;
+}
+
+void setup_logging(const Globals& g) {
+    auto logger = spdlog::stderr_color_mt("certfleet");
+    // Under cron nobody reads timestamps twice; on a terminal keep it terse.
+    const char* pattern = stderr_is_terminal() ? "%^%l%$: %v" : "%Y-%m-%dT%H:%M:%SZ %l: %v";
+    logger->set_pattern(pattern, spdlog::pattern_time_type::utc);
+    spdlog::set_default_logger(logger);
+    if (g.quiet)
+        spdlog::set_level(spdlog::level::err);
+    else if (g.verbose >= 2)
+        spdlog::set_level(spdlog::level::trace);
+    else if (g.verbose == 1)
+        spdlog::set_level(spdlog::level::debug);
+    else
+        spdlog::set_level(spdlog::level::info);
+    // Exposed secrets are reported even under -q (see core::security_warning):
+    // same sink, so lines stay whole and in order, but its own level (set
+    // after spdlog::set_level above, which applies to every registered logger).
+    auto security = std::make_shared<spdlog::logger>(core::kSecurityLogger, logger->sinks().begin(),
+                                                     logger->sinks().end());
+    security->set_pattern(pattern, spdlog::pattern_time_type::utc);
+    security->set_level(spdlog::level::warn);
+    spdlog::register_logger(security);
+}
+
+std::string default_config_path() {
+    if (const char* env = std::getenv("CERTFLEET_CONFIG"); env && *env)
+        return env;
+    return "/etc/certfleet/certfleet.json";
+}
+
+std::function<void(const std::string&, const std::string&)> progress_printer(const Globals& g) {
+    if (g.quiet || g.json || !stderr_is_terminal())
+        return {};
+    return [](const std::string& cert, const std::string& step) {
+        spdlog::info("{}: {}", cert, step);
+    };
+}
+
+core::TimePoint parse_at_or_exit(const std::string& at) {
+    if (at.empty())
+        return core::SystemClock().now();
+    auto t = core::parse_rfc3339(at);
+    if (!t) {
+        print_error("--at '" + at + "' is not an RFC 3339 date or date-time",
+                    "use e.g. 2026-12-24 or 2026-12-24T08:00:00Z");
+        throw ExitRequest{kUsage};
+    }
+    return *t;
+}
+
+void print_error(const std::string& message, const std::string& hint) {
+    std::cerr << "error: " << message << "\n";
+    if (!hint.empty())
+        std::cerr << "  next step: " << hint << "\n";
+}
+
+inventory::Inventory load_inventory_or_exit(const Globals& g) {
+    std::string path = g.config.empty() ? default_config_path() : g.config;
+    auto result = inventory::load_inventory(path);
+    for (const auto& d : result.diagnostics)
+        if (!d.warning || d.security || !g.quiet)  // -q: errors and exposed secrets
+            std::cerr << d.format() << "\n";
+    if (!result.ok()) {
+        size_t errors = 0;
+        for (const auto& d : result.diagnostics)
+            errors += d.warning ? 0 : 1;
+        std::cerr << path << ": " << errors << " error(s); nothing was done\n";
+        throw ExitRequest{kInvalidInventory};
+    }
+    inventory::Inventory inv = std::move(*result.inventory);
+    if (!g.state_dir.empty())
+        inv.state_dir = g.state_dir;
+    return inv;
+}
+
+State open_state(const inventory::Inventory& inv, bool take_lock) {
+    auto store = state::Store::open(inv.state_dir);
+    if (!store) {
+        print_error(store.error().message,
+                    "check --state-dir / state_dir and that this user may write there");
+        throw ExitRequest{kFailure};
+    }
+    std::optional<core::FileLock> lock;
+    if (take_lock) {
+        auto l = core::FileLock::try_acquire(store->lock_path());
+        if (!l) {
+            print_error(l.error().message, l.error().hint);
+            throw ExitRequest{l.error().kind == core::ErrorKind::Busy ? kLocked : kFailure};
+        }
+        lock.emplace(std::move(*l));
+    }
+    auto ledger = state::Ledger::open(store->ledger_path());
+    if (!ledger) {
+        print_error(ledger.error().message, ledger.error().hint);
+        throw ExitRequest{kFailure};
+    }
+    return State{std::move(*store), std::move(*ledger), std::move(lock)};
+}
+
+State open_state_readonly(const inventory::Inventory& inv) {
+    auto store = state::Store::open_readonly(inv.state_dir);
+    struct stat st {};
+    bool has_ledger = ::stat(store.ledger_path().c_str(), &st) == 0;
+    auto ledger =
+        has_ledger ? state::Ledger::open(store.ledger_path()) : state::Ledger::open_in_memory();
+    if (!ledger) {
+        print_error(ledger.error().message, ledger.error().hint);
+        throw ExitRequest{kFailure};
+    }
+    return State{std::move(store), std::move(*ledger), std::nullopt};
+}
+
+void check_certificate_names(const inventory::Inventory& inv,
+                             const std::vector<std::string>& names) {
+    for (const auto& n : names) {
+        if (inv.certificates.count(n))
+            continue;
+        std::string known;
+        for (const auto& [name, _] : inv.certificates)
+            known += (known.empty() ? "" : ", ") + name;
+        print_error("no certificate named '" + n + "' in the inventory",
+                    "known certificates: " + (known.empty() ? std::string("(none)") : known));
+        throw ExitRequest{kUsage};
+    }
+}
+
+}  // namespace certfleet::cli

@@ -1,0 +1,89 @@
+// What every command shares: global options, logging, loading the inventory
+// (exit 78 with every problem listed), opening the state (exit 75 when locked).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "core/lock.hpp"
+#include "inventory/load.hpp"
+#include "state/ledger.hpp"
+#include "state/store.hpp"
+
+namespace certfleet::cli {
+
+// SPEC §1 exit codes.
+enum Exit : int {
+    kOk = 0,
+    kPartial = 1,
+    kFailure = 2,
+    kUnknown = 3,
+    kUsage = 64,
+    kLocked = 75,
+    kInvalidInventory = 78,
+};
+
+struct Globals {
+    std::string config;
+    std::string state_dir;
+    bool json = false;
+    int verbose = 0;
+    bool quiet = false;
+};
+
+// Thrown to end a command with an exit code after the message was printed.
+struct ExitRequest {
+    int code;
+};
+
+extern std::atomic<bool> g_cancel;
+
+void setup_logging(const Globals& g);
+bool stderr_is_terminal();
+std::string default_config_path();
+
+inventory::Inventory load_inventory_or_exit(const Globals& g);
+
+// The state a mutating command needs: store, ledger and the state lock.
+struct State {
+    state::Store store;
+    state::Ledger ledger;
+    std::optional<core::FileLock> lock;
+};
+State open_state(const inventory::Inventory& inv, bool take_lock);
+// For status and --dry-run: writes nothing, not even a missing state directory.
+State open_state_readonly(const inventory::Inventory& inv);
+
+// Certificate names given on the command line must exist (else exit 64).
+void check_certificate_names(const inventory::Inventory& inv,
+                             const std::vector<std::string>& names);
+
+// `--at TIME` (RFC 3339 date or date-time); empty: now. Exits 64 when malformed.
+core::TimePoint parse_at_or_exit(const std::string& at);
+
+// Progress lines on a terminal; nothing under -q, --json or cron.
+std::function<void(const std::string& cert, const std::string& step)> progress_printer(
+    const Globals& g);
+
+// Prints an error for the operator: what failed and what to do next.
+void print_error(const std::string& message, const std::string& hint = {});
+
+// One command's registration: called from main with the shared globals.
+void add_validate_command(CLI::App& app, Globals& g, int& exit_code);
+void add_issue_command(CLI::App& app, Globals& g, int& exit_code);
+void add_status_command(CLI::App& app, Globals& g, int& exit_code);
+void add_revoke_command(CLI::App& app, Globals& g, int& exit_code);
+void add_audit_command(CLI::App& app, Globals& g, int& exit_code);
+void add_deploy_command(CLI::App& app, Globals& g, int& exit_code);
+void add_rollback_command(CLI::App& app, Globals& g, int& exit_code);
+void add_renew_command(CLI::App& app, Globals& g, int& exit_code);
+void add_schedule_command(CLI::App& app, Globals& g, int& exit_code);
+void add_check_command(CLI::App& app, Globals& g, int& exit_code);
+void add_run_command(CLI::App& app, Globals& g, int& exit_code);
+
+}  // namespace certfleet::cli

@@ -1,0 +1,141 @@
+#include "cli/output.hpp"
+
+#include <algorithm>
+#include <iostream>
+#include <sstream>
+
+namespace certfleet::cli {
+
+std::string format_table(const std::vector<std::string>& header,
+                         const std::vector<std::vector<std::string>>& rows) {
+    std::vector<size_t> width(header.size(), 0);
+    auto fit = [&](const std::vector<std::string>& row) {
+        for (size_t i = 0; i < row.size() && i < width.size(); ++i)
+            width[i] = std::max(width[i], row[i].size());
+    };
+    fit(header);
+    for (const auto& r : rows)
+        fit(r);
+    std::ostringstream out;
+    auto line = [&](const std::vector<std::string>& row) {
+        std::string text;
+        for (size_t i = 0; i < row.size(); ++i) {
+            text += row[i];
+            if (i + 1 < row.size())
+                text += std::string(width[i] - row[i].size() + 2, ' ');
+        }
+        while (!text.empty() && text.back() == ' ')
+            text.pop_back();
+        out << text << "\n";
+    };
+    line(header);
+    for (const auto& r : rows)
+        line(r);
+    return out.str();
+}
+
+nlohmann::json host_outcome_json(const operations::HostOutcome& h) {
+    nlohmann::json j{
+        {"name", h.host},       {"certificate", h.certificate},     {"result", h.result},
+        {"version", h.version}, {"served_serial", h.served_serial}, {"wave", h.wave},
+        {"adopted", h.adopted}};
+    j["error"] = h.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(h.error);
+    if (!h.hint.empty())
+        j["hint"] = h.hint;
+    return j;
+}
+
+nlohmann::json fleet_report_json(const operations::IssueReport* issued,
+                                 const operations::DeployReport* deployed) {
+    nlohmann::json j = issued ? issue_report_json(*issued)
+                              : nlohmann::json{{"certificates", nlohmann::json::array()}};
+    nlohmann::json hosts = nlohmann::json::array();
+    if (deployed)
+        for (const auto& h : deployed->hosts)
+            hosts.push_back(host_outcome_json(h));
+    j["hosts"] = hosts;
+    return j;
+}
+
+void print_deploy_report(const operations::DeployReport& report, bool quiet) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& h : report.hosts) {
+        bool trouble = h.result == "failed" || h.result == "rolled_back" || h.result == "skipped";
+        if (quiet && !trouble)
+            continue;
+        std::string detail = h.error.empty() ? h.wave : h.error;
+        if (h.adopted)
+            detail = "adopted the hand-managed files; " + detail;
+        rows.push_back(
+            {h.certificate, h.host, h.result, h.version.empty() ? "-" : h.version, detail});
+    }
+    if (!rows.empty())
+        std::cout << format_table({"CERTIFICATE", "HOST", "RESULT", "VERSION", "DETAIL"}, rows);
+    for (const auto& h : report.hosts)
+        if (!h.hint.empty() && h.result != "deployed" && h.result != "unchanged")
+            std::cerr << h.certificate << " on " << h.host << ": next step: " << h.hint << "\n";
+}
+
+nlohmann::json issue_report_json(const operations::IssueReport& report) {
+    nlohmann::json certs = nlohmann::json::array();
+    for (const auto& c : report.certificates) {
+        nlohmann::json j{{"name", c.name},     {"action", c.action},   {"reason", c.reason},
+                         {"serial", c.serial}, {"version", c.version}, {"not_after", c.not_after}};
+        j["error"] = c.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.error);
+        if (!c.hint.empty())
+            j["hint"] = c.hint;
+        certs.push_back(std::move(j));
+    }
+    return {{"certificates", certs}, {"hosts", nlohmann::json::array()}};
+}
+
+void print_issue_report(const operations::IssueReport& report, bool quiet) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& c : report.certificates) {
+        if (quiet && c.action != "failed")
+            continue;
+        std::string detail = c.action == "failed" ? c.error : c.reason;
+        rows.push_back({c.name, c.action, c.serial.empty() ? "-" : c.serial,
+                        c.not_after.empty() ? "-" : c.not_after, detail});
+    }
+    if (!rows.empty())
+        std::cout << format_table({"CERTIFICATE", "ACTION", "SERIAL", "NOT AFTER", "DETAIL"}, rows);
+    for (const auto& c : report.certificates)
+        if (c.action == "failed" && !c.hint.empty())
+            std::cerr << c.name << ": next step: " << c.hint << "\n";
+}
+
+nlohmann::json check_report_json(const operations::CheckReport& report) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& item : report.items) {
+        items.push_back(
+            {{"certificate", item.certificate},
+             {"host", item.host.empty() ? nlohmann::json() : nlohmann::json(item.host)},
+             {"source", item.source},
+             {"kind", item.kind},
+             {"serial", item.serial},
+             {"not_after", item.not_after ? nlohmann::json(core::format_rfc3339(*item.not_after))
+                                          : nlohmann::json()},
+             {"seconds_left",
+              item.not_after ? nlohmann::json(item.seconds_left) : nlohmann::json()},
+             {"severity", renewal::severity_name(item.severity)},
+             {"message", item.message}});
+    }
+    return {{"state", renewal::severity_label(report.state())},
+            {"summary", report.first_line()},
+            {"items", items}};
+}
+
+void print_check_details(const operations::CheckReport& report, bool verbose) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& item : report.items) {
+        if (item.severity == renewal::Severity::Ok && !verbose)
+            continue;
+        rows.push_back({renewal::severity_label(item.severity), item.certificate,
+                        item.host.empty() ? "-" : item.host, item.source, item.message});
+    }
+    if (!rows.empty())
+        std::cout << format_table({"SEVERITY", "CERTIFICATE", "HOST", "SOURCE", "DETAIL"}, rows);
+}
+
+}  // namespace certfleet::cli

@@ -1,0 +1,128 @@
+#include "operations/fleet_status.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "distribute/tls_probe.hpp"
+#include "fleet/hosts.hpp"
+
+namespace certfleet::operations {
+
+namespace {
+
+struct Item {
+    const inventory::CertificateSpec* cert;
+    std::string store_version, store_serial;
+    HostCertStatus status;
+};
+
+using LastResults = std::map<std::pair<std::string, std::string>, std::string>;  // (cert, host)
+
+// Read once, before the worker threads: the ledger is a single SQLite connection.
+LastResults last_results(const state::Ledger& ledger, const std::vector<std::string>& certs) {
+    LastResults out;
+    for (const auto& cert : certs)
+        for (const auto& e : ledger.events(cert))
+            if (!e.host.empty())
+                out[{cert, e.host}] = e.kind;  // oldest first: last wins
+    return out;
+}
+
+void fill(Item& item, const inventory::Inventory& inv, distribute::Transport& transport,
+          bool connected, const std::string& connect_error, const LastResults& last_results) {
+    auto& s = item.status;
+    const auto& host = inv.hosts.at(s.host);
+    auto target = fleet::host_target(inv, host, *item.cert);
+    if (connected) {
+        auto state = distribute::inspect(transport, target.cert_root, item.cert->name);
+        if (state) {
+            s.deployed_version = state->current_version.value_or("");
+            s.deployed_serial = state->current_serial.value_or("");
+        } else {
+            s.detail = state.error().message;
+        }
+    } else {
+        s.detail = connect_error;
+    }
+    if (target.verify.enabled) {
+        auto served = distribute::probe_tls(target.verify.address, target.verify.port,
+                                            target.verify.server_name, core::Seconds(5));
+        if (served)
+            s.served_serial = served->info.serial_hex;
+        else if (s.detail.empty())
+            s.detail = served.error().message;
+    }
+    bool know_served = !s.served_serial.empty();
+    bool know_deployed = connected;
+    const std::string& seen = know_served ? s.served_serial : s.deployed_serial;
+    if (!know_served && !know_deployed) {
+        s.state = "unknown";
+    } else if (!item.store_serial.empty() && seen == item.store_serial) {
+        s.state = "current";
+    } else {
+        auto it = last_results.find({item.cert->name, s.host});
+        std::string last = it == last_results.end() ? std::string() : it->second;
+        if (last == "failed" || last == "rolled_back")
+            s.state = "failed";
+        else if (s.deployed_version.empty() &&
+                 (!know_served || s.served_serial != s.deployed_serial))
+            s.state = "missing";
+        else
+            s.state = "stale";
+    }
+}
+
+}  // namespace
+
+std::map<std::string, std::vector<HostCertStatus>> collect_host_status(
+    const inventory::Inventory& inv, const state::Store& store, const state::Ledger& ledger,
+    const std::vector<std::string>& names, int concurrency) {
+    // Group the (certificate, host) pairs by host so each host is connected once.
+    std::map<std::string, std::vector<Item>> by_host;
+    for (const auto& [name, cert] : inv.certificates) {
+        if (!names.empty() && std::find(names.begin(), names.end(), name) == names.end())
+            continue;
+        auto current = store.current(name);
+        for (const auto& host : inventory::deploy_hosts(inv, cert)) {
+            Item item{&cert,
+                      current ? current->version : "",
+                      current ? current->info.serial_hex : "",
+                      {}};
+            item.status.host = host;
+            by_host[host].push_back(std::move(item));
+        }
+    }
+    std::vector<std::string> hosts, certs;
+    for (const auto& [h, _] : by_host)
+        hosts.push_back(h);
+    for (const auto& [name, _] : inv.certificates)
+        certs.push_back(name);
+    const LastResults last = last_results(ledger, certs);
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+        for (size_t i = next++; i < hosts.size(); i = next++) {
+            auto transport = fleet::make_transport(inv.hosts.at(hosts[i]));
+            auto connected = transport->connect();
+            std::string error = connected ? std::string() : connected.error().message;
+            for (auto& item : by_host.find(hosts[i])->second)
+                fill(item, inv, *transport, connected.ok(), error, last);
+        }
+    };
+    size_t threads = std::min<size_t>(hosts.size(), static_cast<size_t>(std::max(1, concurrency)));
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads; ++t)
+        pool.emplace_back(worker);
+    if (!hosts.empty())
+        worker();
+    for (auto& t : pool)
+        t.join();
+
+    std::map<std::string, std::vector<HostCertStatus>> out;
+    for (auto& [host, items] : by_host)
+        for (auto& item : items)
+            out[item.cert->name].push_back(std::move(item.status));
+    return out;
+}
+
+}  // namespace certfleet::operations

@@ -1,0 +1,381 @@
+#include "operations/issue.hpp"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "acme/issuer.hpp"
+#include "operations/acme_session.hpp"
+#include "operations/dns_wiring.hpp"
+#include "operations/recovery.hpp"
+#include "renewal/policy.hpp"
+#include "state/store_index.hpp"
+
+namespace certfleet::operations {
+
+namespace {
+
+std::string error_kind_name(core::ErrorKind kind) {
+    switch (kind) {
+        case core::ErrorKind::RateLimited:
+            return "rate_limited";
+        case core::ErrorKind::Dns:
+            return "dns";
+        case core::ErrorKind::Acme:
+            return "acme";
+        case core::ErrorKind::Network:
+            return "network";
+        case core::ErrorKind::Timeout:
+            return "timeout";
+        case core::ErrorKind::Config:
+            return "config";
+        case core::ErrorKind::Cancelled:
+            return "cancelled";
+        default:
+            return "other";
+    }
+}
+
+// After a renewalInfo poll that gave no usable answer, ask again after this
+// long (RFC 9773 §4.3.3: fall back to our own rule and retry later, not on
+// every run). A CA without renewalInfo is asked about its directory only as
+// often as a CA with ARI would be polled.
+constexpr core::Seconds kAriRetryAfterFailure{3600};
+
+// Asks the CA for a certificate's renewalInfo and returns the ledger record
+// to store; nullopt when the certificate has no ARI identifier (no Authority
+// Key Identifier: nothing to ask, no request). Never fails the certificate:
+// without an answer the lifetime rule decides until the record's next_poll.
+std::optional<state::AriRecord> fetch_ari(const Context& ctx, AcmeSession& session,
+                                          const std::string& cert, const std::string& cert_pem,
+                                          const std::string& serial,
+                                          const std::optional<state::AriRecord>& stored) {
+    auto id = core::ari_cert_id(cert_pem);
+    if (!id) {
+        spdlog::debug("{}: no ARI identifier ({}); using the lifetime rule", cert,
+                      id.error().message);
+        return std::nullopt;
+    }
+    auto info = session.renewal_info(*id);
+    const core::TimePoint now = ctx.clock.now();
+    if (info) {
+        auto record = renewal::update_ari(
+            stored, cert, serial,
+            {{info->window_start, info->window_end}, info->retry_after, info->explanation_url}, now,
+            renewal::random_draw());
+        spdlog::debug(
+            "{}: ARI window {} to {}, renew at {}, next poll {}", cert,
+            core::format_rfc3339(record.window_start), core::format_rfc3339(record.window_end),
+            core::format_rfc3339(record.chosen_at), core::format_rfc3339(record.next_poll));
+        return record;
+    }
+    const bool not_offered = session.offers_renewal_info() == std::optional<bool>(false);
+    auto record = renewal::ari_unavailable(
+        stored, cert, serial, now + (not_offered ? acme::kAriDefaultPoll : kAriRetryAfterFailure));
+    if (not_offered)
+        spdlog::debug("{}: the CA offers no renewal information; using the lifetime rule", cert);
+    else
+        spdlog::info(
+            "{}: no renewal information from the CA ({}); using {}", cert, info.error().message,
+            renewal::ari_has_window(record) ? "the last window it sent" : "the lifetime rule");
+    return record;
+}
+
+void save_ari(state::Ledger& ledger, const state::AriRecord& record) {
+    if (auto s = ledger.save_ari(record); !s)
+        spdlog::warn("ledger: {}", s.error().describe());
+}
+
+struct Job {
+    const inventory::CertificateSpec* spec;
+    CertificateOutcome* outcome;
+    std::optional<state::StoredVersion> current;
+};
+
+// Everything a worker needs; writes to the store and ledger are serialized.
+struct Runner {
+    Context& ctx;
+    AcmeSession& session;
+    DnsWiring& dns;
+    std::mutex write_mutex;
+
+    void issue(Job& job) {
+        CertificateOutcome& out = *job.outcome;
+        auto failed = [&](const core::Error& e) {
+            out.action = "failed";
+            out.error = e.message;
+            out.hint = e.hint;
+            spdlog::error("{}", e.describe());
+            if (ctx.hooks)
+                ctx.hooks->fire(
+                    {"failure", job.spec->name, job.spec->domains, "", "", "", "", "", e.message});
+            // An operator's Ctrl-C is not the CA's or DNS's fault: no backoff.
+            if (e.kind == core::ErrorKind::Cancelled)
+                return;
+            std::lock_guard lock(write_mutex);
+            state::FailureRecord record{job.spec->name, ctx.clock.now(), error_kind_name(e.kind),
+                                        e.message, std::nullopt};
+            if (e.retry_after_seconds)
+                record.retry_after = ctx.clock.now() + core::Seconds(*e.retry_after_seconds);
+            if (auto s = ctx.ledger.record_failure(record); !s)
+                spdlog::error("ledger: {}", s.error().describe());
+        };
+
+        auto client = session.client();
+        if (!client)
+            return failed(client.error());
+        auto solver = dns.solver_for(*job.spec);
+        if (!solver)
+            return failed(solver.error());
+
+        acme::IssueRequest req;
+        req.name = job.spec->name;
+        req.domains = job.spec->domains;
+        req.key_type = job.spec->key;
+        req.profile = job.spec->profile.empty() ? ctx.inventory.acme.profile : job.spec->profile;
+        req.solver = *solver;
+        // Every record is in the ledger before it is in the zone: if this run
+        // dies before removing it, the next run does (recovery.hpp).
+        RememberingProvider remembered(*solver->provider, ctx.ledger, write_mutex, job.spec->name,
+                                       job.spec->dns_provider, ctx.clock);
+        req.solver.provider = &remembered;
+        // RFC 9773 §5: tell the CA which certificate this one replaces (it may
+        // then exempt the order from rate limits and stop suggesting renewal).
+        if (job.current)
+            req.replaces = acme::replaces_id(**client, job.current->cert_pem);
+        if (job.spec->reuse_key && job.current && job.current->key_type == job.spec->key) {
+            auto pem = ctx.store.read_private_key(job.spec->name, job.current->version);
+            auto key = pem ? core::PrivateKey::from_pem(*pem)
+                           : core::Result<core::PrivateKey>(pem.failure());
+            if (!key)
+                return failed(key.error());
+            req.reuse_key = *key;
+        }
+        // On a terminal the steps are shown; otherwise they go to the debug
+        // log, so `-v` shows how far an interrupted issuance got.
+        acme::ProgressFn progress = [this](const std::string& cert, const std::string& step) {
+            if (ctx.progress)
+                ctx.progress(cert, step);
+            else
+                spdlog::debug("{}: {}", cert, step);
+        };
+        // Likewise the order, from its creation until this issuance ends.
+        RememberedOrder order(ctx.ledger, write_mutex, job.spec->name, ctx.clock);
+        req.order_created = [&order](const std::string& url) { order.created(url); };
+        auto issued = acme::issue_certificate(**client, req, ctx.cancel, progress);
+        if (!issued)
+            return failed(issued.error());
+        // Ask for the new certificate's renewal information while the CA is at
+        // hand, so the next runs have a record and send no request until its
+        // next poll (or, with a CA without ARI, for the default interval).
+        std::optional<state::AriRecord> ari;
+        if (!ctx.inventory.policy.renew_before)
+            ari = fetch_ari(ctx, session, job.spec->name, issued->cert_pem, issued->info.serial_hex,
+                            std::nullopt);
+
+        std::lock_guard lock(write_mutex);
+        core::TimePoint now = ctx.clock.now();
+        state::IssuedMaterial material{issued->cert_pem, issued->chain_pem, issued->fullchain_pem,
+                                       issued->key_pem};
+        auto version = ctx.store.add_version(job.spec->name, material, now);
+        if (!version) {
+            out.action = "failed";
+            out.error = "certificate '" + job.spec->name + "' was issued (serial " +
+                        issued->info.serial_hex +
+                        ") but could not be stored: " + version.error().message;
+            out.hint =
+                "free space or fix permissions in the state directory, then run issue --force";
+            spdlog::error("{}", out.error);
+            return;
+        }
+        state::IssuanceRecord record;
+        record.cert = job.spec->name;
+        record.version = *version;
+        record.serial = issued->info.serial_hex;
+        record.domains = job.spec->domains;
+        record.key_type = core::key_type_name(job.spec->key);
+        record.profile = req.profile;
+        record.not_before = issued->info.not_before;
+        record.not_after = issued->info.not_after;
+        record.order_url = issued->order_url;
+        record.issued_at = now;
+        record.replaced_version = job.current ? job.current->version : std::string();
+        if (auto s = ctx.ledger.record_issuance(record); !s)
+            spdlog::error("ledger: {}", s.error().describe());
+        (void)ctx.ledger.clear_failures(job.spec->name);
+        if (ari)
+            save_ari(ctx.ledger, *ari);
+        if (auto s = ctx.store.prune(job.spec->name, ctx.inventory.policy.keep_versions); !s)
+            spdlog::warn("{}: pruning old versions: {}", job.spec->name, s.error().describe());
+        out.action = "issued";
+        out.serial = issued->info.serial_hex;
+        out.version = *version;
+        out.not_after = core::format_rfc3339(issued->info.not_after);
+        spdlog::info("{}: issued serial {} (version {}), valid until {}", job.spec->name,
+                     out.serial, out.version, out.not_after);
+    }
+};
+
+// `revocations`: the ledger's "revoked" events by certificate (one query for
+// the fleet, not one per certificate).
+bool was_revoked(const std::multimap<std::string, std::string>& revocations,
+                 const std::string& cert, const std::string& version) {
+    auto [from, to] = revocations.equal_range(cert);
+    for (auto it = from; it != to; ++it)
+        if (it->second.find("version " + version) != std::string::npos)
+            return true;
+    return false;
+}
+
+// Decides the action for one certificate before any network traffic. The
+// fleet index (one ledger read for all certificates) describes the current
+// version without parsing its PEM files; they are read only when a request
+// needs them (ARI poll, issuance).
+std::optional<Job> plan(Context& ctx, AcmeSession& session, const inventory::CertificateSpec& spec,
+                        const IssueOptions& options, state::FleetIndex& index,
+                        const std::multimap<std::string, std::string>& revocations,
+                        CertificateOutcome& out) {
+    out.name = spec.name;
+    auto current = index.current[spec.name];
+    if (current) {
+        out.serial = current->info.serial_hex;
+        out.version = current->version;
+        out.not_after = core::format_rfc3339(current->info.not_after);
+    }
+    auto latest = index.latest_issuance.find(spec.name);
+    std::string last_profile =
+        latest == index.latest_issuance.end() ? std::string() : latest->second.profile;
+    core::TimePoint now = ctx.clock.now();
+    const auto& policy = ctx.inventory.policy;
+    auto found_ari = index.ari.find(spec.name);
+    auto stored_ari =
+        found_ari == index.ari.end() ? std::nullopt : std::optional(found_ari->second);
+    auto decision = renewal::decide_renewal(spec, current, last_profile, policy, now, stored_ari);
+    // renew_before "auto": the CA's renewal information decides when it has
+    // any. Between polls the ledger's record is used without a request; only
+    // when it is missing or its next_poll came is the CA asked (a GET of the
+    // directory and of renewalInfo; no account). Not for a certificate that is
+    // due anyway (changed, expired: RFC 9773 forbids asking about expired
+    // ones) nor with --force. --dry-run reads the stored record but fetches
+    // nothing: the GET would be harmless at the CA, but the moment drawn in a
+    // new window could not be stored (dry runs write nothing), so the plan
+    // could disagree with the real run that follows.
+    if (!policy.renew_before && current && !options.force && !options.dry_run &&
+        decision.basis == renewal::RenewalBasis::Schedule &&
+        renewal::ari_poll_due(stored_ari, current->info.serial_hex, now)) {
+        auto full = ctx.store.current(spec.name);
+        if (auto fresh = full ? fetch_ari(ctx, session, spec.name, full->cert_pem,
+                                          full->info.serial_hex, stored_ari)
+                              : std::nullopt) {
+            save_ari(ctx.ledger, *fresh);
+            decision = renewal::decide_renewal(spec, current, last_profile, policy, now, fresh);
+        }
+    }
+    if (current && !decision.due && was_revoked(revocations, spec.name, current->version)) {
+        decision.due = true;
+        decision.reason = "current certificate was revoked";
+    }
+    out.reason = options.force ? "forced" : decision.reason;
+    if (!decision.due && !options.force) {
+        out.action = "unchanged";
+        return std::nullopt;
+    }
+    if (auto failure = ctx.ledger.failure_state(spec.name)) {
+        // The CA's own retry time is obeyed even with --force; our backoff is not.
+        core::TimePoint until = options.force ? failure->retry_after.value_or(core::TimePoint{})
+                                              : renewal::backoff_until(*failure);
+        if (now < until) {
+            out.action = "deferred";
+            out.reason = "backing off after " + std::to_string(failure->consecutive_failures) +
+                         " failure(s) until " + core::format_rfc3339(until) +
+                         " (last: " + failure->last_message + ")";
+            return std::nullopt;
+        }
+    }
+    if (options.dry_run) {
+        out.action = "planned";
+        return std::nullopt;
+    }
+    return Job{&spec, &out, current ? ctx.store.current(spec.name) : std::nullopt};
+}
+
+}  // namespace
+
+int IssueReport::failed() const {
+    return static_cast<int>(std::count_if(certificates.begin(), certificates.end(),
+                                          [](const auto& c) { return c.action == "failed"; }));
+}
+
+int IssueReport::exit_code() const {
+    int f = failed();
+    if (f == 0)
+        return 0;
+    int attempted =
+        static_cast<int>(std::count_if(certificates.begin(), certificates.end(), [](const auto& c) {
+            return c.action == "failed" || c.action == "issued";
+        }));
+    return f == attempted ? 2 : 1;
+}
+
+IssueReport run_issue(Context& ctx, const IssueOptions& options) {
+    IssueReport report;
+    std::vector<const inventory::CertificateSpec*> specs;
+    specs.reserve(ctx.inventory.certificates.size());
+    for (const auto& [name, spec] : ctx.inventory.certificates)
+        if (options.names.empty() ||
+            std::find(options.names.begin(), options.names.end(), name) != options.names.end())
+            specs.push_back(&spec);
+    report.certificates.resize(specs.size());
+
+    // Opened lazily: planning only connects when ARI must be polled (or an
+    // order a killed run abandoned must be cleaned up).
+    AcmeSession session(ctx.inventory, ctx.store.accounts_dir(), ctx.cancel);
+    // Before planning, so it happens even when nothing is due: what a killed
+    // run left behind (challenge records, an open order, a missing ledger row).
+    DnsWiring dns(ctx.inventory, ctx.cancel);
+    if (!options.dry_run)
+        recover_interrupted_runs(ctx, dns, session);
+    std::vector<std::string> names;
+    for (const auto* spec : specs)
+        names.push_back(spec->name);
+    auto index = state::index_fleet(ctx.store, ctx.ledger, names);
+    std::multimap<std::string, std::string> revocations;
+    for (auto& e : ctx.ledger.events_of_kind("revoked"))
+        revocations.emplace(e.cert, std::move(e.detail));
+    std::vector<Job> jobs;
+    for (size_t i = 0; i < specs.size(); ++i)
+        if (auto job =
+                plan(ctx, session, *specs[i], options, index, revocations, report.certificates[i]))
+            jobs.push_back(*job);
+    if (jobs.empty())
+        return report;
+    if (options.before_work)
+        options.before_work();
+
+    Runner runner{ctx, session, dns, {}};
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+        for (size_t i = next++; i < jobs.size(); i = next++) {
+            if (ctx.cancel && ctx.cancel->load()) {
+                jobs[i].outcome->action = "failed";
+                jobs[i].outcome->error = "cancelled before it started";
+                continue;
+            }
+            runner.issue(jobs[i]);
+        }
+    };
+    size_t threads =
+        std::min<size_t>(jobs.size(), static_cast<size_t>(std::max(1, options.concurrency)));
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads; ++t)
+        pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool)
+        t.join();
+    return report;
+}
+
+}  // namespace certfleet::operations

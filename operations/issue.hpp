@@ -1,0 +1,68 @@
+// `certfleet issue`: decide what is due, obtain it from the CA (several
+// certificates concurrently, bounded), store it, record it in the ledger.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "hooks/hooks.hpp"
+#include "inventory/model.hpp"
+#include "state/ledger.hpp"
+#include "state/store.hpp"
+
+namespace certfleet::operations {
+
+struct IssueOptions {
+    std::vector<std::string> names;  // empty: every certificate
+    bool force = false;
+    bool dry_run = false;
+    int concurrency = 8;
+    // Called once, before the first order, only when something is due: lets
+    // `run` fire the "pre" hook (which may stop a service) only for real work.
+    std::function<void()> before_work;
+};
+
+struct CertificateOutcome {
+    std::string name;
+    // issued | unchanged | planned (dry run) | deferred (backing off) | failed
+    std::string action;
+    std::string reason;  // why it was (not) due
+    std::string serial;
+    std::string version;
+    std::string not_after;  // RFC 3339
+    std::string error;
+    std::string hint;
+};
+
+struct IssueReport {
+    std::vector<CertificateOutcome> certificates;
+    int failed() const;
+    int exit_code() const;  // 0 all fine, 1 some failed, 2 all attempted failed
+};
+
+struct Context {
+    const inventory::Inventory& inventory;
+    state::Store& store;
+    state::Ledger& ledger;
+    const core::Clock& clock;
+    const std::atomic<bool>* cancel = nullptr;
+    std::function<void(const std::string& cert, const std::string& step)> progress;
+    const hooks::HookRunner* hooks = nullptr;  // SPEC §5 hooks; none when null
+};
+
+// The hooks of the inventory's "hooks" object.
+hooks::HookRunner make_hook_runner(const inventory::Inventory& inventory);
+// Fires a hook that concerns no single certificate (pre, post). `pre` first
+// runs a `post` an interrupted run still owes, then records that this run
+// owes one (in the ledger, until its `post` has run): whatever `pre` stopped
+// is started again even when the run that stopped it was killed.
+void fire_hook(const Context& ctx, const std::string& event, const std::string& message = {});
+// Runs the `post` hook an interrupted run owes, if any (fire_hook("pre")
+// does this too; `run` calls it when it has nothing to issue).
+void settle_owed_post_hook(const Context& ctx);
+
+IssueReport run_issue(Context& ctx, const IssueOptions& options);
+
+}  // namespace certfleet::operations

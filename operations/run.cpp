@@ -1,0 +1,173 @@
+#include "operations/run.hpp"
+
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "hooks/metrics.hpp"
+#include "inventory/secrets.hpp"
+#include "renewal/policy.hpp"
+#include "state/store_index.hpp"
+
+namespace certfleet::operations {
+
+namespace {
+
+hooks::RunMetrics collect_metrics(const Context& ctx, const RunReport& report,
+                                  core::TimePoint started, core::TimePoint now) {
+    hooks::RunMetrics m;
+    m.now = now;
+    m.last_run = started;
+    m.last_run_duration_seconds = report.duration_seconds;
+    std::vector<std::string> names;
+    for (const auto& [name, _] : ctx.inventory.certificates)
+        names.push_back(name);
+    auto index = state::index_fleet(ctx.store, ctx.ledger, names);
+    for (const auto& name : names) {
+        hooks::RunMetrics::Certificate c{name, "", std::nullopt, std::nullopt};
+        if (const auto& current = index.current[name]) {
+            c.serial = current->info.serial_hex;
+            c.not_after = current->info.not_after;
+            auto ari = index.ari.find(name);
+            c.renew_at = renewal::renewal_time(
+                current->info, ctx.inventory.policy,
+                ari == index.ari.end() ? std::nullopt : std::optional(ari->second));
+        }
+        m.certificates.push_back(std::move(c));
+    }
+    int probe_failures = 0;
+    for (const auto& item : report.check.items) {
+        if (item.source != "served")
+            continue;
+        m.served.push_back({item.certificate, item.host, item.not_after, item.current});
+        probe_failures += item.kind == "probe_failed" ? 1 : 0;
+    }
+    int deploy_failures = 0;
+    for (const auto& h : report.deployed.hosts)
+        deploy_failures += h.result == "failed" || h.result == "rolled_back" ? 1 : 0;
+    int notify_failures = 0;
+    for (const auto& n : report.notifications)
+        notify_failures += n.error.empty() ? 0 : 1;
+    m.failures_by_kind = {{"renewal", report.issued.failed()},
+                          {"deployment", deploy_failures},
+                          {"probe", probe_failures},
+                          {"notification", notify_failures}};
+    m.last_run_success = report.exit_code() == 0;
+    return m;
+}
+
+}  // namespace
+
+int RunReport::exit_code() const {
+    int code = std::max(issued.exit_code(), deployed.exit_code());
+    switch (check.state()) {
+        case renewal::Severity::Critical:
+            code = 2;
+            break;
+        case renewal::Severity::Warning:
+        case renewal::Severity::Unknown:
+            code = std::max(code, 1);
+            break;
+        case renewal::Severity::Ok:
+            break;
+    }
+    for (const auto& n : notifications)
+        if (!n.error.empty())
+            code = std::max(code, 1);
+    if (!metrics_errors.empty())
+        code = std::max(code, 1);
+    if (audit && (!audit->findings.empty() || !audit->hosts_failed.empty()))
+        code = std::max(code, 1);
+    if (cancelled)
+        code = std::max(code, 2);
+    return code;
+}
+
+RunReport run_scheduled(Context& ctx, const RunOptions& options) {
+    RunReport report;
+    if (options.jitter.count() > 0) {
+        // Spreads a fleet of managers (and their CA traffic) over the window.
+        std::random_device seed;
+        std::uniform_int_distribution<long long> pick(
+            0, std::chrono::duration_cast<std::chrono::milliseconds>(options.jitter).count());
+        std::chrono::milliseconds delay(pick(seed));
+        spdlog::info("sleeping {} ms of jitter before the run", delay.count());
+        if (!core::interruptible_sleep(delay, ctx.cancel)) {
+            report.cancelled = true;
+            return report;
+        }
+    }
+    const auto started_steady = std::chrono::steady_clock::now();
+    const core::TimePoint started = ctx.clock.now();
+
+    // pre / post bracket real issuance only (as certbot's do): a run twice a
+    // day with nothing due must not stop and start anything — but it does
+    // run the post hook a killed run still owes.
+    settle_owed_post_hook(ctx);
+    bool issuing = false;
+    IssueOptions issue;
+    issue.concurrency = options.issue_concurrency;
+    issue.before_work = [&] {
+        issuing = true;
+        fire_hook(ctx, "pre");
+    };
+    report.issued = run_issue(ctx, issue);
+    DeployOptions deploy;
+    deploy.concurrency = options.deploy_concurrency;
+    report.deployed = run_deploy(ctx, deploy);
+    if (issuing)
+        fire_hook(ctx, "post");
+    if (ctx.cancel && ctx.cancel->load()) {
+        report.cancelled = true;
+        return report;
+    }
+
+    CheckOptions check;
+    check.at = ctx.clock.now();
+    check.probe = true;
+    report.check = run_check(ctx.inventory, ctx.store, ctx.ledger, check);
+
+    std::vector<hooks::Notice> notices = notices_from_check(ctx.inventory, report.check);
+    std::vector<std::string> prefixes = evaluated_prefixes(true);
+    if (options.audit) {
+        AuditOptions audit;
+        audit.now = check.at;
+        audit.concurrency = options.deploy_concurrency;
+        report.audit = run_audit(ctx.inventory, ctx.store, ctx.ledger, audit);
+        for (auto& n : notices_from_audit(*report.audit))
+            notices.push_back(std::move(n));
+        for (auto& p : audit_prefixes(*report.audit))
+            prefixes.push_back(std::move(p));
+    }
+
+    hooks::NotifierOptions notifier_options;
+    notifier_options.manager_host = options.manager_host;
+    notifier_options.ca_bundle = ctx.inventory.acme.ca_bundle;
+    notifier_options.read_secret = [](const std::string& reference) {
+        return inventory::read_secret(reference, "");  // paths were resolved when loading
+    };
+    auto notifiers = hooks::make_notifiers(ctx.inventory.notify, notifier_options);
+    if (!notifiers) {
+        report.notifications.push_back({"notify", 0, notifiers.error().describe()});
+        spdlog::error("notifications: {}", notifiers.error().describe());
+    } else {
+        report.notifications = deliver_notices(notices, prefixes, *notifiers, ctx.hooks, ctx.ledger,
+                                               check.at, ctx.inventory.policy.notify_interval);
+    }
+
+    report.duration_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_steady).count();
+    const auto paths = hooks::textfile_paths(ctx.inventory.notify);
+    if (!paths.empty()) {
+        auto metrics = collect_metrics(ctx, report, started, check.at);
+        for (const auto& path : paths) {
+            if (auto st = hooks::write_textfile(path, metrics); !st) {
+                report.metrics_errors.push_back(path + ": " + st.error().describe());
+                spdlog::error("metrics textfile {}: {}", path, st.error().describe());
+            }
+        }
+    }
+    return report;
+}
+
+}  // namespace certfleet::operations

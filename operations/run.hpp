@@ -1,0 +1,44 @@
+// `certfleet run`, the scheduled job: (after the caller took the state lock)
+// sleep the jitter, renew what is due, deploy what is stale, check the store
+// and what every host serves, notify, write the metrics textfile.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "operations/audit.hpp"
+#include "operations/check.hpp"
+#include "operations/deploy.hpp"
+#include "operations/issue.hpp"
+#include "operations/notices.hpp"
+
+namespace certfleet::operations {
+
+struct RunOptions {
+    core::Seconds jitter{0};  // sleep a uniformly random 0..jitter first
+    int issue_concurrency = 8;
+    int deploy_concurrency = 32;
+    std::string manager_host;  // shown in notifications
+    bool audit = true;         // audit every host and the store after the check
+};
+
+struct RunReport {
+    bool cancelled = false;  // SIGINT / SIGTERM during the jitter or the work
+    IssueReport issued;
+    DeployReport deployed;
+    CheckReport check;
+    std::optional<AuditReport> audit;
+    std::vector<ChannelResult> notifications;
+    std::vector<std::string> metrics_errors;  // textfiles that could not be written
+    double duration_seconds = 0;
+    // 0 all fine; 1 something failed or needs attention (warning, a channel
+    // or textfile failed); 2 everything attempted failed or something is
+    // critical (expiring, expired, wrong name served). Audit findings and
+    // hosts that could not be audited count as "needs attention".
+    int exit_code() const;
+};
+
+RunReport run_scheduled(Context& ctx, const RunOptions& options);
+
+}  // namespace certfleet::operations

@@ -1,0 +1,54 @@
+// The fleet-wide hooks (SPEC §5: pre and post around a renewal) and the post
+// hook a killed run still owes (see fire_hook in issue.hpp).
+#include <spdlog/spdlog.h>
+
+#include "operations/issue.hpp"
+
+namespace certfleet::operations {
+
+hooks::HookRunner make_hook_runner(const inventory::Inventory& inventory) {
+    hooks::HookConfig config;
+    for (const auto& [key, value] : inventory.hooks.items()) {
+        if (key == "timeout" && value.is_string()) {
+            if (auto d = core::parse_duration(value.get<std::string>()))
+                config.timeout = *d;
+        } else if (value.is_string()) {
+            config.commands[key] = value.get<std::string>();
+        }
+    }
+    return hooks::HookRunner(config);
+}
+
+void settle_owed_post_hook(const Context& ctx) {
+    auto since = ctx.ledger.hook_owed_since("post");
+    if (!since)
+        return;
+    if (ctx.hooks && ctx.hooks->has("post")) {
+        const std::string message = "the run started at " + core::format_rfc3339(*since) +
+                                    " was interrupted after its pre hook; this is its post hook";
+        spdlog::warn("{}", message);
+        ctx.hooks->fire({"post", "", {}, "", "", "", "", "", message});
+    }
+    if (auto st = ctx.ledger.settle_hook("post"); !st)
+        spdlog::warn("ledger: {}", st.error().describe());
+}
+
+void fire_hook(const Context& ctx, const std::string& event, const std::string& message) {
+    if (!ctx.hooks)
+        return;
+    if (event == "pre") {
+        settle_owed_post_hook(ctx);
+        if (ctx.hooks->has("post"))
+            if (auto st = ctx.ledger.owe_hook("post", ctx.clock.now()); !st)
+                spdlog::warn(
+                    "ledger: {} (if this run is killed, the next one will not run the "
+                    "post hook for it)",
+                    st.error().describe());
+    }
+    ctx.hooks->fire({event, "", {}, "", "", "", "", "", message});
+    if (event == "post")
+        if (auto st = ctx.ledger.settle_hook("post"); !st)
+            spdlog::warn("ledger: {}", st.error().describe());
+}
+
+}  // namespace certfleet::operations
