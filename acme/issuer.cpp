@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/strings.hpp"
+
 namespace certfleet::acme {
 
 using Clock = std::chrono::steady_clock;
@@ -27,10 +29,7 @@ bool refused_replaces(const core::Error& e) {
     if (e.acme_type != std::string(kPrefix) + "malformed" &&
         e.acme_type != std::string(kPrefix) + "conflict")
         return false;
-    std::string lower = e.message;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return lower.find("replace") != std::string::npos;
+    return core::lower(e.message).find("replace") != std::string::npos;
 }
 
 namespace {

@@ -1,11 +1,41 @@
 #include "audit/classify.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "audit/classify_internal.hpp"
 #include "renewal/expiry.hpp"
 
 namespace certfleet::audit {
+
+namespace {
+
+constexpr std::pair<FindingKind, std::string_view> kFindingKindNames[] = {
+    {FindingKind::Orphan, "orphan"},
+    {FindingKind::Stale, "stale"},
+    {FindingKind::Expired, "expired"},
+    {FindingKind::Expiring, "expiring"},
+    {FindingKind::KeyExposed, "key_exposed"},
+    {FindingKind::KeyMismatch, "key_mismatch"},
+    {FindingKind::ServedMismatch, "served_mismatch"},
+    {FindingKind::Missing, "missing"},
+};
+
+}  // namespace
+
+std::string_view finding_kind_name(FindingKind kind) {
+    for (const auto& [k, name] : kFindingKindNames)
+        if (k == kind)
+            return name;
+    return "unknown";
+}
+
+std::optional<FindingKind> parse_finding_kind(std::string_view name) {
+    for (const auto& [k, n] : kFindingKindNames)
+        if (n == name)
+            return k;
+    return std::nullopt;
+}
 
 namespace detail {
 
@@ -15,8 +45,10 @@ bool under(const std::string& path, const std::string& dir) {
 }
 
 void dedupe(std::vector<AuditFinding>& findings) {
+    // By name, not enum order: the output's order within a path stays alphabetical.
     std::stable_sort(findings.begin(), findings.end(), [](const auto& a, const auto& b) {
-        return std::tie(a.path, a.kind) < std::tie(b.path, b.kind);
+        return std::make_pair(std::string_view(a.path), finding_kind_name(a.kind)) <
+               std::make_pair(std::string_view(b.path), finding_kind_name(b.kind));
     });
     findings.erase(std::unique(findings.begin(), findings.end(),
                                [](const auto& a, const auto& b) {
@@ -41,7 +73,7 @@ struct Classifier {
     std::map<std::string, std::vector<const ObservedUse*>> loaded_by;  // real path → uses
     std::vector<AuditFinding> out;
 
-    AuditFinding& add(const std::string& kind, const std::string& path,
+    AuditFinding& add(FindingKind kind, const std::string& path,
                       const core::PemCertificate* cert = nullptr) {
         AuditFinding f;
         f.host = host.host;
@@ -91,7 +123,8 @@ struct Classifier {
         if (it == managed.host_events.end())
             return "";
         const state::EventRecord& e = it->second;
-        return "; the ledger's last record for this host: " + e.kind + " " + e.detail + " at " +
+        return "; the ledger's last record for this host: " +
+               std::string(state::event_kind_name(e.kind)) + " " + e.detail + " at " +
                core::format_rfc3339(e.at);
     }
 
@@ -107,7 +140,7 @@ void Classifier::cert_dirs() {
         const ObservedFile* current = dir.current_cert.empty() ? nullptr : file(dir.current_cert);
         const core::PemCertificate* leaf = current ? leaf_of(*current) : nullptr;
         if (!inv.certificates.count(dir.name)) {
-            auto& f = add("orphan", dir.path, leaf);
+            auto& f = add(FindingKind::Orphan, dir.path, leaf);
             f.loaded = loader(dir.path) != nullptr;
             f.detail = "certificate directory of '" + dir.name +
                        "', which the inventory no longer has; " + loaded_text(dir.path);
@@ -117,7 +150,7 @@ void Classifier::cert_dirs() {
             continue;
         }
         if (!deployed_here.count(dir.name)) {
-            auto& f = add("orphan", dir.path, leaf);
+            auto& f = add(FindingKind::Orphan, dir.path, leaf);
             f.certificate = dir.name;
             f.loaded = loader(dir.path) != nullptr;
             f.detail = "the inventory does not deploy '" + dir.name + "' to " + host.host + "; " +
@@ -129,7 +162,7 @@ void Classifier::cert_dirs() {
         if (dir.unread)
             continue;  // not judged on what could not be read
         if (!dir.current_version || !dir.incomplete.empty() || !leaf) {
-            auto& f = add("missing", dir.path, leaf);
+            auto& f = add(FindingKind::Missing, dir.path, leaf);
             f.certificate = dir.name;
             f.detail = !dir.current_version      ? "no current version (no `current` link)"
                        : !dir.incomplete.empty() ? dir.incomplete
@@ -141,7 +174,7 @@ void Classifier::cert_dirs() {
         }
         auto store = managed.current_serial.find(dir.name);
         if (store != managed.current_serial.end() && leaf->info.serial_hex != store->second) {
-            auto& f = add("stale", dir.path, leaf);
+            auto& f = add(FindingKind::Stale, dir.path, leaf);
             f.certificate = dir.name;
             f.detail = "current is versions/" + *dir.current_version + " (serial " +
                        leaf->info.serial_hex + "), the store's current is " +
@@ -154,7 +187,7 @@ void Classifier::cert_dirs() {
             for (const auto& k : key->pem.keys)
                 if (!k.public_key_sha256.empty() &&
                     k.public_key_sha256 != leaf->public_key_sha256) {
-                    auto& f = add("key_mismatch", dir.current_key, leaf);
+                    auto& f = add(FindingKind::KeyMismatch, dir.current_key, leaf);
                     f.certificate = dir.name;
                     f.detail = "privkey.pem of versions/" + *dir.current_version +
                                " does not belong to its cert.pem (replaced by hand?); the web "
@@ -169,7 +202,8 @@ void Classifier::cert_dirs() {
         if (verdict.severity == renewal::Severity::Warning ||
             verdict.severity == renewal::Severity::Critical) {
             bool expired = verdict.left.count() <= 0;
-            auto& f = add(expired ? "expired" : "expiring", dir.current_cert, leaf);
+            auto& f =
+                add(expired ? FindingKind::Expired : FindingKind::Expiring, dir.current_cert, leaf);
             f.certificate = dir.name;
             f.loaded = loader(dir.path) != nullptr;
             f.detail = verdict.text + "; it is the store's current version: renewal has not " +
@@ -187,7 +221,7 @@ void Classifier::missing_dirs() {
         if (present)
             continue;
         const std::string path = host.cert_root + "/" + cert;
-        auto& f = add("missing", path);
+        auto& f = add(FindingKind::Missing, path);
         f.certificate = cert;
         bool issued = managed.current_serial.count(cert) > 0;
         f.detail = host.host + " should serve '" + cert +
@@ -213,7 +247,7 @@ void Classifier::verified() {
         if (!leaf || serve.served->serial_hex == leaf->info.serial_hex)
             continue;
         const auto& s = *serve.served;
-        auto& f = add("served_mismatch", dir->path);
+        auto& f = add(FindingKind::ServedMismatch, dir->path);
         f.certificate = cert;
         f.subject = s.subject;
         f.serial = s.serial_hex;
@@ -248,7 +282,7 @@ void Classifier::uses() {
                 if (!k.public_key_sha256.empty() && k.public_key_sha256 != leaf->public_key_sha256)
                     mismatch = true;
         if (mismatch) {
-            auto& f = add("key_mismatch", use.certificate, leaf);
+            auto& f = add(FindingKind::KeyMismatch, use.certificate, leaf);
             f.loaded = true;
             f.detail = use.key + " does not belong to this certificate (loaded together at " +
                        use.source + "); the web server refuses this pair on its next reload";
@@ -281,7 +315,7 @@ void Classifier::uses() {
             if (sibling)
                 continue;
             const auto& s = *serve.served;
-            auto& f = add("served_mismatch", use.certificate);
+            auto& f = add(FindingKind::ServedMismatch, use.certificate);
             f.loaded = true;
             f.subject = s.subject;
             f.serial = s.serial_hex;
@@ -318,7 +352,7 @@ void Classifier::loose_files() {
                 owner != managed.serial_owner.end() && deployed_here.count(owner->second);
             bool loaded = loaded_by.count(path) > 0;
             if (cert.info.not_after <= now) {
-                auto& x = add("expired", path, &cert);
+                auto& x = add(FindingKind::Expired, path, &cert);
                 x.loaded = loaded;
                 x.detail = "expired " + core::format_rfc3339(cert.info.not_after) + "; " +
                            loaded_text(path);
@@ -326,7 +360,7 @@ void Classifier::loose_files() {
                                        "from the server configuration"
                                      : "remove it";
             } else if (!managed_here) {
-                auto& x = add("orphan", path, &cert);
+                auto& x = add(FindingKind::Orphan, path, &cert);
                 x.loaded = loaded;
                 std::string names;
                 for (const auto& n : cert.info.dns_names)
@@ -339,7 +373,7 @@ void Classifier::loose_files() {
                                      : "remove it, or add it to the inventory";
             } else if (auto cur = managed.current_serial.find(owner->second);
                        cur != managed.current_serial.end() && cur->second != cert.info.serial_hex) {
-                auto& x = add("stale", path, &cert);
+                auto& x = add(FindingKind::Stale, path, &cert);
                 x.certificate = owner->second;
                 x.detail = "an old version of '" + owner->second + "' (the current serial is " +
                            cur->second + "); " + loaded_text(path);
@@ -348,14 +382,6 @@ void Classifier::loose_files() {
                                      : "remove it";
             }
         }
-    }
-}
-
-mode_t parse_mode(const std::string& text) {
-    try {
-        return static_cast<mode_t>(std::stoul(text, nullptr, 8));
-    } catch (...) {
-        return 0600;
     }
 }
 
@@ -388,7 +414,7 @@ std::vector<AuditFinding> classify_host(const inventory::Inventory& inventory,
     c.loose_files();
     auto it = inventory.hosts.find(host.host);
     find_exposed_keys(
-        host, it == inventory.hosts.end() ? 0600 : parse_mode(it->second.settings.key_mode), c.out);
+        host, it == inventory.hosts.end() ? mode_t{0600} : it->second.settings.key_mode, c.out);
     dedupe(c.out);
     return std::move(c.out);
 }

@@ -1,4 +1,4 @@
-// Audit classification (SPEC §1 `audit`, §6 kinds): given what was found on a
+// Audit classification (docs/commands.md `audit`, docs/json.md kinds): given what was found on a
 // host, or in the manager's own store, and what the manager knows (inventory,
 // store, ledger), name every problem with the next step. Plain data in, plain
 // data out: app/audit_scan.cpp gathers the observations over a Transport, so
@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 #include <vector>
 
@@ -46,7 +47,7 @@ struct ObservedUse {
     std::vector<ObservedServe> serves;  // one per TLS endpoint of its server
 };
 
-// <cert_root>/<name> laid out by certfleet (SPEC §4).
+// <cert_root>/<name> laid out by certfleet (docs/host-layout.md).
 struct ObservedCertDir {
     std::string name;
     std::string path;
@@ -79,10 +80,26 @@ struct ManagedState {
     std::map<std::string, std::vector<std::string>> certificates_on_host;
 };
 
+// The finding kinds of docs/json.md; the names are what `audit` prints and puts in JSON,
+// and part of the notices' keys.
+enum class FindingKind {
+    Orphan,          // "orphan": not (or no longer) deployed there by the inventory
+    Stale,           // "stale": an older certificate of ours
+    Expired,         // "expired"
+    Expiring,        // "expiring"
+    KeyExposed,      // "key_exposed": a key readable beyond what the host allows
+    KeyMismatch,     // "key_mismatch": a key that does not belong to its certificate
+    ServedMismatch,  // "served_mismatch": what the server sends is not what it should
+    Missing,         // "missing": a certificate the inventory deploys there is absent
+};
+
+std::string_view finding_kind_name(FindingKind kind);
+// nullopt for any other name.
+std::optional<FindingKind> parse_finding_kind(std::string_view name);
+
 struct AuditFinding {
     std::string host;
-    std::string
-        kind;  // orphan stale expired expiring key_exposed key_mismatch served_mismatch missing
+    FindingKind kind = FindingKind::Orphan;
     std::string path;
     std::string subject;
     std::string serial;

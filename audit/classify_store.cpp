@@ -41,7 +41,7 @@ void find_exposed_keys(const HostObservation& host, mode_t key_mode,
             continue;
         AuditFinding x;
         x.host = host.host;
-        x.kind = "key_exposed";
+        x.kind = FindingKind::KeyExposed;
         x.path = path;
         x.detail = "private key " + why;
         std::string fix;
@@ -73,7 +73,7 @@ std::vector<AuditFinding> classify_store(const inventory::Inventory& inventory,
         if (!inventory.certificates.count(dir.name)) {
             AuditFinding f;
             f.host = store.host;
-            f.kind = "orphan";
+            f.kind = FindingKind::Orphan;
             f.path = dir.path;
             if (leaf) {
                 f.subject = leaf->info.subject;
@@ -94,7 +94,7 @@ std::vector<AuditFinding> classify_store(const inventory::Inventory& inventory,
                     k.public_key_sha256 != leaf->public_key_sha256) {
                     AuditFinding f;
                     f.host = store.host;
-                    f.kind = "key_mismatch";
+                    f.kind = FindingKind::KeyMismatch;
                     f.path = dir.current_key;
                     f.certificate = dir.name;
                     f.subject = leaf->info.subject;
@@ -116,7 +116,7 @@ std::vector<AuditFinding> classify_store(const inventory::Inventory& inventory,
                 continue;
             AuditFinding x;
             x.host = store.host;
-            x.kind = "orphan";
+            x.kind = FindingKind::Orphan;
             x.path = path;
             x.detail = "a private key that belongs to no certificate in the store";
             x.next_step = "remove it (an interrupted issuance leaves these; nothing uses it)";

@@ -1,4 +1,4 @@
-// certfleet audit: what is really on the hosts and in the store (SPEC §1).
+// certfleet audit: what is really on the hosts and in the store (docs/commands.md).
 #include <iostream>
 
 #include "cli/common.hpp"

@@ -1,4 +1,4 @@
-// certfleet check: expiry warnings in the Nagios plugin convention (SPEC §1).
+// certfleet check: expiry warnings in the Nagios plugin convention (docs/exit-codes.md).
 // First line "CERTFLEET OK|WARNING|CRITICAL|UNKNOWN - ...", exit 0/1/2/3.
 #include <iostream>
 

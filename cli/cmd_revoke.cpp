@@ -1,74 +1,82 @@
-// certfleet revoke: revoke the store's current certificate at the CA. The
-// next `issue` treats a revoked certificate as due.
+// certfleet revoke: revoke the store's current certificate at the CA (the
+// use case is operations::revoke_current). The next `issue` treats a revoked
+// certificate as due.
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
-#include "acme/client.hpp"
 #include "cli/common.hpp"
-#include "operations/acme_session.hpp"
+#include "operations/revoke.hpp"
 
 namespace certfleet::cli {
 
 namespace {
-const std::map<std::string, acme::RevocationReason> kReasons = {
-    {"unspecified", acme::RevocationReason::Unspecified},
-    {"keyCompromise", acme::RevocationReason::KeyCompromise},
-    {"superseded", acme::RevocationReason::Superseded},
-    {"cessationOfOperation", acme::RevocationReason::CessationOfOperation},
+
+struct RevokeArgs {
+    std::string name;
+    std::string reason = "unspecified";
 };
+
+// Human lines and the exit code; the JSON document comes after.
+int report_outcome(const Globals& g, const operations::RevokeOutcome& outcome) {
+    using operations::RevokeResult;
+    const std::string& name = outcome.certificate;
+    switch (outcome.result) {
+        case RevokeResult::NeverIssued:
+            print_error("certificate '" + name + "' has never been issued; nothing to revoke");
+            throw ExitRequest{kFailure};  // no JSON document, as before
+        case RevokeResult::CaFailed:
+            print_error("revoking certificate '" + name + "' (serial " + outcome.serial +
+                            ") failed: " + outcome.error->message,
+                        outcome.error->hint);
+            return kFailure;
+        case RevokeResult::Revoked:
+        case RevokeResult::RevokedNotRecorded:
+            if (!g.quiet && !g.json)
+                std::cout << "revoked " << name << " serial " << outcome.serial << "\n";
+            if (!outcome.error)
+                return kOk;
+            print_error(outcome.error->message, outcome.error->hint);
+            return kFailure;
+    }
+    return kFailure;
 }
+
+nlohmann::json outcome_json(const operations::RevokeOutcome& outcome) {
+    return {{"certificate", outcome.certificate},
+            {"serial", outcome.serial},
+            {"revoked", outcome.revoked_at_ca()},
+            {"error",
+             outcome.error ? nlohmann::json(outcome.error->message) : nlohmann::json(nullptr)}};
+}
+
+int revoke(const Globals& g, const RevokeArgs& args) {
+    auto inv = load_inventory_or_exit(g);
+    check_certificate_names(inv, {args.name});
+    State state = open_state(inv, true);
+    // CLI11 already checked the name against revocation_reason_names().
+    operations::RevokeRequest request{args.name, *operations::parse_revocation_reason(args.reason)};
+    auto outcome = operations::revoke_current(inv, state.store, state.ledger, request, &g_cancel);
+    int code = report_outcome(g, outcome);
+    if (g.json)
+        std::cout << outcome_json(outcome).dump(2) << "\n";
+    return code;
+}
+
+}  // namespace
 
 void add_revoke_command(CLI::App& app, Globals& g, int& exit_code) {
     auto* cmd = app.add_subcommand("revoke", "Revoke the current certificate at the CA");
     cmd->footer("After revoking, run `certfleet issue CERT` (or `renew`) to replace it.");
-    auto name = std::make_shared<std::string>();
-    auto reason = std::make_shared<std::string>("unspecified");
-    cmd->add_option("CERT", *name, "Certificate name")->required();
-    cmd->add_option("--reason", *reason,
+    auto args = std::make_shared<RevokeArgs>();
+    cmd->add_option("CERT", args->name, "Certificate name")->required();
+    cmd->add_option("--reason", args->reason,
                     "unspecified | keyCompromise | superseded | cessationOfOperation")
-        ->check(
-            CLI::IsMember({"unspecified", "keyCompromise", "superseded", "cessationOfOperation"}))
+        ->check(CLI::IsMember(operations::revocation_reason_names()))
         ->capture_default_str();
-    cmd->callback([&g, &exit_code, name, reason] {
+    cmd->callback([&g, &exit_code, args] {
         setup_logging(g);
-        auto inv = load_inventory_or_exit(g);
-        check_certificate_names(inv, {*name});
-        State state = open_state(inv, true);
-        auto current = state.store.current(*name);
-        if (!current) {
-            print_error("certificate '" + *name + "' has never been issued; nothing to revoke");
-            throw ExitRequest{kFailure};
-        }
-        operations::AcmeSession session(inv, state.store.accounts_dir(), &g_cancel);
-        auto client = session.client();
-        core::Status result = client ? core::Status() : core::Status(client.failure());
-        if (result) {
-            auto der = core::certificate_der(current->cert_pem);
-            result =
-                der ? (*client)->revoke(*der, kReasons.at(*reason)) : core::Status(der.failure());
-        }
-        if (!result) {
-            print_error("revoking certificate '" + *name + "' (serial " + current->info.serial_hex +
-                            ") failed: " + result.error().message,
-                        result.error().hint);
-            exit_code = kFailure;
-        } else {
-            (void)state.ledger.record_event(*name, "", "revoked",
-                                            "serial " + current->info.serial_hex + " version " +
-                                                current->version + " reason " + *reason);
-            if (!g.quiet && !g.json)
-                std::cout << "revoked " << *name << " serial " << current->info.serial_hex << "\n";
-            exit_code = kOk;
-        }
-        if (g.json)
-            std::cout << nlohmann::json{{"certificate", *name},
-                                        {"serial", current->info.serial_hex},
-                                        {"revoked", result.ok()},
-                                        {"error", result ? nlohmann::json(nullptr)
-                                                         : nlohmann::json(result.error().message)}}
-                             .dump(2)
-                      << "\n";
+        exit_code = revoke(g, *args);
     });
 }
 

@@ -34,7 +34,9 @@ void add_rollback_command(CLI::App& app, Globals& g, int& exit_code) {
             std::cout << fleet_report_json(nullptr, &report).dump(2) << "\n";
         else
             print_deploy_report(report, g.quiet);
-        exit_code = outcome.result == "rolled_back" ? kOk : kFailure;
+        const bool recorded = outcome.ledger_error.empty();
+        exit_code =
+            outcome.result == operations::HostResult::RolledBack && recorded ? kOk : kFailure;
     });
 }
 

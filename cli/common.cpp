@@ -2,7 +2,6 @@
 
 #include <cstdlib>
 #include <iostream>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -94,40 +93,21 @@ inventory::Inventory load_inventory_or_exit(const Globals& g) {
 }
 
 State open_state(const inventory::Inventory& inv, bool take_lock) {
-    auto store = state::Store::open(inv.state_dir);
-    if (!store) {
-        print_error(store.error().message,
-                    "check --state-dir / state_dir and that this user may write there");
-        throw ExitRequest{kFailure};
+    auto state = operations::open_state(inv.state_dir, take_lock);
+    if (!state) {
+        print_error(state.error().message, state.error().hint);
+        throw ExitRequest{state.error().kind == core::ErrorKind::Busy ? kLocked : kFailure};
     }
-    std::optional<core::FileLock> lock;
-    if (take_lock) {
-        auto l = core::FileLock::try_acquire(store->lock_path());
-        if (!l) {
-            print_error(l.error().message, l.error().hint);
-            throw ExitRequest{l.error().kind == core::ErrorKind::Busy ? kLocked : kFailure};
-        }
-        lock.emplace(std::move(*l));
-    }
-    auto ledger = state::Ledger::open(store->ledger_path());
-    if (!ledger) {
-        print_error(ledger.error().message, ledger.error().hint);
-        throw ExitRequest{kFailure};
-    }
-    return State{std::move(*store), std::move(*ledger), std::move(lock)};
+    return std::move(*state);
 }
 
 State open_state_readonly(const inventory::Inventory& inv) {
-    auto store = state::Store::open_readonly(inv.state_dir);
-    struct stat st {};
-    bool has_ledger = ::stat(store.ledger_path().c_str(), &st) == 0;
-    auto ledger =
-        has_ledger ? state::Ledger::open(store.ledger_path()) : state::Ledger::open_in_memory();
-    if (!ledger) {
-        print_error(ledger.error().message, ledger.error().hint);
+    auto state = operations::open_state_readonly(inv.state_dir);
+    if (!state) {
+        print_error(state.error().message, state.error().hint);
         throw ExitRequest{kFailure};
     }
-    return State{std::move(store), std::move(*ledger), std::nullopt};
+    return std::move(*state);
 }
 
 void check_certificate_names(const inventory::Inventory& inv,

@@ -10,14 +10,12 @@
 
 #include <CLI/CLI.hpp>
 
-#include "core/lock.hpp"
 #include "inventory/load.hpp"
-#include "state/ledger.hpp"
-#include "state/store.hpp"
+#include "operations/open_state.hpp"
 
 namespace certfleet::cli {
 
-// SPEC §1 exit codes.
+// The exit codes of docs/exit-codes.md.
 enum Exit : int {
     kOk = 0,
     kPartial = 1,
@@ -50,11 +48,8 @@ std::string default_config_path();
 inventory::Inventory load_inventory_or_exit(const Globals& g);
 
 // The state a mutating command needs: store, ledger and the state lock.
-struct State {
-    state::Store store;
-    state::Ledger ledger;
-    std::optional<core::FileLock> lock;
-};
+// Exits 75 when another run holds the lock, 2 when the state cannot be opened.
+using State = operations::OpenState;
 State open_state(const inventory::Inventory& inv, bool take_lock);
 // For status and --dry-run: writes nothing, not even a missing state directory.
 State open_state_readonly(const inventory::Inventory& inv);

@@ -60,7 +60,8 @@ int run_cli(int argc, char** argv) {
     app.add_flag("--json", g.json, "Print one JSON document on stdout; logs go to stderr");
     app.add_flag("-v,--verbose", g.verbose, "More logging (-vv for protocol traces)");
     app.add_flag("-q,--quiet", g.quiet, "Errors only (what cron should mail)");
-    app.set_version_flag("--version", "certfleet 0.1.0");
+    // CMake passes the project version (cmake/Modules.cmake), so it cannot drift.
+    app.set_version_flag("--version", "certfleet " CERTFLEET_VERSION);
 
     add_validate_command(app, g, exit_code);
     add_issue_command(app, g, exit_code);

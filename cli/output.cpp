@@ -35,13 +35,18 @@ std::string format_table(const std::vector<std::string>& header,
 }
 
 nlohmann::json host_outcome_json(const operations::HostOutcome& h) {
-    nlohmann::json j{
-        {"name", h.host},       {"certificate", h.certificate},     {"result", h.result},
-        {"version", h.version}, {"served_serial", h.served_serial}, {"wave", h.wave},
-        {"adopted", h.adopted}};
+    nlohmann::json j{{"name", h.host},
+                     {"certificate", h.certificate},
+                     {"result", std::string(operations::deploy_result_name(h.result))},
+                     {"version", h.version},
+                     {"served_serial", h.served_serial},
+                     {"wave", h.wave},
+                     {"adopted", h.adopted}};
     j["error"] = h.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(h.error);
     if (!h.hint.empty())
         j["hint"] = h.hint;
+    if (!h.ledger_error.empty())
+        j["ledger_error"] = h.ledger_error;
     return j;
 }
 
@@ -60,30 +65,46 @@ nlohmann::json fleet_report_json(const operations::IssueReport* issued,
 void print_deploy_report(const operations::DeployReport& report, bool quiet) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& h : report.hosts) {
-        bool trouble = h.result == "failed" || h.result == "rolled_back" || h.result == "skipped";
+        using operations::HostResult;
+        bool trouble = h.result == HostResult::Failed || h.result == HostResult::RolledBack ||
+                       h.result == HostResult::Skipped || !h.ledger_error.empty();
         if (quiet && !trouble)
             continue;
         std::string detail = h.error.empty() ? h.wave : h.error;
         if (h.adopted)
             detail = "adopted the hand-managed files; " + detail;
-        rows.push_back(
-            {h.certificate, h.host, h.result, h.version.empty() ? "-" : h.version, detail});
+        if (!h.ledger_error.empty())
+            detail += (detail.empty() ? "" : "; ") + std::string("not recorded in the ledger");
+        rows.push_back({h.certificate, h.host,
+                        std::string(operations::deploy_result_name(h.result)),
+                        h.version.empty() ? "-" : h.version, detail});
     }
     if (!rows.empty())
         std::cout << format_table({"CERTIFICATE", "HOST", "RESULT", "VERSION", "DETAIL"}, rows);
-    for (const auto& h : report.hosts)
-        if (!h.hint.empty() && h.result != "deployed" && h.result != "unchanged")
+    for (const auto& h : report.hosts) {
+        const bool settled = h.result == operations::HostResult::Deployed ||
+                             h.result == operations::HostResult::Unchanged;
+        if (!h.hint.empty() && !settled)
             std::cerr << h.certificate << " on " << h.host << ": next step: " << h.hint << "\n";
+        if (!h.ledger_error.empty())
+            std::cerr << h.certificate << " on " << h.host << ": " << h.ledger_error << "\n";
+    }
 }
 
 nlohmann::json issue_report_json(const operations::IssueReport& report) {
     nlohmann::json certs = nlohmann::json::array();
     for (const auto& c : report.certificates) {
-        nlohmann::json j{{"name", c.name},     {"action", c.action},   {"reason", c.reason},
-                         {"serial", c.serial}, {"version", c.version}, {"not_after", c.not_after}};
+        nlohmann::json j{{"name", c.name},
+                         {"action", std::string(operations::certificate_action_name(c.action))},
+                         {"reason", c.reason},
+                         {"serial", c.serial},
+                         {"version", c.version},
+                         {"not_after", c.not_after}};
         j["error"] = c.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.error);
         if (!c.hint.empty())
             j["hint"] = c.hint;
+        if (!c.ledger_error.empty())
+            j["ledger_error"] = c.ledger_error;
         certs.push_back(std::move(j));
     }
     return {{"certificates", certs}, {"hosts", nlohmann::json::array()}};
@@ -91,18 +112,26 @@ nlohmann::json issue_report_json(const operations::IssueReport& report) {
 
 void print_issue_report(const operations::IssueReport& report, bool quiet) {
     std::vector<std::vector<std::string>> rows;
+    using operations::CertificateAction;
     for (const auto& c : report.certificates) {
-        if (quiet && c.action != "failed")
+        const bool failed = c.action == CertificateAction::Failed;
+        if (quiet && !failed && c.ledger_error.empty())
             continue;
-        std::string detail = c.action == "failed" ? c.error : c.reason;
-        rows.push_back({c.name, c.action, c.serial.empty() ? "-" : c.serial,
-                        c.not_after.empty() ? "-" : c.not_after, detail});
+        std::string detail = failed ? c.error : c.reason;
+        if (!c.ledger_error.empty())
+            detail += (detail.empty() ? "" : "; ") + std::string("not recorded in the ledger");
+        rows.push_back({c.name, std::string(operations::certificate_action_name(c.action)),
+                        c.serial.empty() ? "-" : c.serial, c.not_after.empty() ? "-" : c.not_after,
+                        detail});
     }
     if (!rows.empty())
         std::cout << format_table({"CERTIFICATE", "ACTION", "SERIAL", "NOT AFTER", "DETAIL"}, rows);
-    for (const auto& c : report.certificates)
-        if (c.action == "failed" && !c.hint.empty())
+    for (const auto& c : report.certificates) {
+        if (c.action == CertificateAction::Failed && !c.hint.empty())
             std::cerr << c.name << ": next step: " << c.hint << "\n";
+        if (!c.ledger_error.empty())
+            std::cerr << c.name << ": " << c.ledger_error << "\n";
+    }
 }
 
 nlohmann::json check_report_json(const operations::CheckReport& report) {

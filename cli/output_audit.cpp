@@ -12,7 +12,7 @@ nlohmann::json audit_report_json(const operations::AuditReport& report) {
     for (const auto& f : report.findings)
         findings.push_back(
             {{"host", f.host},
-             {"kind", f.kind},
+             {"kind", std::string(operations::finding_kind_name(f.kind))},
              {"path", f.path},
              {"subject", f.subject},
              {"serial", f.serial},
@@ -27,7 +27,7 @@ nlohmann::json audit_report_json(const operations::AuditReport& report) {
     nlohmann::json unchecked = nlohmann::json::array();
     for (const auto& n : report.unchecked)
         unchecked.push_back({{"host", n.host}, {"detail", n.note}});
-    // SPEC §6 names hosts_failed as a list: of host names; the reasons are
+    // docs/json.md: hosts_failed is a list of host names; the reasons are
     // in "hosts_failed_detail".
     nlohmann::json failed_names = nlohmann::json::array();
     for (const auto& h : report.hosts_failed)
@@ -46,7 +46,7 @@ std::string audit_summary(const operations::AuditReport& report) {
     std::map<std::string, int> kinds;
     std::set<std::string> hosts;
     for (const auto& f : report.findings) {
-        ++kinds[f.kind];
+        ++kinds[std::string(operations::finding_kind_name(f.kind))];
         hosts.insert(f.host);
     }
     std::string out;
@@ -94,7 +94,7 @@ void print_audit_report(const operations::AuditReport& report, bool quiet) {
                 what += "  (serial " + f->serial +
                         (f->not_after ? ", not after " + core::format_rfc3339(*f->not_after) : "") +
                         ")";
-            std::string kind = f->kind;
+            std::string kind(operations::finding_kind_name(f->kind));
             kind.resize(std::max<std::size_t>(kind.size(), 15), ' ');
             std::cout << "  " << kind << " " << what << "\n"
                       << "  " << std::string(15, ' ') << " " << f->detail << "\n"

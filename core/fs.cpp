@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "core/fd.hpp"
+
 namespace certfleet::core {
 
 namespace {
@@ -18,28 +20,6 @@ namespace {
 Failure io_failure(const std::string& what, const std::string& path, int err) {
     return fail(ErrorKind::Io, what + " " + path + ": " + errno_text(err));
 }
-
-// Closes on scope exit unless released; keeps the error paths short.
-class Fd {
-public:
-    explicit Fd(int fd) : m_fd(fd) {}
-    ~Fd() {
-        if (m_fd >= 0)
-            ::close(m_fd);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return m_fd; }
-    // close(2) can report a deferred write error (NFS, quota): surface it.
-    int close() {
-        int rc = ::close(m_fd);
-        m_fd = -1;
-        return rc;
-    }
-
-private:
-    int m_fd;
-};
 
 std::string parent_dir(const std::string& path) {
     auto slash = path.find_last_of('/');
@@ -85,7 +65,7 @@ Status write_all(int fd, std::string_view content) {
 }  // namespace
 
 Status fsync_dir(const std::string& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() < 0)
         return io_failure("cannot open directory", path, errno);
     if (::fsync(fd.get()) != 0 && errno != EINVAL) {
@@ -108,7 +88,7 @@ Status write_file_atomic(const std::string& path, std::string_view content, mode
     }
     if (raw < 0)
         return io_failure("cannot write", path, errno);
-    Fd fd(raw);
+    UniqueFd fd(raw);
 
     auto abandon = [&](const std::string& what, int err) -> Status {
         ::unlink(tmp.c_str());
@@ -178,7 +158,7 @@ Status replace_symlink(const std::string& link_path, const std::string& target) 
 }
 
 Result<std::string> read_file(const std::string& path, size_t max_bytes) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0)
         return io_failure("cannot read", path, errno);
     std::string out;

@@ -16,6 +16,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/fd.hpp"
 #include "core/sigpipe_guard.hpp"
 
 extern char** environ;
@@ -26,31 +27,8 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-class Fd {
-public:
-    Fd() = default;
-    explicit Fd(int fd) : m_fd(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    Fd(Fd&& o) noexcept : m_fd(std::exchange(o.m_fd, -1)) {}
-    Fd& operator=(Fd&& o) noexcept {
-        reset();
-        m_fd = std::exchange(o.m_fd, -1);
-        return *this;
-    }
-    ~Fd() { reset(); }
-    int get() const { return m_fd; }
-    bool open() const { return m_fd >= 0; }
-    void reset() {
-        if (m_fd >= 0) {
-            ::close(m_fd);
-        }
-        m_fd = -1;
-    }
-
-private:
-    int m_fd = -1;
-};
+// The shared descriptor owner; the local name keeps the pipe plumbing short.
+using Fd = UniqueFd;
 
 struct Pipe {
     Fd read_end;
@@ -119,12 +97,12 @@ public:
         : m_fd(std::move(fd)), m_sink(sink), m_truncated(truncated), m_limit(limit) {}
 
     int fd() const { return m_fd.get(); }
-    bool open() const { return m_fd.open(); }
+    bool open() const { return m_fd.valid(); }
 
     // Reads what is available now; closes on EOF or error.
     void drain() {
         std::array<char, 65536> buf{};
-        while (m_fd.open()) {
+        while (m_fd.valid()) {
             const ssize_t n = ::read(m_fd.get(), buf.data(), buf.size());
             if (n > 0) {
                 const auto got = static_cast<std::size_t>(n);
@@ -183,17 +161,17 @@ std::string summarize_output(std::string_view text, std::size_t max_chars) {
     return std::string(text.substr(0, max_chars)) + "…";
 }
 
-Result<ProcessResult> run_process(const ProcessOptions& options) {
-    if (options.argv.empty() || options.argv[0].empty()) {
-        return fail(ErrorKind::Generic, "cannot run a process: empty command");
-    }
-    Pipe in, out, err;
-    if ((options.stdin_data && !make_pipe(in)) || !make_pipe(out) || !make_pipe(err)) {
-        return fail(ErrorKind::Io, std::string("cannot create pipes: ") + errno_text(errno));
-    }
+namespace {
 
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
+// A child spawn_child started.
+struct Child {
+    pid_t pid = -1;
+    SteadyClock::time_point started;
+};
+
+// stdin from the `in` pipe (or /dev/null), stdout and stderr into their pipes.
+void redirect_standard_streams(posix_spawn_file_actions_t& actions, const ProcessOptions& options,
+                               const Pipe& in, const Pipe& out, const Pipe& err) {
     if (options.stdin_data) {
         posix_spawn_file_actions_adddup2(&actions, in.read_end.get(), STDIN_FILENO);
     } else {
@@ -201,11 +179,11 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
     }
     posix_spawn_file_actions_adddup2(&actions, out.write_end.get(), STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, err.write_end.get(), STDERR_FILENO);
+}
 
-    // Own process group so a timeout can kill the command and its children;
-    // clean signal state so an ignored SIGPIPE etc. in the manager does not leak.
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
+// Own process group so a timeout can kill the command and its children;
+// clean signal state so an ignored SIGPIPE etc. in the manager does not leak.
+void isolate_child(posix_spawnattr_t& attr) {
     posix_spawnattr_setflags(
         &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     posix_spawnattr_setpgroup(&attr, 0);
@@ -218,129 +196,209 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
         sigaddset(&defaults, sig);
     }
     posix_spawnattr_setsigdefault(&attr, &defaults);
+}
+
+Result<Child> spawn_child(const ProcessOptions& options, const Pipe& in, const Pipe& out,
+                          const Pipe& err) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    redirect_standard_streams(actions, options, in, out, err);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    isolate_child(attr);
 
     std::vector<std::string> argv_storage = options.argv;
     std::vector<std::string> env_storage = build_environment(options);
     auto argv = c_strings(argv_storage);
     auto envp = c_strings(env_storage);
 
-    const auto start = SteadyClock::now();
-    pid_t pid = -1;
-    const int rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
+    Child child;
+    child.started = SteadyClock::now();
+    const int rc = ::posix_spawnp(&child.pid, argv[0], &actions, &attr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {
         return fail(ErrorKind::Generic, "cannot run '" + options.argv[0] + "': " + errno_text(rc),
                     rc == ENOENT ? "check the command path and PATH" : "");
     }
-    spdlog::debug("started '{}' (pid {})", options.argv[0], pid);
+    spdlog::debug("started '{}' (pid {})", options.argv[0], child.pid);
+    return child;
+}
 
-    in.read_end.reset();
-    out.write_end.reset();
-    err.write_end.reset();
-
-    ProcessResult result;
-    Capture out_cap(std::move(out.read_end), result.out, result.out_truncated, options.max_output);
-    Capture err_cap(std::move(err.read_end), result.err, result.err_truncated, options.max_output);
-    set_nonblocking(out_cap.fd());
-    set_nonblocking(err_cap.fd());
-    Fd stdin_fd = std::move(in.write_end);
-    std::size_t stdin_written = 0;
-    std::optional<SigpipeGuard> sigpipe_guard;
-    if (stdin_fd.open()) {
-        set_nonblocking(stdin_fd.get());
-        sigpipe_guard.emplace();
+// Drives a started child to its end: feeds its stdin, captures stdout and
+// stderr, and at the deadline sends its process group SIGTERM, then SIGKILL
+// once kill_grace has passed.
+class Supervisor {
+public:
+    // Takes our ends of the pipes (the child's ends must be closed already).
+    Supervisor(const ProcessOptions& options, const Child& child, Pipe& in, Pipe& out, Pipe& err,
+               ProcessResult& result)
+        : m_options(options),
+          m_pid(child.pid),
+          m_deadline(child.started + options.timeout),
+          m_result(result),
+          m_out(std::move(out.read_end), result.out, result.out_truncated, options.max_output),
+          m_err(std::move(err.read_end), result.err, result.err_truncated, options.max_output),
+          m_stdin(std::move(in.write_end)),
+          // pidfd makes the child's exit a poll event; without it we poll in slices.
+          m_pidfd(static_cast<int>(::syscall(SYS_pidfd_open, child.pid, 0))) {
+        set_nonblocking(m_out.fd());
+        set_nonblocking(m_err.fd());
+        if (m_stdin.valid()) {
+            set_nonblocking(m_stdin.get());
+            m_sigpipe_guard.emplace();
+        }
     }
-    // pidfd makes the child's exit a poll event; without it we poll in slices.
-    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
 
-    const auto deadline = start + options.timeout;
-    std::optional<SteadyClock::time_point> kill_at;
-    bool killed = false;
-    bool exited = false;
-    int wstatus = 0;
+    // Until the child exits, or poll fails.
+    void supervise() {
+        while (!reaped()) {
+            const auto now = SteadyClock::now();
+            enforce_deadline(now);
+            std::vector<pollfd> fds = poll_set();
+            const int n =
+                ::poll(fds.data(), fds.size(), static_cast<int>(poll_timeout(now).count()));
+            if (n < 0 && errno != EINTR) {
+                return;
+            }
+            if (n > 0) {
+                m_out.drain();
+                m_err.drain();
+                feed_stdin(fds);
+            }
+        }
+        // A grandchild may keep the pipes open forever: take what is there now and stop.
+        m_out.drain();
+        m_err.drain();
+    }
 
-    while (true) {
-        if (!exited && ::waitpid(pid, &wstatus, WNOHANG) == pid) {
-            exited = true;
+    // Makes sure the child is gone and reaped; returns its wait status.
+    int reap_for_good() {
+        if (!m_exited) {
+            ::kill(-m_pid, SIGKILL);
+            ::waitpid(m_pid, &m_wstatus, 0);
         }
-        if (exited) {
-            // A grandchild may keep the pipes open forever: take what is
-            // there now and stop.
-            out_cap.drain();
-            err_cap.drain();
-            break;
+        if (m_result.timed_out) {
+            ::kill(-m_pid, SIGKILL);  // leftovers of the group that ignored SIGTERM
         }
-        const auto now = SteadyClock::now();
-        if (!kill_at && now >= deadline) {
-            spdlog::debug("'{}' (pid {}) timed out, sending SIGTERM", options.argv[0], pid);
-            ::kill(-pid, SIGTERM);
-            result.timed_out = true;
-            kill_at = now + options.kill_grace;
-        }
-        if (kill_at && !killed && now >= *kill_at) {
-            ::kill(-pid, SIGKILL);
-            killed = true;
-        }
+        return m_wstatus;
+    }
 
+private:
+    bool reaped() {
+        if (!m_exited && ::waitpid(m_pid, &m_wstatus, WNOHANG) == m_pid) {
+            m_exited = true;
+        }
+        return m_exited;
+    }
+
+    void enforce_deadline(SteadyClock::time_point now) {
+        if (!m_kill_at && now >= m_deadline) {
+            spdlog::debug("'{}' (pid {}) timed out, sending SIGTERM", m_options.argv[0], m_pid);
+            ::kill(-m_pid, SIGTERM);
+            m_result.timed_out = true;
+            m_kill_at = now + m_options.kill_grace;
+        }
+        if (m_kill_at && !m_killed && now >= *m_kill_at) {
+            ::kill(-m_pid, SIGKILL);
+            m_killed = true;
+        }
+    }
+
+    std::vector<pollfd> poll_set() const {
         std::vector<pollfd> fds;
-        if (out_cap.open())
-            fds.push_back({out_cap.fd(), POLLIN, 0});
-        if (err_cap.open())
-            fds.push_back({err_cap.fd(), POLLIN, 0});
-        if (stdin_fd.open())
-            fds.push_back({stdin_fd.get(), POLLOUT, 0});
-        if (pidfd.open())
-            fds.push_back({pidfd.get(), POLLIN, 0});
+        if (m_out.open())
+            fds.push_back({m_out.fd(), POLLIN, 0});
+        if (m_err.open())
+            fds.push_back({m_err.fd(), POLLIN, 0});
+        if (m_stdin.valid())
+            fds.push_back({m_stdin.get(), POLLOUT, 0});
+        if (m_pidfd.valid())
+            fds.push_back({m_pidfd.get(), POLLIN, 0});
+        return fds;
+    }
 
-        auto next = kill_at ? *kill_at : deadline;
+    // Until the next deadline; in short slices once killed or without a pidfd.
+    milliseconds poll_timeout(SteadyClock::time_point now) const {
+        const auto next = m_kill_at ? *m_kill_at : m_deadline;
         auto wait = std::chrono::duration_cast<milliseconds>(next - now) + milliseconds(1);
-        if (killed) {
+        if (m_killed) {
             wait = milliseconds(50);
         }
-        if (!pidfd.open()) {
+        if (!m_pidfd.valid()) {
             wait = std::min(wait, milliseconds(20));
         }
-        wait = std::max(wait, milliseconds(0));
-        const int n = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
-        if (n < 0 && errno != EINTR) {
-            break;
-        }
-        if (n <= 0) {
-            continue;
-        }
-        out_cap.drain();
-        err_cap.drain();
+        return std::max(wait, milliseconds(0));
+    }
+
+    void feed_stdin(const std::vector<pollfd>& fds) {
         for (const auto& p : fds) {
-            if (p.fd != stdin_fd.get() || p.revents == 0) {
+            if (p.fd != m_stdin.get() || p.revents == 0) {
                 continue;
             }
-            const std::string& data = *options.stdin_data;
-            const ssize_t w =
-                ::write(stdin_fd.get(), data.data() + stdin_written, data.size() - stdin_written);
+            const std::string& data = *m_options.stdin_data;
+            const ssize_t w = ::write(m_stdin.get(), data.data() + m_stdin_written,
+                                      data.size() - m_stdin_written);
             if (w > 0) {
-                stdin_written += static_cast<std::size_t>(w);
+                m_stdin_written += static_cast<std::size_t>(w);
             }
-            if ((w < 0 && errno != EAGAIN && errno != EINTR) || stdin_written >= data.size()) {
-                stdin_fd.reset();  // done, or the child closed its stdin (EPIPE)
+            if ((w < 0 && errno != EAGAIN && errno != EINTR) || m_stdin_written >= data.size()) {
+                m_stdin.reset();  // done, or the child closed its stdin (EPIPE)
             }
         }
     }
-    if (!exited) {
-        ::kill(-pid, SIGKILL);
-        ::waitpid(pid, &wstatus, 0);
-    }
-    if (result.timed_out) {
-        ::kill(-pid, SIGKILL);  // leftovers of the group that ignored SIGTERM
-    }
-    result.elapsed = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - start);
+
+    const ProcessOptions& m_options;
+    pid_t m_pid;
+    SteadyClock::time_point m_deadline;
+    ProcessResult& m_result;
+    Capture m_out;
+    Capture m_err;
+    Fd m_stdin;
+    std::size_t m_stdin_written = 0;
+    std::optional<SigpipeGuard> m_sigpipe_guard;
+    Fd m_pidfd;
+    std::optional<SteadyClock::time_point> m_kill_at;
+    bool m_killed = false;
+    bool m_exited = false;
+    int m_wstatus = 0;
+};
+
+void record_exit_status(ProcessResult& result, int wstatus) {
     if (WIFEXITED(wstatus)) {
         result.exit_code = WEXITSTATUS(wstatus);
     } else if (WIFSIGNALED(wstatus)) {
         result.signal = WTERMSIG(wstatus);
     }
-    spdlog::debug("'{}' (pid {}) finished: {}", options.argv[0], pid, result.status_text());
-    return result;
 }
 
+}  // namespace
+
+Result<ProcessResult> run_process(const ProcessOptions& options) {
+    if (options.argv.empty() || options.argv[0].empty()) {
+        return fail(ErrorKind::Generic, "cannot run a process: empty command");
+    }
+    Pipe in, out, err;
+    if ((options.stdin_data && !make_pipe(in)) || !make_pipe(out) || !make_pipe(err)) {
+        return fail(ErrorKind::Io, std::string("cannot create pipes: ") + errno_text(errno));
+    }
+    auto child = spawn_child(options, in, out, err);
+    if (!child) {
+        return child.failure();
+    }
+    // The child has its copies; ours would keep the pipes open after it is gone
+    // (no EOF on its output, no EPIPE on its stdin).
+    in.read_end.reset();
+    out.write_end.reset();
+    err.write_end.reset();
+
+    ProcessResult result;
+    Supervisor supervisor(options, *child, in, out, err, result);
+    supervisor.supervise();
+    const int wstatus = supervisor.reap_for_good();
+    result.elapsed = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - child->started);
+    record_exit_status(result, wstatus);
+    spdlog::debug("'{}' (pid {}) finished: {}", options.argv[0], child->pid, result.status_text());
+    return result;
+}
 }  // namespace certfleet::core

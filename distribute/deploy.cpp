@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <utility>
 
 #include "core/crypto.hpp"
 #include "core/process.hpp"
@@ -19,18 +20,28 @@ using core::Result;
 using core::Status;
 using namespace detail;
 
+namespace {
+
+constexpr std::pair<DeployResult, std::string_view> kDeployResultNames[] = {
+    {DeployResult::Deployed, "deployed"},      {DeployResult::Unchanged, "unchanged"},
+    {DeployResult::RolledBack, "rolled_back"}, {DeployResult::Failed, "failed"},
+    {DeployResult::Skipped, "skipped"},        {DeployResult::Planned, "planned"},
+};
+
+}  // namespace
+
 std::string_view deploy_result_name(DeployResult result) {
-    switch (result) {
-        case DeployResult::Deployed:
-            return "deployed";
-        case DeployResult::Unchanged:
-            return "unchanged";
-        case DeployResult::RolledBack:
-            return "rolled_back";
-        case DeployResult::Failed:
-            return "failed";
-    }
+    for (const auto& [r, name] : kDeployResultNames)
+        if (r == result)
+            return name;
     return "failed";
+}
+
+std::optional<DeployResult> parse_deploy_result(std::string_view name) {
+    for (const auto& [r, n] : kDeployResultNames)
+        if (n == name)
+            return r;
+    return std::nullopt;
 }
 
 namespace {
@@ -298,16 +309,95 @@ DeployOutcome deploy_version(Transport& t, const HostTarget& host, const Materia
     return out;
 }
 
+namespace {
+
+Status check_rollback_request(const HostTarget& host, const std::string& cert_name,
+                              const std::string& version) {
+    if (!valid_name(cert_name) || (!version.empty() && !valid_name(version))) {
+        return fail(ErrorKind::Config, "invalid certificate or version name \"" + cert_name +
+                                           "\" / \"" + version + "\"");
+    }
+    return check_target(host);
+}
+
+// "versions on HOST: A, B": the hint of every refusal to roll back.
+std::string version_listing(const HostTarget& host, const Layout& layout) {
+    std::string on_host;
+    for (const auto& v : layout.versions) {
+        on_host += (on_host.empty() ? "" : ", ") + v;
+    }
+    return "versions on " + host.host_name + ": " +
+           (on_host.empty() ? std::string("none") : on_host);
+}
+
+// `requested`, which must be on the host, or else the newest version older
+// than the current one.
+Result<std::string> rollback_target(const HostTarget& host, const std::string& cert_name,
+                                    const Layout& layout, const std::string& requested,
+                                    const std::string& listing) {
+    const std::string current = layout.current_version();
+    if (layout.hand_managed() || current.empty()) {
+        return fail(ErrorKind::Generic,
+                    host.host_name + " has no version of " + cert_name +
+                        " managed by certfleet to roll back from",
+                    "deploy first (hand-managed files are adopted then)");
+    }
+    if (requested.empty()) {
+        auto it = std::lower_bound(layout.versions.begin(), layout.versions.end(), current);
+        if (it == layout.versions.begin()) {
+            return fail(
+                ErrorKind::Generic,
+                "no version older than " + current + " of " + cert_name + " on " + host.host_name,
+                listing);
+        }
+        return *std::prev(it);
+    }
+    if (!std::binary_search(layout.versions.begin(), layout.versions.end(), requested)) {
+        return fail(ErrorKind::Generic,
+                    "version " + requested + " of " + cert_name + " is not on " + host.host_name,
+                    listing);
+    }
+    return requested;
+}
+
+// The old version must still be a usable pair before it replaces anything.
+// Returns its certificate's serial.
+Result<std::string> check_old_version(Run& r, const std::string& target,
+                                      const std::string& listing) {
+    const std::string where = "versions/" + target + " on " + r.host.host_name;
+    auto files = read_version(r, r.paths.version_dir(target));
+    if (!files) {
+        const core::Error& e = files.error();
+        return fail(e.kind, where + " is incomplete: " + e.message,
+                    e.hint.empty() ? listing : e.hint);
+    }
+    auto info = core::parse_certificate_pem(files->files[kCert]);
+    auto key = core::PrivateKey::from_pem(files->files[kKey]);
+    auto match = key ? core::key_matches_certificate(*key, files->files[kCert])
+                     : Result<bool>(key.failure());
+    if (!info || !match || !*match) {
+        return fail(ErrorKind::Generic, where + " is damaged: its key and certificate do not match",
+                    listing);
+    }
+    return normalize_serial(info->serial_hex);
+}
+
+Status check_cert_root_writable(Run& r) {
+    auto space = r.t.space(r.paths.dir);
+    if (space && space->read_only) {
+        return fail(ErrorKind::Io, r.host.host_name + ": cert_root " + r.host.cert_root +
+                                       " is on a read-only file system; nothing was changed");
+    }
+    return {};
+}
+
+}  // namespace
+
 DeployOutcome rollback(Transport& t, const HostTarget& host, const std::string& cert_name,
                        const std::string& version) {
     DeployOutcome out;
     Run r{t, host, CertPaths(host.cert_root, cert_name), out};
-    if (!valid_name(cert_name) || (!version.empty() && !valid_name(version))) {
-        return failed(
-            out, core::make_error(ErrorKind::Config, "invalid certificate or version name \"" +
-                                                         cert_name + "\" / \"" + version + "\""));
-    }
-    if (auto s = check_target(host); !s) {
+    if (auto s = check_rollback_request(host, cert_name, version); !s) {
         return failed(out, s.error());
     }
     if (auto s = t.connect(); !s) {
@@ -318,77 +408,34 @@ DeployOutcome rollback(Transport& t, const HostTarget& host, const std::string& 
     if (!layout) {
         return failed(out, layout.error());
     }
-    const std::string current = layout->current_version();
-    out.version = current;
-    std::string on_host;
-    for (const auto& v : layout->versions) {
-        on_host += (on_host.empty() ? "" : ", ") + v;
+    out.version = layout->current_version();
+    const std::string listing = version_listing(host, *layout);
+    auto target = rollback_target(host, cert_name, *layout, version, listing);
+    if (!target) {
+        return failed(out, target.error());
     }
-    const std::string listing =
-        "versions on " + host.host_name + ": " + (on_host.empty() ? std::string("none") : on_host);
-    if (layout->hand_managed() || current.empty()) {
-        return failed(out, core::make_error(ErrorKind::Generic,
-                                            host.host_name + " has no version of " + cert_name +
-                                                " managed by certfleet to roll back from",
-                                            "deploy first (hand-managed files are adopted then)"));
-    }
-
-    std::string target = version;
-    if (target.empty()) {
-        auto it = std::lower_bound(layout->versions.begin(), layout->versions.end(), current);
-        if (it == layout->versions.begin()) {
-            return failed(out, core::make_error(ErrorKind::Generic,
-                                                "no version older than " + current + " of " +
-                                                    cert_name + " on " + host.host_name,
-                                                listing));
-        }
-        target = *std::prev(it);
-    } else if (!std::binary_search(layout->versions.begin(), layout->versions.end(), target)) {
-        return failed(out, core::make_error(ErrorKind::Generic,
-                                            "version " + target + " of " + cert_name +
-                                                " is not on " + host.host_name,
-                                            listing));
-    }
-    if (target == current) {
+    if (*target == out.version) {
         out.result = DeployResult::Unchanged;
-        r.step("versions/" + target + " is already current");
+        r.step("versions/" + *target + " is already current");
         return out;
     }
-
-    // The old version must still be a usable pair before it replaces anything.
-    auto files = read_version(r, r.paths.version_dir(target));
-    if (!files) {
-        return failed_at(out, "versions/" + target + " on " + host.host_name + " is incomplete",
-                         files.error(), listing);
+    auto serial = check_old_version(r, *target, listing);
+    if (!serial) {
+        return failed(out, serial.error());
     }
-    auto info = core::parse_certificate_pem(files->files[kCert]);
-    auto key = core::PrivateKey::from_pem(files->files[kKey]);
-    auto match = key ? core::key_matches_certificate(*key, files->files[kCert])
-                     : Result<bool>(key.failure());
-    if (!info || !match || !*match) {
-        return failed(out, core::make_error(ErrorKind::Generic,
-                                            "versions/" + target + " on " + host.host_name +
-                                                " is damaged: its key and certificate do not match",
-                                            listing));
-    }
-    auto space = t.space(r.paths.dir);
-    if (space && space->read_only) {
-        return failed(out,
-                      core::make_error(ErrorKind::Io,
-                                       host.host_name + ": cert_root " + host.cert_root +
-                                           " is on a read-only file system; nothing was changed"));
+    if (auto s = check_cert_root_writable(r); !s) {
+        return failed(out, s.error());
     }
 
-    activate(r, layout->current_target, target, normalize_serial(info->serial_hex));
+    activate(r, layout->current_target, *target, *serial);
     if (out.result == DeployResult::Deployed) {
-        write_marker(r, target);
+        write_marker(r, *target);
     } else {
         // The version current before is back (or the host needs a look): for a
         // rollback that is a failure, not a "rolled back".
         out.result = DeployResult::Failed;
-        out.error = "rollback to " + target + " failed: " + out.error;
+        out.error = "rollback to " + *target + " failed: " + out.error;
     }
     return out;
 }
-
 }  // namespace certfleet::distribute

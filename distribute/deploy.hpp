@@ -1,4 +1,4 @@
-// The per-host deployment transaction (SPEC §4): upload a complete version
+// The per-host deployment transaction (docs/host-layout.md): upload a complete version
 // beside the live one, check it, switch `current` with one rename, test,
 // reload, verify what the host really serves, and swap back on any failure.
 // Written only against Transport, so ssh, local and fault-injecting
@@ -48,15 +48,22 @@ struct HostTarget {
     std::uint64_t min_free_bytes = 1 << 20;
 };
 
+// What became of one host: deploy_version and rollback give the first four;
+// a rollout adds the last two for hosts it did not contact. The names are
+// what deploy / run / rollback print and put in JSON.
 enum class DeployResult {
-    Deployed,    // the requested version is current (and served, when verified)
-    Unchanged,   // it already was; nothing was touched
-    RolledBack,  // it was activated, failed after the reload, and the previous one is back
-    Failed,      // not activated (or the host's state needs attention: see error)
+    Deployed,    // "deployed": the requested version is current (and served, when verified)
+    Unchanged,   // "unchanged": it already was; nothing was touched
+    RolledBack,  // "rolled_back": it was activated, failed after the reload, and the
+                 // previous one is back (for `rollback`: the rollback succeeded)
+    Failed,      // "failed": not activated (or the host's state needs attention: see error)
+    Skipped,     // "skipped": not attempted (nothing issued yet, or the rollout stopped)
+    Planned,     // "planned": --dry-run would deploy it
 };
 
-// "deployed" "unchanged" "rolled_back" "failed"
 std::string_view deploy_result_name(DeployResult result);
+// nullopt for any other name.
+std::optional<DeployResult> parse_deploy_result(std::string_view name);
 
 struct DeployOutcome {
     DeployResult result = DeployResult::Failed;

@@ -22,7 +22,7 @@ inline constexpr std::array<const char*, 4> kFileNames = {"cert.pem", "chain.pem
                                                           "privkey.pem"};
 inline constexpr std::size_t kCert = 0, kChain = 1, kFullchain = 2, kKey = 3;
 inline constexpr mode_t kDirMode = 0750;
-// Certificates are public, but SPEC §4 says nothing is group- or
+// Certificates are public, but docs/host-layout.md says nothing is group- or
 // world-readable unless configured; key_group opens them to the server's group.
 inline constexpr mode_t kCertMode = 0640;
 inline constexpr std::size_t kMaxPemBytes = std::size_t{1} << 20;
@@ -73,7 +73,7 @@ struct Layout {
 
     // The stable name is our link to current/<same name>.
     bool ours(std::size_t i) const;
-    // fullchain.pem or privkey.pem exists and is not our link (SPEC §4 adoption).
+    // fullchain.pem or privkey.pem exists and is not our link (docs/host-layout.md, adoption).
     bool hand_managed() const;
     bool links_complete() const;
     std::string current_version() const;  // "" when `current` is missing or foreign

@@ -199,10 +199,30 @@ std::string sha256_fingerprint(std::string_view key_blob) {
     return "SHA256:" + b64;
 }
 
-core::Status verify_host_key(LIBSSH2_SESSION* session, const HostKeyCheck& check) {
-    const std::string& host = check.host_name;
-    const std::string name = known_hosts_name(check.address, check.port);
+namespace {
 
+// Blank lines, comments and marker lines (@revoked, @cert-authority) name no
+// host for libssh2's matcher.
+bool is_host_line(const std::string& line) {
+    const auto first = line.find_first_not_of(" \t");
+    return first != std::string::npos && line[first] != '#' && line[first] != '@';
+}
+
+// One verification in progress: the host, the name it is filed under and the
+// key it offered, in the forms every message needs.
+struct KeyCheck {
+    const HostKeyCheck& check;
+    std::string name;  // as known_hosts files it
+    OfferedKey key;
+
+    const std::string& host() const { return check.host_name; }
+    std::string offered() const { return key.type + " " + key.fingerprint; }
+    // The known_hosts line for the offered key, for the operator to add once verified.
+    std::string line_to_add() const { return name + " " + key.type + " " + key.base64; }
+};
+
+core::Result<OfferedKey> read_offered_key(LIBSSH2_SESSION* session, const std::string& host,
+                                          const std::string& name) {
     std::size_t key_len = 0;
     int key_type = LIBSSH2_HOSTKEY_TYPE_UNKNOWN;
     const char* raw_key = libssh2_session_hostkey(session, &key_len, &key_type);
@@ -217,38 +237,37 @@ core::Status verify_host_key(LIBSSH2_SESSION* session, const HostKeyCheck& check
     key.type = key_blob_type(key.blob);
     key.fingerprint = sha256_fingerprint(key.blob);
     key.base64 = core::base64_encode(key.blob);
-    const std::string offered = key.type + " " + key.fingerprint;
-    const std::string line_to_add = name + " " + key.type + " " + key.base64;
-    const std::string verify_hint =
-        "compare the fingerprint with `ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` run on the "
-        "host itself (console, not over this network) before adding the line";
     if (key.knownhost_mask == 0) {
         return fail(
             ErrorKind::Protocol,
-            host + ": " + name + " offers a host key of an unsupported type (" + offered +
-                "); nothing was touched",
+            host + ": " + name + " offers a host key of an unsupported type (" + key.type + " " +
+                key.fingerprint + "); nothing was touched",
             "give the host an ssh-ed25519, ecdsa-sha2-nistp256/384/521 or ssh-rsa host key");
     }
+    return key;
+}
 
-    if (check.known_hosts.empty()) {
+// Read by hand (not libssh2_knownhost_readfile) to report line numbers and
+// to see the @revoked markers libssh2 1.10 does not understand.
+core::Result<std::vector<std::string>> read_known_hosts_lines(const KeyCheck& c) {
+    const std::string& file = c.check.known_hosts;
+    if (file.empty()) {
         return fail(
             ErrorKind::Config,
-            host +
+            c.host() +
                 ": no ssh.known_hosts file is configured; certfleet never trusts a host "
                 "key on first use (the host offers " +
-                offered + "); nothing was touched",
-            "set ssh.known_hosts to a file with the host's verified key line: " + line_to_add);
+                c.offered() + "); nothing was touched",
+            "set ssh.known_hosts to a file with the host's verified key line: " + c.line_to_add());
     }
-    // Read it ourselves (not libssh2_knownhost_readfile) to report line numbers
-    // and to see the @revoked markers libssh2 1.10 does not understand.
-    std::ifstream in(check.known_hosts, std::ios::binary);
+    std::ifstream in(file, std::ios::binary);
     if (!in) {
         return fail(ErrorKind::Config,
-                    host + ": cannot read known_hosts file " + check.known_hosts + ": " +
+                    c.host() + ": cannot read known_hosts file " + file + ": " +
                         std::generic_category().message(errno) +
                         "; certfleet never trusts a host key on first use (the host offers " +
-                        offered + "); nothing was touched",
-                    "create the file with the host's verified key line: " + line_to_add);
+                        c.offered() + "); nothing was touched",
+                    "create the file with the host's verified key line: " + c.line_to_add());
     }
     std::vector<std::string> lines;
     std::size_t total = 0;
@@ -256,7 +275,7 @@ core::Status verify_host_key(LIBSSH2_SESSION* session, const HostKeyCheck& check
         total += line.size() + 1;
         if (total > kMaxKnownHostsBytes) {
             return fail(ErrorKind::Config,
-                        host + ": known_hosts file " + check.known_hosts +
+                        c.host() + ": known_hosts file " + file +
                             " is larger than 8 MiB; nothing was touched",
                         "point ssh.known_hosts at a real known_hosts file");
         }
@@ -266,113 +285,163 @@ core::Status verify_host_key(LIBSSH2_SESSION* session, const HostKeyCheck& check
         lines.push_back(std::move(line));
     }
     if (in.bad()) {
-        return fail(ErrorKind::Config, host + ": cannot read known_hosts file " +
-                                           check.known_hosts + ": " +
+        return fail(ErrorKind::Config, c.host() + ": cannot read known_hosts file " + file + ": " +
                                            std::generic_category().message(errno));
     }
+    return lines;
+}
 
-    KnownHostsPtr hosts(libssh2_knownhost_init(session));
-    if (!hosts) {
-        return fail(ErrorKind::Generic, host + ": out of memory while checking the host key");
+// A line starting with '@': @cert-authority is ignored (no host
+// certificates), @revoked refuses its key, any other marker is an error.
+core::Status check_marker_line(const KeyCheck& c, const std::string& line,
+                               const std::string& where) {
+    auto fields = fields_of(line);
+    if (fields[0] == "@cert-authority") {
+        return {};
     }
+    if (fields[0] == "@revoked") {
+        // OpenSSH refuses a revoked key whatever host name the line lists.
+        if (fields.size() >= 4 && fields[3] == c.key.base64) {
+            return fail(ErrorKind::Protocol,
+                        c.host() + ": the host key of " + c.name + " (" + c.offered() +
+                            ") is marked @revoked in " + where + "; nothing was touched",
+                        "find out why the host still uses a revoked key; give it a new "
+                        "host key and add that, verified, to " +
+                            c.check.known_hosts);
+        }
+        return {};
+    }
+    return fail(ErrorKind::Config,
+                c.host() + ": cannot parse " + where + ": unknown marker " + fields[0],
+                "fix or remove the line");
+}
+
+// Feeds every host line to libssh2, in order, stopping at the first line
+// that is revoked for this key or cannot be parsed.
+core::Status load_known_hosts(LIBSSH2_KNOWNHOSTS* hosts, const KeyCheck& c,
+                              const std::vector<std::string>& lines) {
     for (std::size_t i = 0; i < lines.size(); ++i) {
         const std::string& line = lines[i];
-        const std::string where = check.known_hosts + " line " + std::to_string(i + 1);
+        const std::string where = c.check.known_hosts + " line " + std::to_string(i + 1);
         const auto first = line.find_first_not_of(" \t");
         if (first == std::string::npos || line[first] == '#') {
             continue;
         }
         if (line[first] == '@') {
-            auto fields = fields_of(line);
-            if (fields[0] == "@cert-authority") {
-                continue;
+            if (auto s = check_marker_line(c, line, where); !s) {
+                return s;
             }
-            if (fields[0] == "@revoked") {
-                // OpenSSH refuses a revoked key whatever host name the line lists.
-                if (fields.size() >= 4 && fields[3] == key.base64) {
-                    return fail(ErrorKind::Protocol,
-                                host + ": the host key of " + name + " (" + offered +
-                                    ") is marked @revoked in " + where + "; nothing was touched",
-                                "find out why the host still uses a revoked key; give it a new "
-                                "host key and add that, verified, to " +
-                                    check.known_hosts);
-                }
-                continue;
-            }
-            return fail(ErrorKind::Config,
-                        host + ": cannot parse " + where + ": unknown marker " + fields[0],
-                        "fix or remove the line");
+            continue;
         }
         const std::string text = line + "\n";
-        if (libssh2_knownhost_readline(hosts.get(), text.c_str(), text.size(),
+        if (libssh2_knownhost_readline(hosts, text.c_str(), text.size(),
                                        LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0) {
-            return fail(ErrorKind::Config, host + ": cannot parse " + where,
+            return fail(ErrorKind::Config, c.host() + ": cannot parse " + where,
                         "fix or remove the line; expected `NAME[,NAME...] KEYTYPE BASE64KEY` or a "
                         "hashed |1|salt|hash name (ssh-keygen -H)");
         }
     }
+    return {};
+}
 
+// A host filed only under other key types (typically ssh-rsa, which libssh2
+// 1.10 cannot negotiate with OpenSSH 8.8+) is "not found": say so.
+core::Failure host_not_known(LIBSSH2_SESSION* session, const KeyCheck& c,
+                             const std::vector<std::string>& lines) {
+    std::string other;
+    for (const auto& line : lines) {
+        if (!is_host_line(line)) {
+            continue;
+        }
+        const char* algorithm = algorithm_of_mask(key_mask_for_name(session, line, c.name));
+        if (algorithm != nullptr && other.find(algorithm) == std::string::npos) {
+            other += (other.empty() ? "" : ", ") + std::string(algorithm);
+        }
+    }
+    const std::string& file = c.check.known_hosts;
+    return fail(
+        ErrorKind::Config,
+        c.host() + ": host key of " + c.name + " is not in " + file + " (" + c.offered() +
+            "); verify it out of band, then add: " + c.line_to_add(),
+        (other.empty() ? ""
+                       : file + " lists " + c.name + " only with " + other +
+                             " keys, which the host does not offer " + "to libssh2 1.10; ") +
+            "compare the fingerprint with `ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` run "
+            "on the host itself (console, not over this network) before adding the line");
+}
+
+// The host offers a key other than the one on file: name the line (found
+// again one line at a time, as libssh2 does not tell) and both keys.
+core::Failure host_key_changed(LIBSSH2_SESSION* session, const KeyCheck& c,
+                               const std::vector<std::string>& lines,
+                               const libssh2_knownhost* found) {
+    std::string line_no = "?";
+    std::string known_base64 = found != nullptr && found->key != nullptr ? found->key : "";
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        if (!is_host_line(lines[i])) {
+            continue;
+        }
+        std::string line_key;
+        if (check_one_line(session, lines[i], c.name, c.key, &line_key) ==
+            LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
+            line_no = std::to_string(i + 1);
+            known_base64 = line_key;
+            break;
+        }
+    }
+    return fail(ErrorKind::Protocol,
+                c.host() + ": HOST KEY CHANGED for " + c.name + ": " + c.check.known_hosts +
+                    " line " + line_no + " has " + describe_base64_key(known_base64) +
+                    ", the host offers " + c.offered() +
+                    " — possible man-in-the-middle; nothing was touched",
+                "find out why the key changed (reinstalled host? another machine at this "
+                "address?); only after verifying the new key out of band replace line " +
+                    line_no + " with: " + c.line_to_add());
+}
+
+// Matches the offered key against every line loaded into `hosts`.
+core::Status match_offered_key(LIBSSH2_SESSION* session, LIBSSH2_KNOWNHOSTS* hosts,
+                               const KeyCheck& c, const std::vector<std::string>& lines) {
     libssh2_knownhost* found = nullptr;
     const int rc = libssh2_knownhost_checkp(
-        hosts.get(), name.c_str(), -1, key.blob.data(), key.blob.size(),
-        LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | key.knownhost_mask, &found);
+        hosts, c.name.c_str(), -1, c.key.blob.data(), c.key.blob.size(),
+        LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | c.key.knownhost_mask, &found);
     switch (rc) {
         case LIBSSH2_KNOWNHOST_CHECK_MATCH:
             return {};
-        case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND: {
-            // A host filed only under other key types (typically ssh-rsa,
-            // which libssh2 1.10 cannot negotiate with OpenSSH 8.8+) lands here.
-            std::string other;
-            for (const auto& line : lines) {
-                const auto first = line.find_first_not_of(" \t");
-                if (first == std::string::npos || line[first] == '#' || line[first] == '@') {
-                    continue;
-                }
-                const char* algorithm = algorithm_of_mask(key_mask_for_name(session, line, name));
-                if (algorithm != nullptr && other.find(algorithm) == std::string::npos) {
-                    other += (other.empty() ? "" : ", ") + std::string(algorithm);
-                }
-            }
-            return fail(ErrorKind::Config,
-                        host + ": host key of " + name + " is not in " + check.known_hosts + " (" +
-                            offered + "); verify it out of band, then add: " + line_to_add,
-                        (other.empty()
-                             ? ""
-                             : check.known_hosts + " lists " + name + " only with " + other +
-                                   " keys, which the host does not offer " + "to libssh2 1.10; ") +
-                            verify_hint);
-        }
-        case LIBSSH2_KNOWNHOST_CHECK_MISMATCH: {
-            std::string line_no = "?";
-            std::string known_base64 = found != nullptr && found->key != nullptr ? found->key : "";
-            for (std::size_t i = 0; i < lines.size(); ++i) {
-                const auto first = lines[i].find_first_not_of(" \t");
-                if (first == std::string::npos || lines[i][first] == '#' ||
-                    lines[i][first] == '@') {
-                    continue;
-                }
-                std::string line_key;
-                if (check_one_line(session, lines[i], name, key, &line_key) ==
-                    LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
-                    line_no = std::to_string(i + 1);
-                    known_base64 = line_key;
-                    break;
-                }
-            }
-            return fail(ErrorKind::Protocol,
-                        host + ": HOST KEY CHANGED for " + name + ": " + check.known_hosts +
-                            " line " + line_no + " has " + describe_base64_key(known_base64) +
-                            ", the host offers " + offered +
-                            " — possible man-in-the-middle; nothing was touched",
-                        "find out why the key changed (reinstalled host? another machine at this "
-                        "address?); only after verifying the new key out of band replace line " +
-                            line_no + " with: " + line_to_add);
-        }
+        case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
+            return host_not_known(session, c, lines);
+        case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+            return host_key_changed(session, c, lines, found);
         default:
-            return fail(ErrorKind::Generic, host + ": could not check the host key of " + name +
-                                                " against " + check.known_hosts +
+            return fail(ErrorKind::Generic, c.host() + ": could not check the host key of " +
+                                                c.name + " against " + c.check.known_hosts +
                                                 "; nothing was touched");
     }
+}
+
+}  // namespace
+
+core::Status verify_host_key(LIBSSH2_SESSION* session, const HostKeyCheck& check) {
+    const std::string name = known_hosts_name(check.address, check.port);
+    auto key = read_offered_key(session, check.host_name, name);
+    if (!key) {
+        return key.failure();
+    }
+    const KeyCheck c{check, name, std::move(*key)};
+    auto lines = read_known_hosts_lines(c);
+    if (!lines) {
+        return lines.failure();
+    }
+    KnownHostsPtr hosts(libssh2_knownhost_init(session));
+    if (!hosts) {
+        return fail(ErrorKind::Generic,
+                    check.host_name + ": out of memory while checking the host key");
+    }
+    if (auto s = load_known_hosts(hosts.get(), c, *lines); !s) {
+        return s;
+    }
+    return match_offered_key(session, hosts.get(), c, *lines);
 }
 
 }  // namespace certfleet::distribute

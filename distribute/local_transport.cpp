@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/fd.hpp"
 #include "core/fs.hpp"
 #include "core/process.hpp"
 
@@ -41,24 +42,6 @@ core::Status with_host(const std::string& host, core::Status status) {
     e.message = host + ": " + e.message;
     return core::Failure{std::move(e)};
 }
-
-class Fd {
-public:
-    explicit Fd(int fd) : m_fd(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (m_fd >= 0) {
-            ::close(m_fd);
-        }
-    }
-    int get() const { return m_fd; }
-    // close(2) can report a deferred write error (NFS, quota): surface it.
-    int close() { return ::close(std::exchange(m_fd, -1)); }
-
-private:
-    int m_fd;
-};
 
 }  // namespace
 
@@ -94,7 +77,7 @@ core::Result<CommandOutput> LocalTransport::run(const std::string& command, core
 core::Status LocalTransport::write_file(const std::string& path, std::string_view content,
                                         mode_t mode) {
     // O_NOFOLLOW: never write key material through a symlink someone planted.
-    Fd fd(
+    core::UniqueFd fd(
         ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode & 07777));
     if (fd.get() < 0) {
         return io_error(m_host_name, "write", path, errno);
@@ -126,7 +109,7 @@ core::Status LocalTransport::write_file(const std::string& path, std::string_vie
 
 core::Result<std::string> LocalTransport::read_file(const std::string& path,
                                                     std::size_t max_bytes) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) {
         return io_error(m_host_name, "read", path, errno);
     }

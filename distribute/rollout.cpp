@@ -1,59 +1,40 @@
 #include "distribute/rollout.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <mutex>
 #include <set>
-#include <thread>
+
+#include "core/parallel.hpp"
 
 namespace certfleet::distribute {
 
 namespace {
 
-size_t batch_size(const std::string& batch, size_t group_size) {
-    if (batch.empty())
-        return std::max<size_t>(group_size, 1);
-    try {
-        if (batch.back() == '%') {
-            double pct = std::stod(batch.substr(0, batch.size() - 1));
-            auto n = static_cast<size_t>(std::ceil(static_cast<double>(group_size) * pct / 100.0));
-            return std::max<size_t>(n, 1);
-        }
-        long n = std::stol(batch);
-        return n > 0 ? static_cast<size_t>(n) : 1;
-    } catch (const std::exception&) {
-        return std::max<size_t>(group_size, 1);  // validated at load time; be safe anyway
-    }
-}
-
-// Runs `hosts` with at most `concurrency` threads; fills `results`.
-void run_wave(const std::vector<std::string>& hosts, int concurrency,
-              const std::function<bool(const std::string&)>& deploy,
-              std::map<std::string, HostRun>& results, std::mutex& results_mutex) {
-    std::atomic<size_t> next{0};
-    auto worker = [&] {
-        for (size_t i = next++; i < hosts.size(); i = next++) {
-            bool ok = false;
-            try {
-                ok = deploy(hosts[i]);
-            } catch (const std::exception&) {
-                ok = false;  // a bug in one host's task must not take the fleet down
-            }
-            std::lock_guard lock(results_mutex);
-            results[hosts[i]] = ok ? HostRun::Succeeded : HostRun::Failed;
-        }
-    };
-    size_t threads = std::min<size_t>(hosts.size(), static_cast<size_t>(std::max(1, concurrency)));
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < threads; ++t)
-        pool.emplace_back(worker);
-    worker();
-    for (auto& t : pool)
-        t.join();
+// Runs `hosts` with at most `concurrency` at once; fills `results`.
+void run_wave(const std::vector<std::string>& hosts, int concurrency, const DeployFn& deploy,
+              const HostExceptionFn& on_exception, std::map<std::string, HostRun>& results) {
+    std::vector<HostRun> fates(hosts.size(), HostRun::Failed);
+    core::parallel_for(
+        hosts.size(), concurrency,
+        [&](std::size_t i) { fates[i] = deploy(hosts[i]) ? HostRun::Succeeded : HostRun::Failed; },
+        // A bug in one host's task must not take the fleet down: that host failed.
+        [&](std::size_t i, const std::string& what) {
+            fates[i] = HostRun::Failed;
+            if (on_exception)
+                on_exception(hosts[i], what);
+        });
+    for (std::size_t i = 0; i < hosts.size(); ++i)
+        results[hosts[i]] = fates[i];
 }
 
 }  // namespace
+
+size_t BatchSize::hosts(size_t group_size) const {
+    if (unit == Unit::Hosts)
+        return static_cast<size_t>(std::max(value, 1));
+    const double share = static_cast<double>(group_size) * std::max(value, 1) / 100.0;
+    return std::max<size_t>(static_cast<size_t>(std::ceil(share)), 1);
+}
 
 GroupRollout plan_group(const std::string& name, const std::vector<std::string>& hosts,
                         const RolloutPolicy& policy) {
@@ -69,7 +50,7 @@ GroupRollout plan_group(const std::string& name, const std::vector<std::string>&
         g.waves.emplace_back(unique.begin(), unique.begin() + static_cast<long>(n));
         pos = n;
     }
-    size_t size = batch_size(policy.batch, unique.size());
+    size_t size = policy.batch.hosts(unique.size());
     while (pos < unique.size()) {
         size_t n = std::min(size, unique.size() - pos);
         g.waves.emplace_back(unique.begin() + static_cast<long>(pos),
@@ -79,11 +60,10 @@ GroupRollout plan_group(const std::string& name, const std::vector<std::string>&
     return g;
 }
 
-std::map<std::string, HostRun> execute_rollout(
-    const std::vector<GroupRollout>& groups, int concurrency,
-    const std::function<bool(const std::string&)>& deploy) {
+std::map<std::string, HostRun> execute_rollout(const std::vector<GroupRollout>& groups,
+                                               int concurrency, const DeployFn& deploy,
+                                               const HostExceptionFn& on_exception) {
     std::map<std::string, HostRun> results;
-    std::mutex results_mutex;
     std::set<std::string> claimed;  // a host in several groups is deployed once
     std::vector<std::vector<std::vector<std::string>>> waves(groups.size());
     size_t max_waves = 0;
@@ -104,7 +84,7 @@ std::map<std::string, HostRun> execute_rollout(
         for (size_t g = 0; g < groups.size(); ++g)
             if (!stopped[g] && k < waves[g].size())
                 batch.insert(batch.end(), waves[g][k].begin(), waves[g][k].end());
-        run_wave(batch, concurrency, deploy, results, results_mutex);
+        run_wave(batch, concurrency, deploy, on_exception, results);
         for (size_t g = 0; g < groups.size(); ++g) {
             if (stopped[g] || k >= waves[g].size())
                 continue;

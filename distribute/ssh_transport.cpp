@@ -65,6 +65,160 @@ struct ChannelFree {
     void operator()(LIBSSH2_CHANNEL* channel) const { libssh2_channel_free(channel); }
 };
 
+// What one pass over a non-blocking channel found.
+struct ChannelPass {
+    bool progress = false;  // output arrived
+    bool again = false;     // libssh2 would block: nothing buffered, wait on the socket
+    bool closed = false;    // the peer's CLOSE came, so the exit status is in
+};
+
+// One command on an exec channel of `session`, from opening the channel to
+// freeing it. A failure of the connection abandons the session: its
+// protocol state is unknown, so the next call connects again.
+class ExecChannel {
+public:
+    ExecChannel(SshSession& session, const std::string& host) : m_s(session), m_host(host) {}
+
+    // Opens the channel and starts `wrapped` with stdin at EOF.
+    core::Status start(const std::string& wrapped) {
+        m_channel.reset(libssh2_channel_open_ex(m_s.get(), "session", sizeof "session" - 1,
+                                                LIBSSH2_CHANNEL_WINDOW_DEFAULT,
+                                                LIBSSH2_CHANNEL_PACKET_DEFAULT, nullptr, 0));
+        if (!m_channel) {
+            return connection_failure("cannot open an SSH channel");
+        }
+        if (libssh2_channel_process_startup(m_channel.get(), "exec", sizeof "exec" - 1,
+                                            wrapped.c_str(),
+                                            static_cast<unsigned int>(wrapped.size())) != 0) {
+            return connection_failure("cannot start a command");
+        }
+        // Like </dev/null locally: a command that reads stdin must not wait forever.
+        if (libssh2_channel_send_eof(m_channel.get()) != 0) {
+            return connection_failure("cannot start a command");
+        }
+        return {};
+    }
+
+    // Non-blocking: stdout and stderr are drained together (a blocking read
+    // of one could stall while the other fills the window) and the deadlines
+    // are checked between reads. After `deadline` the remote `timeout` stops
+    // the command and the channel closes; `give_up` bounds the wait for that.
+    // True when the channel closed, false when `give_up` passed first.
+    core::Result<bool> collect(CommandOutput& output, SteadyClock::time_point deadline,
+                               SteadyClock::time_point give_up, const std::string& command) {
+        libssh2_session_set_blocking(m_s.get(), 0);
+        bool closed = false;
+        while (!closed) {
+            const auto now = SteadyClock::now();
+            if (now >= deadline) {
+                output.timed_out = true;
+            }
+            if (now >= give_up) {
+                break;
+            }
+            ChannelPass pass;
+            if (auto s = read_streams(output, pass, command); !s) {
+                return s.failure();
+            }
+            if (auto s = check_closed(pass, command); !s) {
+                return s.failure();
+            }
+            closed = pass.closed;
+            if (!closed && pass.again && !pass.progress) {
+                m_s.wait_socket(output.timed_out ? give_up : deadline);
+            }
+        }
+        libssh2_session_set_blocking(m_s.get(), 1);
+        return closed;
+    }
+
+    // After the channel closed: a shell's exit code, 128+N for signal N.
+    void read_exit_status(CommandOutput& output) {
+        char* signal_name = nullptr;
+        std::size_t signal_len = 0;
+        libssh2_channel_get_exit_signal(m_channel.get(), &signal_name, &signal_len, nullptr,
+                                        nullptr, nullptr, nullptr);
+        if (signal_name != nullptr) {
+            const int number = signal_number(std::string_view(signal_name, signal_len));
+            output.exit_code = number != 0 ? 128 + number : -1;
+            libssh2_free(m_s.get(), signal_name);
+        } else {
+            output.exit_code = libssh2_channel_get_exit_status(m_channel.get());
+        }
+    }
+
+    // Frees the channel, waiting at most `timeout` for the peer.
+    void free_channel(milliseconds timeout) {
+        m_s.set_timeout(timeout);
+        if (libssh2_channel_free(m_channel.release()) != 0 &&
+            SshSession::is_connection_error(m_s.last_errno())) {
+            m_s.abandon();  // libssh2_session_free frees what is left of the channel
+        }
+        m_s.restore_timeout();
+    }
+
+private:
+    core::Status read_streams(CommandOutput& output, ChannelPass& pass,
+                              const std::string& command) {
+        for (int stream : {0, SSH_EXTENDED_DATA_STDERR}) {
+            std::string& to = stream == 0 ? output.out : output.err;
+            for (;;) {
+                ssize_t n =
+                    libssh2_channel_read_ex(m_channel.get(), stream, m_buf.data(), m_buf.size());
+                if (n > 0) {
+                    append_bounded(to, m_buf.data(), static_cast<std::size_t>(n));
+                    pass.progress = true;
+                    continue;
+                }
+                if (n == LIBSSH2_ERROR_EAGAIN) {
+                    pass.again = true;
+                } else if (n < 0) {
+                    return connection_failure("reading the output of `" +
+                                              core::summarize_output(command, 80) + "` failed");
+                }
+                break;
+            }
+        }
+        return {};
+    }
+
+    // Waits for the peer's CLOSE without sending ours: the exit status comes
+    // before it, even when a command closed its output early and went on running.
+    core::Status check_closed(ChannelPass& pass, const std::string& command) {
+        if (libssh2_channel_eof(m_channel.get()) == 0) {
+            return {};
+        }
+        const int rc = libssh2_channel_wait_closed(m_channel.get());
+        if (rc == 0) {
+            pass.closed = true;
+        } else if (rc == LIBSSH2_ERROR_EAGAIN) {
+            pass.again = true;
+        } else {
+            return connection_failure("waiting for `" + core::summarize_output(command, 80) +
+                                      "` to finish failed");
+        }
+        return {};
+    }
+
+    core::Failure connection_failure(const std::string& what) {
+        const int rc = m_s.last_errno();
+        std::string message = m_host + ": " + what + ": " + m_s.last_error();
+        libssh2_session_set_blocking(m_s.get(), 1);
+        if (SshSession::is_connection_error(rc)) {
+            m_s.abandon();
+        }
+        m_channel.reset();
+        m_s.restore_timeout();
+        return fail(rc == LIBSSH2_ERROR_TIMEOUT ? ErrorKind::Timeout : ErrorKind::Network,
+                    std::move(message), "check the connection to the host and its sshd");
+    }
+
+    SshSession& m_s;
+    const std::string& m_host;
+    std::unique_ptr<LIBSSH2_CHANNEL, ChannelFree> m_channel;
+    std::array<char, 32768> m_buf{};
+};
+
 }  // namespace
 
 std::string shell_quote(std::string_view text) {
@@ -121,129 +275,29 @@ core::Result<CommandOutput> SshTransport::run(const std::string& command, core::
         return s.failure();
     }
     timeout = std::max(timeout, core::Seconds(1));
-    SshSession& s = *m_session;
-    LIBSSH2_SESSION* session = s.get();
-    const auto started = SteadyClock::now();
-    const auto deadline = started + timeout;
-    const std::string& host = m_options.host_name;
-    std::unique_ptr<LIBSSH2_CHANNEL, ChannelFree> channel;
-    auto connection_failure = [&](const std::string& what) -> core::Failure {
-        const int rc = s.last_errno();
-        std::string message = host + ": " + what + ": " + s.last_error();
-        libssh2_session_set_blocking(session, 1);
-        if (SshSession::is_connection_error(rc)) {
-            // The protocol state is unknown now: the next call connects again.
-            s.abandon();
-        }
-        channel.reset();
-        s.restore_timeout();
-        return fail(rc == LIBSSH2_ERROR_TIMEOUT ? ErrorKind::Timeout : ErrorKind::Network,
-                    std::move(message), "check the connection to the host and its sshd");
-    };
-
+    const auto deadline = SteadyClock::now() + timeout;
+    ExecChannel channel(*m_session, m_options.host_name);
     // Opening and starting the channel is quick; bound it by the shorter limit.
-    s.set_timeout(std::min(duration_cast<milliseconds>(timeout),
-                           duration_cast<milliseconds>(m_options.operation_timeout)));
-    channel.reset(libssh2_channel_open_ex(session, "session", sizeof "session" - 1,
-                                          LIBSSH2_CHANNEL_WINDOW_DEFAULT,
-                                          LIBSSH2_CHANNEL_PACKET_DEFAULT, nullptr, 0));
-    if (!channel) {
-        return connection_failure("cannot open an SSH channel");
+    m_session->set_timeout(std::min(duration_cast<milliseconds>(timeout),
+                                    duration_cast<milliseconds>(m_options.operation_timeout)));
+    if (auto s = channel.start(remote_command(command, timeout)); !s) {
+        return s.failure();
     }
-    const std::string wrapped = remote_command(command, timeout);
-    if (libssh2_channel_process_startup(channel.get(), "exec", sizeof "exec" - 1, wrapped.c_str(),
-                                        static_cast<unsigned int>(wrapped.size())) != 0) {
-        return connection_failure("cannot start a command");
-    }
-    // Like </dev/null locally: a command that reads stdin must not wait forever.
-    if (libssh2_channel_send_eof(channel.get()) != 0) {
-        return connection_failure("cannot start a command");
-    }
-
-    // Non-blocking from here: stdout and stderr are drained together (a
-    // blocking read of one could stall while the other fills the window) and
-    // the deadlines are checked between reads. After `deadline` the remote
-    // `timeout` stops the command and the channel closes; `give_up` bounds
-    // the wait for that.
-    const auto give_up = deadline + kKillGrace;
-    libssh2_session_set_blocking(session, 0);
     CommandOutput output;
-    bool closed = false;
-    std::array<char, 32768> buf{};
-    for (;;) {
-        const auto now = SteadyClock::now();
-        if (now >= deadline) {
-            output.timed_out = true;
-        }
-        if (now >= give_up) {
-            break;
-        }
-        bool again = false;  // libssh2 would block: nothing buffered, wait on the socket
-        bool progress = false;
-        for (int stream : {0, SSH_EXTENDED_DATA_STDERR}) {
-            std::string& to = stream == 0 ? output.out : output.err;
-            for (;;) {
-                ssize_t n = libssh2_channel_read_ex(channel.get(), stream, buf.data(), buf.size());
-                if (n > 0) {
-                    append_bounded(to, buf.data(), static_cast<std::size_t>(n));
-                    progress = true;
-                    continue;
-                }
-                if (n == LIBSSH2_ERROR_EAGAIN) {
-                    again = true;
-                } else if (n < 0) {
-                    return connection_failure("reading the output of `" +
-                                              core::summarize_output(command, 80) + "` failed");
-                }
-                break;
-            }
-        }
-        if (libssh2_channel_eof(channel.get()) != 0) {
-            // Wait for the peer's CLOSE without sending ours: the exit status
-            // comes before it, even when a command closed its output early
-            // and went on running.
-            const int rc = libssh2_channel_wait_closed(channel.get());
-            if (rc == 0) {
-                closed = true;
-                break;
-            }
-            if (rc != LIBSSH2_ERROR_EAGAIN) {
-                return connection_failure("waiting for `" + core::summarize_output(command, 80) +
-                                          "` to finish failed");
-            }
-            again = true;
-        }
-        if (again && !progress) {
-            s.wait_socket(output.timed_out ? give_up : deadline);
-        }
+    auto closed = channel.collect(output, deadline, deadline + kKillGrace, command);
+    if (!closed) {
+        return closed.failure();
     }
-    libssh2_session_set_blocking(session, 1);
-
-    if (closed) {
-        char* signal_name = nullptr;
-        std::size_t signal_len = 0;
-        libssh2_channel_get_exit_signal(channel.get(), &signal_name, &signal_len, nullptr, nullptr,
-                                        nullptr, nullptr);
-        if (signal_name != nullptr) {
-            const int number = signal_number(std::string_view(signal_name, signal_len));
-            output.exit_code = number != 0 ? 128 + number : -1;
-            libssh2_free(session, signal_name);
-        } else {
-            output.exit_code = libssh2_channel_get_exit_status(channel.get());
-        }
+    if (*closed) {
+        channel.read_exit_status(output);
     } else {
         // Still running (no `timeout` on the host?) and closing the channel
         // would wait for it: drop the connection instead; the next call
         // connects again.
-        s.abandon();
+        m_session->abandon();
     }
-    s.set_timeout(
+    channel.free_channel(
         std::min(kCloseTimeout, duration_cast<milliseconds>(m_options.operation_timeout)));
-    if (libssh2_channel_free(channel.release()) != 0 &&
-        SshSession::is_connection_error(s.last_errno())) {
-        s.abandon();  // libssh2_session_free frees what is left of the channel
-    }
-    s.restore_timeout();
     return output;
 }
 

@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "core/sigpipe_guard.hpp"
+#include "core/strings.hpp"
 
 namespace certfleet::distribute {
 
@@ -65,15 +66,8 @@ public:
     ~ErrorQueueScope() { ERR_clear_error(); }
 };
 
-std::string lower_first(std::string text) {
-    if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z') {
-        text[0] = static_cast<char>(text[0] - 'A' + 'a');
-    }
-    return text;
-}
-
 std::string errno_text(int err) {
-    return lower_first(core::errno_text(err));
+    return core::lower_first(core::errno_text(err));
 }
 
 std::string seconds_text(milliseconds ms) {

@@ -29,7 +29,7 @@ distribute::HostTarget host_target(const inventory::Inventory& inventory,
     t.cert_root = s.cert_root;
     t.test_command = s.test_command;
     t.reload_command = s.reload_command;
-    t.key_mode = static_cast<mode_t>(std::stoul(s.key_mode, nullptr, 8));  // validated at load
+    t.key_mode = s.key_mode;
     t.key_group = s.key_group;
     t.keep_versions = inventory.policy.keep_versions;
     t.verify.enabled = s.verify.enabled;
@@ -48,6 +48,17 @@ distribute::HostTarget host_target(const inventory::Inventory& inventory,
             t.verify.server_name = "certfleet-probe." + cert.domains.front().substr(2);
     }
     return t;
+}
+
+distribute::RolloutPolicy rollout_policy(const inventory::RolloutSettings& rollout) {
+    distribute::RolloutPolicy policy;
+    policy.canary = rollout.canary;
+    policy.batch.unit = rollout.batch.unit == inventory::RolloutBatch::Unit::Hosts
+                            ? distribute::BatchSize::Unit::Hosts
+                            : distribute::BatchSize::Unit::Percent;
+    policy.batch.value = rollout.batch.value;
+    policy.max_failures = rollout.max_failures;
+    return policy;
 }
 
 distribute::Transport& TransportPool::get(const std::string& host) {

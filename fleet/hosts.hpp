@@ -9,6 +9,7 @@
 #include <string>
 
 #include "distribute/deploy.hpp"
+#include "distribute/rollout.hpp"
 #include "distribute/transport.hpp"
 #include "inventory/model.hpp"
 
@@ -19,6 +20,8 @@ std::unique_ptr<distribute::Transport> make_transport(const inventory::Host& hos
 distribute::HostTarget host_target(const inventory::Inventory& inventory,
                                    const inventory::Host& host,
                                    const inventory::CertificateSpec& cert);
+
+distribute::RolloutPolicy rollout_policy(const inventory::RolloutSettings& rollout);
 
 // Connections for a whole command, opened on first use. A given host's
 // transport is only ever used by one thread at a time (the rollout runs each

@@ -1,4 +1,4 @@
-// De-duplication of notices per channel (SPEC §5, policy.notify_interval):
+// De-duplication of notices per channel (docs/inventory.md, policy.notify_interval):
 // pure planning over what the channel was last told, so every boundary can be
 // unit-tested with a fixed clock. The caller sends `to_send` and, only when
 // the channel accepted it, stores `remember` and forgets `forget`.

@@ -1,4 +1,4 @@
-// User hooks (SPEC §5): shell commands run at pre / post / deploy / failure /
+// User hooks (docs/inventory.md, hooks): shell commands run at pre / post / deploy / failure /
 // warning, with a timeout, the CERTFLEET_* environment, output to the log.
 // Key material is never passed: only paths to it.
 #pragma once

@@ -1,5 +1,5 @@
-// What all channels share: building them from the inventory, the notice as
-// JSON, URL redaction and ordering by severity.
+// What all channels share: building one from its config, the notice as JSON,
+// URL redaction and ordering by severity.
 #include "hooks/notify.hpp"
 
 #include <algorithm>
@@ -79,45 +79,13 @@ std::string dump_json(const nlohmann::json& j) {
 
 }  // namespace detail
 
-core::Result<std::vector<std::unique_ptr<Notifier>>> make_notifiers(
-    const nlohmann::json& notify, const NotifierOptions& options) {
-    std::vector<std::unique_ptr<Notifier>> out;
-    if (notify.is_null())
-        return out;
-    if (!notify.is_array())
-        return core::fail(core::ErrorKind::Config, "notify: expected an array of notifiers");
-    for (size_t i = 0; i < notify.size(); ++i) {
-        const auto& entry = notify[i];
-        std::string type = entry.is_object() ? entry.value("type", "") : "";
-        core::Result<std::unique_ptr<Notifier>> made =
-            core::fail(core::ErrorKind::Config, "unknown notifier type '" + type + "'");
-        if (type == "prometheus")
-            continue;  // a file, not a channel: see textfile_paths()
-        if (type == "webhook")
-            made = detail::make_webhook_notifier(entry, options);
-        else if (type == "email")
-            made = detail::make_email_notifier(entry, options);
-        else if (type == "exec")
-            made = detail::make_exec_notifier(entry, options);
-        if (!made) {
-            core::Error e = made.error();
-            e.message = "notify[" + std::to_string(i) + "]: " + e.message;
-            return core::fail(std::move(e));
-        }
-        out.push_back(std::move(*made));
-    }
-    return out;
-}
-
-std::vector<std::string> textfile_paths(const nlohmann::json& notify) {
-    std::vector<std::string> out;
-    if (!notify.is_array())
-        return out;
-    for (const auto& entry : notify)
-        if (entry.is_object() && entry.value("type", "") == "prometheus" &&
-            entry.contains("textfile") && entry["textfile"].is_string())
-            out.push_back(entry["textfile"].get<std::string>());
-    return out;
+core::Result<std::unique_ptr<Notifier>> make_notifier(const NotifierConfig& config,
+                                                      const NotifierOptions& options) {
+    if (const auto* webhook = std::get_if<WebhookConfig>(&config))
+        return detail::make_webhook_notifier(*webhook, options);
+    if (const auto* email = std::get_if<EmailConfig>(&config))
+        return detail::make_email_notifier(*email, options);
+    return detail::make_exec_notifier(std::get<ExecConfig>(config));
 }
 
 }  // namespace certfleet::hooks

@@ -1,4 +1,4 @@
-// Notifications (SPEC §5): what certfleet tells people when something needs
+// Notifications (docs/inventory.md, notify): what certfleet tells people when something needs
 // attention, through channels they already watch (webhook, email, exec), and
 // the de-duplication that keeps a problem from being re-sent on every run.
 // Monitoring state (Prometheus textfile) lives in hooks/metrics.hpp.
@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -65,12 +66,37 @@ struct NotifierOptions {
     std::chrono::milliseconds retry_backoff{1000};
 };
 
-// Builds the notifiers of the inventory's validated "notify" array (paths
-// already resolved). Prometheus entries are not notifiers: they are skipped
-// here and read by textfile_paths(). A missing password file is an error.
-core::Result<std::vector<std::unique_ptr<Notifier>>> make_notifiers(const nlohmann::json& notify,
-                                                                    const NotifierOptions& options);
-std::vector<std::string> textfile_paths(const nlohmann::json& notify);
+// What each channel needs, already validated (operations/ fills these from
+// the inventory; hooks/ may not know it). File paths are resolved.
+enum class WebhookFormat { Json, Slack };  // certfleet's JSON document, or a Slack message
+
+struct WebhookConfig {
+    std::string url;  // http:// or https://
+    WebhookFormat format = WebhookFormat::Json;
+    std::string ca_bundle;  // "": NotifierOptions::ca_bundle
+};
+
+struct EmailConfig {
+    std::string smtp_url;  // smtp:// or smtps://
+    std::string from;
+    std::vector<std::string> to;  // at least one
+    // A secret reference for NotifierOptions::read_secret; "": no authentication.
+    std::string password_file;
+    std::string username;   // "": `from`
+    std::string ca_bundle;  // "": NotifierOptions::ca_bundle
+};
+
+struct ExecConfig {
+    std::string command;  // run by /bin/sh -c, once per notice
+    core::Seconds timeout{120};
+};
+
+using NotifierConfig = std::variant<WebhookConfig, EmailConfig, ExecConfig>;
+
+// One channel. Reads an email password here (through options.read_secret):
+// an unreadable one is an error.
+core::Result<std::unique_ptr<Notifier>> make_notifier(const NotifierConfig& config,
+                                                      const NotifierOptions& options);
 
 // "scheme://host[:port]/first-segment/…" of a URL: no user:password, query,
 // fragment or later path segments, which may carry tokens. Used in channel
@@ -93,14 +119,12 @@ std::string email_message(const std::vector<Notice>& notices, const std::string&
                           core::TimePoint now);
 
 namespace detail {
-// One file per channel (notify_webhook.cpp, notify_email.cpp, notify_exec.cpp);
-// `entry` is one validated element of the "notify" array.
-core::Result<std::unique_ptr<Notifier>> make_webhook_notifier(const nlohmann::json& entry,
+// One file per channel (notify_webhook.cpp, notify_email.cpp, notify_exec.cpp).
+core::Result<std::unique_ptr<Notifier>> make_webhook_notifier(const WebhookConfig& config,
                                                               const NotifierOptions& options);
-core::Result<std::unique_ptr<Notifier>> make_email_notifier(const nlohmann::json& entry,
+core::Result<std::unique_ptr<Notifier>> make_email_notifier(const EmailConfig& config,
                                                             const NotifierOptions& options);
-core::Result<std::unique_ptr<Notifier>> make_exec_notifier(const nlohmann::json& entry,
-                                                           const NotifierOptions& options);
+core::Result<std::unique_ptr<Notifier>> make_exec_notifier(const ExecConfig& config);
 // critical, warning, other, resolved: the order people should read them in.
 int severity_rank(const std::string& severity);
 std::vector<Notice> by_severity(std::vector<Notice> notices);

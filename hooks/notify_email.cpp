@@ -243,41 +243,35 @@ std::string email_message(const std::vector<Notice>& notices, const std::string&
 
 namespace detail {
 
-core::Result<std::unique_ptr<Notifier>> make_email_notifier(const nlohmann::json& entry,
+core::Result<std::unique_ptr<Notifier>> make_email_notifier(const EmailConfig& config,
                                                             const NotifierOptions& options) {
     core::SmtpOptions smtp;
-    smtp.url = entry.value("smtp_url", "");
+    smtp.url = config.smtp_url;
     if (!smtp.url.starts_with("smtp://") && !smtp.url.starts_with("smtps://"))
         return core::fail(core::ErrorKind::Config,
                           "email: smtp_url must be an smtp:// or smtps:// URL");
-    std::string from = entry.value("from", "");
-    std::vector<std::string> to;
-    if (entry.contains("to") && entry["to"].is_array())
-        for (const auto& address : entry["to"])
-            if (address.is_string())
-                to.push_back(address.get<std::string>());
-    if (from.empty() || to.empty())
+    if (config.from.empty() || config.to.empty())
         return core::fail(core::ErrorKind::Config, "email: needs \"from\" and \"to\"");
-    smtp.ca_bundle = entry.value("ca_bundle", options.ca_bundle);
+    smtp.ca_bundle = config.ca_bundle.empty() ? options.ca_bundle : config.ca_bundle;
     smtp.total_timeout = options.timeout;
     smtp.connect_timeout = std::min(options.timeout, core::Seconds(10));
-    if (std::string reference = entry.value("password_file", ""); !reference.empty()) {
+    if (!config.password_file.empty()) {
         if (!options.read_secret)
             return core::fail(core::ErrorKind::Generic,
                               "email " + redact_url(smtp.url) +
                                   ": no way to read password_file (NotifierOptions::read_secret "
                                   "is not set)");
-        auto password = options.read_secret(reference);
+        auto password = options.read_secret(config.password_file);
         if (!password) {
             core::Error e = password.error();
             e.message = "email " + redact_url(smtp.url) + ": password_file: " + e.message;
             return core::fail(std::move(e));
         }
         smtp.password = std::move(*password);
-        smtp.username = entry.value("username", from);
+        smtp.username = config.username.empty() ? config.from : config.username;
     }
     return std::unique_ptr<Notifier>(std::make_unique<EmailNotifier>(
-        std::move(smtp), std::move(from), std::move(to), options.manager_host));
+        std::move(smtp), config.from, config.to, options.manager_host));
 }
 
 }  // namespace detail

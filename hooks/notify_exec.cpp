@@ -1,5 +1,5 @@
-// Exec channel: the operator's own program, once per notice, with the SPEC §5
-// CERTFLEET_* environment and the notice as one JSON object on stdin.
+// Exec channel: the operator's own program, once per notice, with the
+// CERTFLEET_* environment of docs/inventory.md and the notice as one JSON object on stdin.
 #include "core/process.hpp"
 #include "hooks/notify.hpp"
 
@@ -75,21 +75,11 @@ private:
 
 namespace detail {
 
-core::Result<std::unique_ptr<Notifier>> make_exec_notifier(const nlohmann::json& entry,
-                                                           const NotifierOptions&) {
-    std::string command = entry.value("command", "");
-    if (command.empty())
+core::Result<std::unique_ptr<Notifier>> make_exec_notifier(const ExecConfig& config) {
+    if (config.command.empty())
         return core::fail(core::ErrorKind::Config, "exec: command is empty");
-    core::Seconds timeout{120};
-    if (entry.contains("timeout") && entry["timeout"].is_string()) {
-        auto parsed = core::parse_duration(entry["timeout"].get<std::string>());
-        if (!parsed)
-            return core::fail(
-                core::ErrorKind::Config,
-                "exec: invalid timeout '" + entry["timeout"].get<std::string>() + "'");
-        timeout = *parsed;
-    }
-    return std::unique_ptr<Notifier>(std::make_unique<ExecNotifier>(std::move(command), timeout));
+    return std::unique_ptr<Notifier>(
+        std::make_unique<ExecNotifier>(config.command, config.timeout));
 }
 
 }  // namespace detail

@@ -77,10 +77,10 @@ std::string one_line(std::string_view body) {
 
 class WebhookNotifier final : public Notifier {
 public:
-    WebhookNotifier(std::string url, std::string format, const NotifierOptions& options,
+    WebhookNotifier(std::string url, WebhookFormat format, const NotifierOptions& options,
                     std::shared_ptr<core::HttpClient> http)
         : m_url(std::move(url)),
-          m_format(std::move(format)),
+          m_format(format),
           // Two webhooks may look alike once redacted; a short digest of the
           // whole URL keeps their de-duplication state apart without revealing it.
           m_channel("webhook " + redact_url(m_url) + " #" +
@@ -94,8 +94,9 @@ public:
     core::Status send(const std::vector<Notice>& notices) override {
         if (notices.empty())
             return {};
-        nlohmann::json payload = m_format == "slack" ? webhook_slack_payload(notices, m_manager)
-                                                     : webhook_json_payload(notices, m_manager);
+        nlohmann::json payload = m_format == WebhookFormat::Slack
+                                     ? webhook_slack_payload(notices, m_manager)
+                                     : webhook_json_payload(notices, m_manager);
         core::HttpRequest request{
             "POST", m_url, {"Content-Type: application/json"}, detail::dump_json(payload)};
         core::Status last;
@@ -141,7 +142,7 @@ public:
 
 private:
     std::string m_url;
-    std::string m_format;
+    WebhookFormat m_format;
     std::string m_channel;
     std::string m_manager;
     std::chrono::milliseconds m_backoff;
@@ -181,22 +182,21 @@ nlohmann::json webhook_slack_payload(const std::vector<Notice>& notices,
 
 namespace detail {
 
-core::Result<std::unique_ptr<Notifier>> make_webhook_notifier(const nlohmann::json& entry,
+core::Result<std::unique_ptr<Notifier>> make_webhook_notifier(const WebhookConfig& config,
                                                               const NotifierOptions& options) {
-    std::string url = entry.value("url", "");
-    if (!url.starts_with("https://") && !url.starts_with("http://"))
+    if (!config.url.starts_with("https://") && !config.url.starts_with("http://"))
         return core::fail(core::ErrorKind::Config,
                           "webhook: url must be an http:// or https:// URL");
     std::shared_ptr<core::HttpClient> http = options.http_client;
     if (!http) {
         core::HttpOptions http_options;
-        http_options.ca_bundle = entry.value("ca_bundle", options.ca_bundle);
+        http_options.ca_bundle = config.ca_bundle.empty() ? options.ca_bundle : config.ca_bundle;
         http_options.total_timeout = options.timeout;
         http_options.connect_timeout = std::min(options.timeout, core::Seconds(10));
         http = std::make_shared<core::CurlHttpClient>(std::move(http_options));
     }
-    return std::unique_ptr<Notifier>(std::make_unique<WebhookNotifier>(
-        std::move(url), entry.value("format", "json"), options, std::move(http)));
+    return std::unique_ptr<Notifier>(
+        std::make_unique<WebhookNotifier>(config.url, config.format, options, std::move(http)));
 }
 
 }  // namespace detail

@@ -4,19 +4,12 @@
 #include <climits>
 #include <numeric>
 
+#include "core/strings.hpp"
 #include "inventory/secrets.hpp"
 
 namespace certfleet::inventory::detail {
 
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
 
 const char* type_name(const Json& v) {
     switch (v.type()) {
@@ -63,9 +56,9 @@ std::string closest(std::string_view word, const std::vector<std::string>& candi
     size_t limit = word.size() <= 3 ? 1 : 2;
     std::string best;
     size_t best_distance = limit + 1;
-    std::string w = lower(word);
+    std::string w = core::lower(word);
     for (const auto& c : candidates) {
-        size_t dist = edit_distance(w, lower(c));
+        size_t dist = edit_distance(w, core::lower(c));
         if (dist < best_distance) {
             best_distance = dist;
             best = c;
@@ -74,7 +67,7 @@ std::string closest(std::string_view word, const std::vector<std::string>& candi
     if (best.empty() && w.size() >= 4) {
         // "deploy" for "deploy_to": a truncated key is far in edits, close in intent.
         for (const auto& c : candidates)
-            if (lower(c).starts_with(w))
+            if (core::lower(c).starts_with(w))
                 return c;
     }
     return best;
@@ -170,7 +163,7 @@ void ObjectReader::report_unknown(const std::string& key,
         }
     }
     // An inline secret: point at the *_file form whose stem it resembles.
-    std::string k = lower(key);
+    std::string k = core::lower(key);
     for (std::string_view candidate : known) {
         if (!candidate.ends_with("_file"))
             continue;

@@ -152,7 +152,10 @@ void check_host_paths(Checker& checker, const Host& host, const std::string& hos
                       const HostOrigins& origins, HostPathChecks& state);
 // One warning for all the ssh hosts without known_hosts.
 void finish_host_paths(Checker& checker, const HostPathChecks& state);
-// exec DNS providers, notifiers (textfile directory, exec command), hooks.
+// One notifier at `path` ("notify[2]"): its textfile's directory, its exec command.
+void check_notifier_paths(Checker& checker, std::string_view path,
+                          const NotifierSettings& notifier);
+// exec DNS providers and hooks (notifiers are checked as they load).
 void check_local_paths(Checker& checker, const Inventory& inventory);
 
 }  // namespace certfleet::inventory::detail

@@ -36,17 +36,18 @@ std::vector<std::string_view> with(std::vector<std::string_view> keys,
     return keys;
 }
 
-// "25%" or a count; both mean hosts per wave after the canary.
-bool valid_batch(const std::string& text) {
-    std::string_view digits = text;
-    bool percent = digits.ends_with('%');
-    if (percent)
-        digits.remove_suffix(1);
-    int n = 0;
-    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-    if (ec != std::errc() || p != digits.data() + digits.size())
-        return false;
-    return n >= 1 && (!percent || n <= 100);
+// "25%" or a count (a number or its digits); both mean hosts per wave after
+// the canary.
+std::optional<RolloutBatch> parse_batch(std::string_view text) {
+    RolloutBatch batch;
+    batch.unit = text.ends_with('%') ? RolloutBatch::Unit::Percent : RolloutBatch::Unit::Hosts;
+    if (batch.unit == RolloutBatch::Unit::Percent)
+        text.remove_suffix(1);
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), batch.value);
+    if (ec != std::errc() || p != text.data() + text.size() || batch.value < 1 ||
+        (batch.unit == RolloutBatch::Unit::Percent && batch.value > 100))
+        return std::nullopt;
+    return batch;
 }
 
 void read_rollout(ObjectReader& group, RolloutSettings& rollout) {
@@ -63,8 +64,8 @@ void read_rollout(ObjectReader& group, RolloutSettings& rollout) {
         std::string text = batch->is_number_integer() ? std::to_string(batch->get<long long>())
                            : batch->is_string()       ? batch->get<std::string>()
                                                       : std::string();
-        if (valid_batch(text))
-            rollout.batch = text;
+        if (auto parsed = parse_batch(text))
+            rollout.batch = *parsed;
         else
             r.checker().error(r.path_of("batch"),
                               "expected a host count (at least 1) or a percentage like \"25%\"");

@@ -182,35 +182,26 @@ void finish_host_paths(Checker& checker, const HostPathChecks& state) {
                         "verified keys");
 }
 
+void check_notifier_paths(Checker& checker, std::string_view path,
+                          const NotifierSettings& notifier) {
+    if (const auto* prometheus = std::get_if<PrometheusNotifierSettings>(&notifier);
+        prometheus && !prometheus->textfile.empty()) {
+        // node_exporter may be installed after certfleet: only a warning.
+        std::string dir = fs::path(prometheus->textfile).parent_path().string();
+        check_directory(checker, member_path(path, "textfile"), dir.empty() ? "." : dir,
+                        MissingDirectory::Warn);
+    } else if (const auto* exec = std::get_if<ExecNotifierSettings>(&notifier)) {
+        check_command(checker, member_path(path, "command"), exec->command);
+    }
+}
+
 void check_local_paths(Checker& checker, const Inventory& inventory) {
     for (const auto& [name, provider] : inventory.dns.providers)
         if (provider.type == "exec")
             check_command(checker, member_path(member_path("dns.providers", name), "command"),
                           provider.command);
-    for (size_t i = 0; i < inventory.notify.size(); ++i) {
-        const Json& entry = inventory.notify[i];
-        if (!entry.is_object())
-            continue;
-        std::string path = element_path("notify", i);
-        // Not yet known to be valid: a wrong type is somebody else's error.
-        auto text = [&](const char* key) {
-            auto it = entry.find(key);
-            return it != entry.end() && it->is_string() ? it->get<std::string>() : std::string();
-        };
-        std::string type = text("type");
-        if (type == "prometheus" && !text("textfile").empty()) {
-            // node_exporter may be installed after certfleet: only a warning.
-            std::string dir = fs::path(text("textfile")).parent_path().string();
-            check_directory(checker, member_path(path, "textfile"), dir.empty() ? "." : dir,
-                            MissingDirectory::Warn);
-        } else if (type == "exec") {
-            check_command(checker, member_path(path, "command"), text("command"));
-        }
-    }
-    if (inventory.hooks.is_object())
-        for (const auto& [event, command] : inventory.hooks.items())
-            if (event != "timeout" && command.is_string())
-                check_command(checker, member_path("hooks", event), command.get<std::string>());
+    for (const auto& [event, command] : inventory.hooks.commands)
+        check_command(checker, member_path("hooks", hook_event_name(event)), command);
 }
 
 }  // namespace certfleet::inventory::detail

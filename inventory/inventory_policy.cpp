@@ -1,6 +1,5 @@
-// policy, notify and hooks.
+// policy.
 #include <charconv>
-#include <map>
 
 #include "inventory/inventory_check.hpp"
 
@@ -66,66 +65,6 @@ void check_policy_order(Checker& checker, const Policy& policy) {
                             "): every certificate would warn before it is renewed");
 }
 
-bool is_url(const std::string& s, std::initializer_list<std::string_view> schemes) {
-    for (auto scheme : schemes)
-        if (s.starts_with(scheme) && s.size() > scheme.size())
-            return true;
-    return false;
-}
-
-void check_url(ObjectReader& r, std::string_view key,
-               std::initializer_list<std::string_view> schemes, const char* expected) {
-    if (auto url = r.non_empty_string(key, true); url && !is_url(*url, schemes))
-        r.checker().error(r.path_of(key), std::string("expected ") + expected);
-}
-
-// Validates one notifier and returns it with its file paths resolved.
-Json load_notifier(Checker& checker, const Json& entry, const std::string& path) {
-    std::string type;
-    if (entry.is_object() && entry.contains("type") && entry["type"].is_string())
-        type = entry["type"].get<std::string>();
-    std::vector<std::string_view> known =
-        type == "webhook" ? std::vector<std::string_view>{"type", "url", "format", "ca_bundle"}
-        : type == "email"
-            ? std::vector<std::string_view>{"type",          "smtp_url", "from",     "to",
-                                            "password_file", "username", "ca_bundle"}
-        : type == "prometheus" ? std::vector<std::string_view>{"type", "textfile"}
-        : type == "exec"       ? std::vector<std::string_view>{"type", "command", "timeout"}
-                               : kAnyKey;  // the type error says it all
-    ObjectReader r(checker, entry, path, known);
-    if (!r.valid())
-        return entry;
-    r.one_of("type", {"webhook", "email", "prometheus", "exec"}, true);
-    Json out = entry;
-    if (type == "webhook") {
-        check_url(r, "url", {"https://", "http://"}, "an http:// or https:// URL");
-        r.one_of("format", {"json", "slack"});
-        if (auto bundle = r.readable_file("ca_bundle"))
-            out["ca_bundle"] = *bundle;
-    } else if (type == "email") {
-        check_url(r, "smtp_url", {"smtp://", "smtps://"}, "an smtp:// or smtps:// URL");
-        r.non_empty_string("from", true);
-        if (!r.get("to"))
-            r.missing("to");
-        if (auto to = r.strings("to"); to && to->empty())
-            checker.error(r.path_of("to"), "must list at least one address");
-        if (auto secret = r.secret("password_file"))
-            out["password_file"] = *secret;
-        r.non_empty_string("username");
-        if (auto bundle = r.readable_file("ca_bundle"))
-            out["ca_bundle"] = *bundle;
-    } else if (type == "prometheus") {
-        if (!r.get("textfile"))
-            r.missing("textfile");
-        if (auto file = r.local_path("textfile"))
-            out["textfile"] = *file;
-    } else if (type == "exec") {
-        r.non_empty_string("command", true);
-        r.duration("timeout");
-    }
-    return out;
-}
-
 }  // namespace
 
 void load_policy(ObjectReader& top, Inventory& inventory) {
@@ -157,66 +96,6 @@ void load_policy(ObjectReader& top, Inventory& inventory) {
     if (auto interval = r.duration("notify_interval"))
         policy.notify_interval = *interval;
     check_policy_order(r.checker(), policy);
-}
-
-// Where a notifier sends (the fields its channel is named after, in
-// hooks/notify_*.cpp), or "" when it is not valid enough to tell.
-std::string destination(const Json& n) {
-    auto text = [&](const char* key) {
-        return n.contains(key) && n[key].is_string() ? n[key].get<std::string>() : std::string();
-    };
-    const std::string type = text("type");
-    if (type == "webhook")
-        return "webhook " + text("url");
-    if (type == "exec")
-        return "exec " + text("command");
-    if (type == "prometheus")
-        return "prometheus " + text("textfile");
-    if (type == "email" && n.contains("to"))
-        return "email " + text("smtp_url") + " to " + n["to"].dump();
-    return {};
-}
-
-// Two notifiers to the same place share their de-duplication state (the
-// ledger keys it by channel), so the second would never send anything; two
-// Prometheus notifiers on one textfile overwrite each other.
-void warn_duplicate_notifiers(Checker& checker, const std::vector<Json>& notify) {
-    std::map<std::string, std::size_t> first;
-    for (std::size_t i = 0; i < notify.size(); ++i) {
-        const std::string where = destination(notify[i]);
-        if (where.empty() || where.ends_with(' '))
-            continue;
-        auto [it, inserted] = first.emplace(where, i);
-        if (!inserted)
-            checker.warning(element_path("notify", i),
-                            "sends to the same place as notify[" + std::to_string(it->second) +
-                                "]: it would repeat nothing (notices are de-duplicated per "
-                                "destination); remove one of them");
-    }
-}
-
-void load_notify_and_hooks(ObjectReader& top, Inventory& inventory) {
-    Checker& checker = top.checker();
-    if (const Json* notify = top.get("notify")) {
-        if (!notify->is_array()) {
-            checker.error("notify", "expected an array of notifier objects");
-        } else {
-            for (size_t i = 0; i < notify->size(); ++i)
-                inventory.notify.push_back(
-                    load_notifier(checker, (*notify)[i], element_path("notify", i)));
-            warn_duplicate_notifiers(checker, inventory.notify);
-        }
-    }
-    if (const Json* hooks = top.get("hooks")) {
-        ObjectReader r(checker, *hooks, "hooks",
-                       {"pre", "post", "deploy", "failure", "warning", "timeout"});
-        if (!r.valid())
-            return;
-        for (auto event : {"pre", "post", "deploy", "failure", "warning"})
-            r.string(event);
-        r.duration("timeout");
-        inventory.hooks = *hooks;
-    }
 }
 
 }  // namespace certfleet::inventory::detail

@@ -4,7 +4,8 @@ namespace certfleet::inventory::detail {
 
 namespace {
 
-std::optional<std::string> read_key_mode(ObjectReader& r) {
+// "0640" or "640": permission bits in octal, none for others.
+std::optional<mode_t> read_key_mode(ObjectReader& r) {
     const Json* v = r.get("key_mode");
     if (!v)
         return std::nullopt;
@@ -24,7 +25,7 @@ std::optional<std::string> read_key_mode(ObjectReader& r) {
                           "expected an octal mode like \"0600\" or \"0640\", not '" + *s + "'");
         return std::nullopt;
     }
-    int mode = std::stoi(*s, nullptr, 8);
+    const auto mode = static_cast<mode_t>(std::stoul(*s, nullptr, 8));
     if (mode & 07) {
         r.checker().error(r.path_of("key_mode"),
                           "'" + *s +
@@ -32,7 +33,7 @@ std::optional<std::string> read_key_mode(ObjectReader& r) {
                               "use \"0600\" or \"0640\" with key_group");
         return std::nullopt;
     }
-    return s->size() == 3 ? "0" + *s : *s;
+    return mode;
 }
 
 // A group name or a numeric gid on the host; chown(1) takes either.

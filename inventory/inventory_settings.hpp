@@ -25,14 +25,14 @@ struct SettingsLayer {
     std::optional<int> verify_port;
     std::optional<std::string> verify_server_name;
     std::optional<bool> verify_enabled;
-    std::optional<std::string> key_mode;
+    std::optional<mode_t> key_mode;
     std::optional<std::optional<std::string>> key_group;  // set to null: no group
     std::optional<std::string> audit_config_dump_command;
     std::optional<std::vector<std::string>> audit_scan_dirs;
 };
 
-// The keys every layer may carry (SPEC: "every key of defaults may appear in
-// a group or a host").
+// The keys every layer may carry (docs/inventory.md: they "may appear in
+// defaults, in any group and in any host").
 std::vector<std::string_view> setting_keys();
 
 // Reads the setting keys of `reader`; other keys are the caller's business.

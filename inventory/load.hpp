@@ -1,4 +1,4 @@
-// Loading and validating the inventory file (SPEC §2). Every problem is
+// Loading and validating the inventory file (docs/inventory.md). Every problem is
 // reported in one pass, each with the line and column it comes from.
 #pragma once
 

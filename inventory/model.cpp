@@ -4,6 +4,29 @@
 
 namespace certfleet::inventory {
 
+std::string_view hook_event_name(HookEvent event) {
+    switch (event) {
+        case HookEvent::Deploy:
+            return "deploy";
+        case HookEvent::Failure:
+            return "failure";
+        case HookEvent::Post:
+            return "post";
+        case HookEvent::Pre:
+            return "pre";
+        case HookEvent::Warning:
+            return "warning";
+    }
+    return "";
+}
+
+std::optional<HookEvent> parse_hook_event(std::string_view name) {
+    for (HookEvent event : kHookEvents)
+        if (hook_event_name(event) == name)
+            return event;
+    return std::nullopt;
+}
+
 std::vector<std::string> deploy_hosts(const Inventory& inventory, const CertificateSpec& cert) {
     std::vector<std::string> hosts;
     for (const auto& target : cert.deploy_to) {

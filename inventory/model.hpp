@@ -1,4 +1,4 @@
-// The inventory (SPEC §2) as typed data. Parsing and validation live in
+// The inventory (docs/inventory.md) as typed data. Parsing and validation live in
 // inventory/load.*; this header is plain data so every module can include it.
 #pragma once
 
@@ -6,10 +6,10 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <sys/types.h>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/crypto.hpp"
 #include "core/time.hpp"
@@ -89,9 +89,18 @@ struct AuditSettings {
     std::vector<std::string> scan_dirs;
 };
 
+// Hosts per wave after the canary: a count, or a percentage of the group.
+struct RolloutBatch {
+    enum class Unit { Hosts, Percent };
+    Unit unit = Unit::Percent;
+    int value = 100;  // hosts: at least 1; percent: 1 to 100
+
+    friend bool operator==(const RolloutBatch&, const RolloutBatch&) = default;
+};
+
 struct RolloutSettings {
     int canary = 0;
-    std::string batch = "100%";  // count or percentage
+    RolloutBatch batch;
     int max_failures = 0;
 };
 
@@ -102,7 +111,7 @@ struct HostSettings {
     std::string test_command;
     std::string reload_command;
     VerifySettings verify;
-    std::string key_mode = "0600";
+    mode_t key_mode = 0600;  // permission bits only; never any for others
     std::optional<std::string> key_group;
     AuditSettings audit;
 };
@@ -134,6 +143,52 @@ struct CertificateSpec {
     std::string profile;                 // overrides acme.profile
 };
 
+// Notifiers (docs/inventory.md, notify), one struct per "type". File paths are resolved.
+enum class WebhookFormat { Json, Slack };
+
+struct WebhookNotifierSettings {
+    std::string url;
+    WebhookFormat format = WebhookFormat::Json;
+    std::string ca_bundle;  // "": acme.ca_bundle
+};
+
+struct EmailNotifierSettings {
+    std::string smtp_url;
+    std::string from;
+    std::vector<std::string> to;
+    std::string password_file;  // resolved path or "env:NAME"; "": no authentication
+    std::string username;       // "": `from`
+    std::string ca_bundle;      // "": acme.ca_bundle
+};
+
+struct ExecNotifierSettings {
+    std::string command;
+    Seconds timeout{120};
+};
+
+// Not a channel: the file the Prometheus node_exporter collects.
+struct PrometheusNotifierSettings {
+    std::string textfile;
+};
+
+using NotifierSettings = std::variant<WebhookNotifierSettings, EmailNotifierSettings,
+                                      ExecNotifierSettings, PrometheusNotifierSettings>;
+
+// The events a hook command may be set for. Declared in the order of their
+// names, so a map keyed by them lists hooks like the inventory's JSON object.
+enum class HookEvent { Deploy, Failure, Post, Pre, Warning };
+
+// "pre", "post", ...: the key in the inventory and the event hooks are fired with.
+std::string_view hook_event_name(HookEvent event);
+std::optional<HookEvent> parse_hook_event(std::string_view name);
+inline constexpr HookEvent kHookEvents[] = {HookEvent::Deploy, HookEvent::Failure, HookEvent::Post,
+                                            HookEvent::Pre, HookEvent::Warning};
+
+struct HookSettings {
+    std::map<HookEvent, std::string> commands;  // shell commands; only the events set
+    Seconds timeout{120};
+};
+
 struct Inventory {
     std::string path;       // the file it was loaded from
     std::string base_dir;   // its directory: relative paths resolve against it
@@ -144,10 +199,8 @@ struct Inventory {
     std::map<std::string, Host> hosts;
     std::map<std::string, CertificateSpec> certificates;  // sorted by name
     Policy policy;
-    // Validated but kept raw for the hooks module; file paths inside
-    // (password_file, textfile) are already resolved.
-    nlohmann::json notify = nlohmann::json::array();
-    nlohmann::json hooks = nlohmann::json::object();
+    std::vector<NotifierSettings> notify;  // in the inventory's order
+    HookSettings hooks;
 };
 
 // The hosts a certificate goes to: deploy_to with group names expanded; sorted, unique.

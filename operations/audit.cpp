@@ -1,10 +1,9 @@
 #include "operations/audit.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <mutex>
-#include <thread>
 
+#include "core/parallel.hpp"
 #include "fleet/hosts.hpp"
 #include "state/store_index.hpp"
 
@@ -51,22 +50,107 @@ const std::vector<std::string>& certificates_on(const audit::ManagedState& manag
     return it == managed.certificates_on_host.end() ? none : it->second;
 }
 
+// The sorted, distinct hosts asked for (`--host a --host a`), or every host.
+std::vector<std::string> hosts_to_audit(const inventory::Inventory& inv,
+                                        const AuditOptions& options) {
+    std::vector<std::string> hosts = options.hosts;
+    std::sort(hosts.begin(), hosts.end());
+    hosts.erase(std::unique(hosts.begin(), hosts.end()), hosts.end());
+    if (hosts.empty())
+        for (const auto& [name, _] : inv.hosts)
+            hosts.push_back(name);
+    return hosts;
+}
+
+// What every host's audit reads; prepared once, before the workers start.
+struct AuditInputs {
+    const inventory::Inventory& inv;
+    const audit::ManagedState& managed;
+    const AuditOptions& options;
+    core::TimePoint now;
+    audit::PemCache& cache;  // shared by the workers (it locks)
+};
+
+struct HostAudit {
+    std::vector<audit::AuditFinding> findings;
+    std::optional<core::Error> failure;  // not audited
+    std::vector<std::string> notes;      // what could not be checked
+};
+
+HostAudit audit_host(const AuditInputs& in, const std::string& name) {
+    HostAudit out;
+    const auto& host = in.inv.hosts.at(name);
+    auto transport = fleet::make_transport(host);
+    auto obs = audit::observe_host(*transport, in.inv, host, certificates_on(in.managed, name),
+                                   in.options.limits, &in.cache);
+    if (!obs) {
+        out.failure = obs.error();
+        return out;
+    }
+    out.findings = audit::classify_host(in.inv, in.managed, *obs, in.now);
+    out.notes = obs->unchecked;
+    return out;
+}
+
+// Every host, --concurrency at once; progress reported as each one ends.
+std::vector<HostAudit> audit_hosts(const AuditInputs& in, const std::vector<std::string>& hosts) {
+    std::vector<HostAudit> results(hosts.size());
+    std::mutex progress_mutex;
+    auto report_progress = [&](std::size_t i) {
+        if (!in.options.progress)
+            return;
+        const auto& r = results[i];
+        std::lock_guard lock(progress_mutex);
+        in.options.progress(hosts[i], r.failure
+                                          ? "not audited: " + r.failure->message
+                                          : std::to_string(r.findings.size()) + " finding(s)");
+    };
+    core::parallel_for(
+        hosts.size(), in.options.concurrency,
+        [&](std::size_t i) {
+            results[i] = audit_host(in, hosts[i]);
+            report_progress(i);
+        },
+        // An exception in one host's audit is that host's failure, not the end of the run.
+        [&](std::size_t i, const std::string& what) {
+            results[i] = {};
+            results[i].failure =
+                core::make_error(core::ErrorKind::Generic, "audit of this host failed: " + what);
+            report_progress(i);
+        });
+    return results;
+}
+
+void add_host_results(AuditReport& report, const std::vector<std::string>& hosts,
+                      std::vector<HostAudit> results) {
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
+        auto& r = results[i];
+        if (r.failure) {
+            report.hosts_failed.push_back({hosts[i], r.failure->message, r.failure->hint});
+            continue;
+        }
+        report.hosts_audited.push_back(hosts[i]);
+        for (auto& f : r.findings)
+            report.findings.push_back(std::move(f));
+        for (auto& n : r.notes)
+            report.unchecked.push_back({hosts[i], std::move(n)});
+    }
+}
+
+void add_store_results(AuditReport& report, const inventory::Inventory& inv,
+                       audit::HostObservation& store_obs) {
+    report.store_audited = true;
+    for (auto& f : audit::classify_store(inv, store_obs))
+        report.findings.push_back(std::move(f));
+    for (auto& n : store_obs.unchecked)
+        report.unchecked.push_back({audit::kStoreHost, std::move(n)});
+}
+
 }  // namespace
 
 AuditReport run_audit(const inventory::Inventory& inv, const state::Store& store,
                       const state::Ledger& ledger, const AuditOptions& options) {
-    AuditReport report;
-    auto progress = [&](const std::string& host, const std::string& step) {
-        if (options.progress)
-            options.progress(host, step);
-    };
-    std::vector<std::string> hosts = options.hosts;
-    std::sort(hosts.begin(), hosts.end());
-    hosts.erase(std::unique(hosts.begin(), hosts.end()), hosts.end());  // --host a --host a
-    if (hosts.empty())
-        for (const auto& [name, _] : inv.hosts)
-            hosts.push_back(name);
-
+    const auto hosts = hosts_to_audit(inv, options);
     // The store's files are read only when it is audited too (all of a 10,000
     // certificate store is 40,000 files); the ledger alone names the serials.
     audit::HostObservation store_obs;
@@ -74,69 +158,15 @@ AuditReport run_audit(const inventory::Inventory& inv, const state::Store& store
     if (options.hosts.empty())
         store_obs = audit::observe_store(inv, options.limits);
     const auto managed = managed_state(inv, store, ledger, store_obs);
-    const core::TimePoint now =
-        options.now == core::TimePoint{} ? core::SystemClock().now() : options.now;
-
-    std::vector<std::vector<audit::AuditFinding>> per_host(hosts.size());
-    std::vector<std::optional<core::Error>> failures(hosts.size());
-    std::vector<std::vector<std::string>> notes(hosts.size());
-    std::atomic<std::size_t> next{0};
-    std::mutex progress_mutex;
     audit::PemCache cache;
-    auto worker = [&] {
-        for (std::size_t i = next++; i < hosts.size(); i = next++) {
-            const auto& host = inv.hosts.at(hosts[i]);
-            // An exception in a worker thread would end the process: it is
-            // this host's failure instead.
-            try {
-                auto transport = fleet::make_transport(host);
-                auto obs =
-                    audit::observe_host(*transport, inv, host, certificates_on(managed, hosts[i]),
-                                        options.limits, &cache);
-                if (!obs) {
-                    failures[i] = obs.error();
-                } else {
-                    per_host[i] = audit::classify_host(inv, managed, *obs, now);
-                    notes[i] = obs->unchecked;
-                }
-            } catch (const std::exception& e) {
-                failures[i] =
-                    core::make_error(core::ErrorKind::Generic,
-                                     std::string("audit of this host failed: ") + e.what());
-            }
-            std::lock_guard lock(progress_mutex);
-            progress(hosts[i], failures[i] ? "not audited: " + failures[i]->message
-                                           : std::to_string(per_host[i].size()) + " finding(s)");
-        }
-    };
-    std::size_t threads = std::min<std::size_t>(
-        hosts.size(), static_cast<std::size_t>(std::max(1, options.concurrency)));
-    std::vector<std::thread> pool;
-    for (std::size_t t = 1; t < threads; ++t)
-        pool.emplace_back(worker);
-    if (!hosts.empty())
-        worker();
-    for (auto& t : pool)
-        t.join();
+    const AuditInputs inputs{
+        inv, managed, options,
+        options.now == core::TimePoint{} ? core::SystemClock().now() : options.now, cache};
 
-    for (std::size_t i = 0; i < hosts.size(); ++i) {
-        if (failures[i]) {
-            report.hosts_failed.push_back({hosts[i], failures[i]->message, failures[i]->hint});
-            continue;
-        }
-        report.hosts_audited.push_back(hosts[i]);
-        for (auto& f : per_host[i])
-            report.findings.push_back(std::move(f));
-        for (auto& n : notes[i])
-            report.unchecked.push_back({hosts[i], std::move(n)});
-    }
-    if (options.hosts.empty()) {
-        report.store_audited = true;
-        for (auto& f : audit::classify_store(inv, store_obs))
-            report.findings.push_back(std::move(f));
-        for (auto& n : store_obs.unchecked)
-            report.unchecked.push_back({audit::kStoreHost, std::move(n)});
-    }
+    AuditReport report;
+    add_host_results(report, hosts, audit_hosts(inputs, hosts));
+    if (options.hosts.empty())
+        add_store_results(report, inv, store_obs);
     return report;
 }
 

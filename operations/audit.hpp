@@ -14,6 +14,9 @@
 
 namespace certfleet::operations {
 
+// The finding kinds' names, for the CLI (which reaches audit through here).
+using audit::finding_kind_name;
+
 struct AuditOptions {
     std::vector<std::string> hosts;  // empty: every host, and the store
     int concurrency = 16;

@@ -1,13 +1,13 @@
 #include "operations/check.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <map>
 #include <thread>
 #include <tuple>
 
 #include "core/hostname.hpp"
+#include "core/parallel.hpp"
 #include "distribute/tls_probe.hpp"
 #include "fleet/hosts.hpp"
 #include "state/store_index.hpp"
@@ -86,6 +86,13 @@ std::string serial_of(const core::Result<distribute::ServedCertificate>& r) {
     return r ? r->info.serial_hex : std::string();
 }
 
+core::Result<distribute::ServedCertificate> probe_once(const Probe& p,
+                                                       const CheckOptions& options) {
+    if (options.probe_with)
+        return options.probe_with(p.address, p.port, p.server_name, options.probe_timeout);
+    return distribute::probe_tls(p.address, p.port, p.server_name, options.probe_timeout);
+}
+
 // Right after a reload, nginx's exiting workers may still answer a connection
 // or two with the old certificate. An answer that is not the expected serial
 // is asked again until two answers in a row agree (at most 5 more, 200 ms
@@ -96,7 +103,7 @@ void settle(Probe& p, const CheckOptions& options) {
         return;
     for (int i = 0; i < 5; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        auto again = distribute::probe_tls(p.address, p.port, p.server_name, options.probe_timeout);
+        auto again = probe_once(p, options);
         bool agree = serial_of(again) == serial_of(p.result) && again.ok() == p.result.ok();
         p.result = std::move(again);
         if (agree)
@@ -107,27 +114,23 @@ void settle(Probe& p, const CheckOptions& options) {
 // Every (address, port, SNI) once, in parallel: many certificates and hosts
 // may share one endpoint, and 500 endpoints must take seconds, not minutes.
 void probe_all(std::vector<Probe>& probes, const CheckOptions& options) {
-    std::atomic<size_t> next{0};
-    auto worker = [&] {
-        for (size_t i = next++; i < probes.size(); i = next++) {
-            probes[i].result = distribute::probe_tls(probes[i].address, probes[i].port,
-                                                     probes[i].server_name, options.probe_timeout);
+    core::parallel_for(
+        probes.size(), options.concurrency,
+        [&](std::size_t i) {
+            probes[i].result = probe_once(probes[i], options);
             settle(probes[i], options);
-        }
-    };
-    size_t threads =
-        std::min<size_t>(probes.size(), static_cast<size_t>(std::max(1, options.concurrency)));
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < threads; ++t)
-        pool.emplace_back(worker);
-    if (!probes.empty())
-        worker();
-    for (auto& t : pool)
-        t.join();
+        },
+        // A probe that threw saw nothing: its items are UNKNOWN (probe_failed).
+        [&](std::size_t i, const std::string& what) {
+            probes[i].result = core::fail(core::ErrorKind::Generic,
+                                          "probe of " + probes[i].address + ":" +
+                                              std::to_string(probes[i].port) + " failed: " + what);
+        });
 }
 
 std::string deploy_failure_text(const state::EventRecord& e) {
-    return "last deployment " + e.kind + " at " + core::format_rfc3339(e.at) + ": " + e.detail;
+    return "last deployment " + std::string(state::event_kind_name(e.kind)) + " at " +
+           core::format_rfc3339(e.at) + ": " + e.detail;
 }
 
 void judge_served(CheckItem& item, const Probe& probe,
@@ -255,9 +258,10 @@ CheckReport run_check(const inventory::Inventory& inv, const state::Store& store
         for (const auto& host_name : inventory::deploy_hosts(inv, spec)) {
             const auto& host = inv.hosts.at(host_name);
             auto ev = last_events.find({name, host_name});
-            bool deploy_failed = ev != last_events.end() &&
-                                 (ev->second.kind == "failed" || ev->second.kind == "rolled_back" ||
-                                  ev->second.kind == "rollback_failed");
+            bool deploy_failed =
+                ev != last_events.end() && (ev->second.kind == state::EventKind::Failed ||
+                                            ev->second.kind == state::EventKind::RolledBack ||
+                                            ev->second.kind == state::EventKind::RollbackFailed);
             auto verify = fleet::host_target(inv, host, spec).verify;
             if (options.probe && verify.enabled) {
                 auto key = std::make_tuple(verify.address, verify.port, verify.server_name);

@@ -4,10 +4,12 @@
 // ledger remembers. Read-only: never writes, never takes the lock.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "core/time.hpp"
+#include "distribute/tls_probe.hpp"
 #include "inventory/model.hpp"
 #include "renewal/expiry.hpp"
 #include "state/ledger.hpp"
@@ -20,6 +22,12 @@ struct CheckOptions {
     bool probe = false;    // TLS handshake to every host's verify address
     int concurrency = 32;  // parallel probes
     core::Seconds probe_timeout{5};
+    // How one endpoint is probed: distribute::probe_tls when empty (a seam
+    // for tests, which cannot make a real handshake fail in every way).
+    std::function<core::Result<distribute::ServedCertificate>(const std::string& address, int port,
+                                                              const std::string& server_name,
+                                                              core::Seconds timeout)>
+        probe_with;
 };
 
 struct CheckItem {

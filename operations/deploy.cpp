@@ -18,18 +18,33 @@ bool contains(const std::vector<std::string>& v, const std::string& x) {
     return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-const char* result_name(distribute::DeployResult r) {
-    switch (r) {
-        case distribute::DeployResult::Deployed:
-            return "deployed";
-        case distribute::DeployResult::Unchanged:
-            return "unchanged";
-        case distribute::DeployResult::RolledBack:
-            return "rolled_back";
-        case distribute::DeployResult::Failed:
-            return "failed";
+// The ledger's name for what deploy_version did to a host (it never gives
+// Skipped or Planned: those hosts were not touched and get no event).
+state::EventKind event_kind_of(HostResult result) {
+    switch (result) {
+        case HostResult::Deployed:
+            return state::EventKind::Deployed;
+        case HostResult::Unchanged:
+            return state::EventKind::Unchanged;
+        case HostResult::RolledBack:
+            return state::EventKind::RolledBack;
+        default:
+            return state::EventKind::Failed;
     }
-    return "failed";
+}
+
+// Records what a host did. check, status and audit judge the host by this
+// event, so a write that fails is the operator's to see: logged, and kept in
+// the outcome (output and exit code) with the next step.
+void record_host_event(Context& ctx, HostOutcome& o, const state::EventRecord& event,
+                       const std::string& next_step) {
+    auto st = ctx.ledger.record_event(event);
+    if (st)
+        return;
+    o.ledger_error = "the ledger could not record '" +
+                     std::string(state::event_kind_name(event.kind)) + "' for " + o.certificate +
+                     " on " + o.host + ": " + st.error().message + "; next step: " + next_step;
+    spdlog::error("{}", o.ledger_error);
 }
 
 // Hosts of `cert` that this invocation may touch, split by rollout group:
@@ -58,8 +73,7 @@ std::vector<distribute::GroupRollout> plan_certificate(const inventory::Inventor
     for (const auto& [group, hosts] : by_group) {
         distribute::RolloutPolicy policy;
         if (auto it = inv.groups.find(group); it != inv.groups.end())
-            policy = {it->second.rollout.canary, it->second.rollout.batch,
-                      it->second.rollout.max_failures};
+            policy = fleet::rollout_policy(it->second.rollout);
         plans.push_back(distribute::plan_group(group, hosts, policy));
     }
     return plans;
@@ -95,137 +109,211 @@ int bounded_concurrency(int wanted) {
 int DeployReport::exit_code() const {
     int failed = 0, ok = 0;
     for (const auto& h : hosts) {
-        if (h.result == "failed" || h.result == "rolled_back")
+        if (h.result == HostResult::Failed || h.result == HostResult::RolledBack)
             ++failed;
-        else if (h.result == "deployed" || h.result == "unchanged")
+        else if (h.result == HostResult::Deployed || h.result == HostResult::Unchanged)
             ++ok;
     }
+    const bool unrecorded = std::any_of(
+        hosts.begin(), hosts.end(), [](const HostOutcome& h) { return !h.ledger_error.empty(); });
     if (failed == 0)
-        return 0;
+        return unrecorded ? 1 : 0;
     return ok == 0 ? 2 : 1;
 }
 
-DeployReport run_deploy(Context& ctx, const DeployOptions& options) {
-    DeployReport report;
-    std::vector<std::pair<std::string, std::vector<distribute::GroupRollout>>> certificates;
+namespace {
+
+// One certificate's rollout: its groups' waves, and each host's wave label.
+struct CertificatePlan {
+    std::string name;
+    std::vector<distribute::GroupRollout> groups;
+    std::map<std::string, std::string> wave_of_host;  // "cdn canary", "cdn wave 2/3"
+};
+
+struct DeployPlan {
+    std::vector<CertificatePlan> certificates;
     std::map<std::string, int> pending;  // per host: certificates still to deploy there
-    std::vector<std::string> names;
-    for (const auto& [name, cert] : ctx.inventory.certificates) {
+};
+
+DeployPlan plan_deploy(const inventory::Inventory& inv, const DeployOptions& options) {
+    DeployPlan plan;
+    for (const auto& [name, cert] : inv.certificates) {
         if (!options.names.empty() && !contains(options.names, name))
             continue;
-        auto plans = plan_certificate(ctx.inventory, cert, options);
-        if (plans.empty())
+        CertificatePlan c{name, plan_certificate(inv, cert, options), {}};
+        if (c.groups.empty())
             continue;
-        for (const auto& g : plans)
-            for (const auto& wave : g.waves)
-                for (const auto& h : wave)
-                    ++pending[h];
-        names.push_back(name);
-        certificates.emplace_back(name, std::move(plans));
+        for (const auto& g : c.groups)
+            for (size_t k = 0; k < g.waves.size(); ++k)
+                for (const auto& h : g.waves[k]) {
+                    c.wave_of_host.emplace(h, wave_label(g, k));
+                    ++plan.pending[h];
+                }
+        plan.certificates.push_back(std::move(c));
     }
+    return plan;
+}
+
+// What every host's deployment in this command shares.
+struct DeployRun {
+    Context& ctx;
+    const DeployOptions& options;
+    fleet::TransportPool& pool;
+    std::map<std::string, int>& pending;
+    DeployReport& report;
+    int concurrency;   // hosts at once
+    std::mutex mutex;  // guards pending, report and the ledger
+
+    void add(const CertificatePlan& c, HostOutcome o) {
+        std::lock_guard lock(mutex);
+        auto wave = c.wave_of_host.find(o.host);
+        o.wave = wave == c.wave_of_host.end() ? std::string() : wave->second;
+        report.hosts.push_back(std::move(o));
+    }
+    void add_to_every_host(const CertificatePlan& c, const HostOutcome& o) {
+        for (const auto& [host, wave] : c.wave_of_host) {
+            HostOutcome mine = o;
+            mine.host = host;
+            add(c, std::move(mine));
+        }
+    }
+};
+
+// One certificate's material, ready for its hosts.
+struct CertificateTask {
+    const CertificatePlan& plan;
+    const inventory::CertificateSpec& cert;
+    const state::StoredVersion& current;
+    const distribute::Material& material;
+};
+
+// The ledger's event and the user's deploy / failure hook for one host.
+void record_host(DeployRun& run, const CertificateTask& task, HostOutcome& o) {
+    Context& ctx = run.ctx;
+    const std::string& name = task.plan.name;
+    {
+        std::lock_guard lock(run.mutex);
+        record_host_event(
+            ctx, o,
+            {name, o.host, event_kind_of(o.result), task.material.version,
+             "version " + o.version + (o.error.empty() ? "" : ": " + o.error), ctx.clock.now()},
+            "make " + ctx.ledger.path() + " writable, then run `certfleet deploy " + name +
+                " --host " + o.host + "`: it records the host's state again");
+    }
+    if (ctx.hooks && (o.result == HostResult::Deployed || o.result == HostResult::Failed ||
+                      o.result == HostResult::RolledBack)) {
+        auto target = fleet::host_target(ctx.inventory, ctx.inventory.hosts.at(o.host), task.cert);
+        std::string base = target.cert_root + "/" + name;
+        ctx.hooks->fire({o.result == HostResult::Deployed ? "deploy" : "failure", name,
+                         task.cert.domains, task.material.serial_hex,
+                         core::format_rfc3339(task.current.info.not_after), base + "/fullchain.pem",
+                         base + "/privkey.pem", o.host,
+                         o.error.empty() ? "deployed version " + o.version : o.error});
+    }
+}
+
+// One host of one certificate; true when it serves the version afterwards.
+bool deploy_host(DeployRun& run, const CertificateTask& task, const std::string& host) {
+    Context& ctx = run.ctx;
+    const std::string& name = task.plan.name;
+    if (ctx.cancel && ctx.cancel->load())
+        return false;
+    if (ctx.progress)
+        ctx.progress(name, host + ": deploying " + task.current.version);
+    auto outcome = distribute::deploy_version(
+        run.pool.get(host),
+        fleet::host_target(ctx.inventory, ctx.inventory.hosts.at(host), task.cert), task.material,
+        run.options.force);
+    bool more_work = false;
+    {
+        std::lock_guard lock(run.mutex);
+        more_work = --run.pending.at(host) > 0;
+    }
+    run.pool.release(host, more_work);
+    HostOutcome o{host,
+                  name,
+                  outcome.result,
+                  outcome.version,
+                  outcome.served_serial,
+                  outcome.error,
+                  outcome.hint,
+                  "",
+                  outcome.adopted,
+                  ""};
+    if (!outcome.error.empty())
+        spdlog::error("{} on {}: {}", name, host, outcome.error);
+    else if (ctx.progress)
+        ctx.progress(name, host + ": " + std::string(deploy_result_name(o.result)));
+    record_host(run, task, o);
+    bool ok = outcome.result == distribute::DeployResult::Deployed ||
+              outcome.result == distribute::DeployResult::Unchanged;
+    run.add(task.plan, std::move(o));
+    return ok;
+}
+
+// Rolls one certificate out to its hosts, wave by wave.
+void deploy_certificate(DeployRun& run, const CertificatePlan& c,
+                        const std::optional<state::StoredVersion>& current) {
+    const std::string& name = c.name;
+    if (run.options.dry_run || !current) {
+        run.add_to_every_host(
+            c, {"", name, current ? HostResult::Planned : HostResult::Skipped,
+                current ? current->version : "", "",
+                current ? "" : "certificate '" + name + "' has not been issued yet",
+                current ? "" : "run `certfleet issue " + name + "` first", "", false, ""});
+        return;
+    }
+    auto key = run.ctx.store.read_private_key(name, current->version);
+    if (!key) {
+        run.add_to_every_host(c, {"", name, HostResult::Failed, "", "", key.error().message,
+                                  key.error().hint, "", false, ""});
+        return;
+    }
+    const distribute::Material material{name,
+                                        current->version,
+                                        current->cert_pem,
+                                        current->chain_pem,
+                                        current->fullchain_pem,
+                                        *key,
+                                        current->info.serial_hex};
+    const CertificateTask task{c, run.ctx.inventory.certificates.at(name), *current, material};
+    auto fates = distribute::execute_rollout(
+        c.groups, run.concurrency,
+        [&](const std::string& host) { return deploy_host(run, task, host); },
+        // A bug while deploying to one host fails that host, with the reason.
+        [&](const std::string& host, const std::string& what) {
+            spdlog::error("{} on {}: {}", name, host, what);
+            run.add(c, {host, name, HostResult::Failed, current->version, "",
+                        "deployment of '" + name + "' to " + host + " failed unexpectedly: " + what,
+                        "run again with -v and report this error", "", false, ""});
+        });
+    for (const auto& [host, fate] : fates)
+        if (fate == distribute::HostRun::Skipped)
+            run.add(c, {host, name, HostResult::Skipped, "", "",
+                        "not attempted: the rollout stopped after failures in its group",
+                        "fix the failed hosts, then run `certfleet deploy " + name + "` again", "",
+                        false, ""});
+}
+
+}  // namespace
+
+DeployReport run_deploy(Context& ctx, const DeployOptions& options) {
+    DeployPlan plan = plan_deploy(ctx.inventory, options);
     // A plan needs no PEM parsing: the ledger knows every issued version.
     state::FleetIndex index;
-    if (options.dry_run)
+    if (options.dry_run) {
+        std::vector<std::string> names;
+        for (const auto& c : plan.certificates)
+            names.push_back(c.name);
         index = state::index_fleet(ctx.store, ctx.ledger, names);
+    }
     const int concurrency = options.dry_run ? 1 : bounded_concurrency(options.concurrency);
     fleet::TransportPool pool(ctx.inventory, static_cast<size_t>(concurrency));
-    std::mutex mutex;
-    for (auto& entry : certificates) {
-        // Plain references, not a structured binding: the lambdas below
-        // capture them (clang 14, used by clang-tidy, cannot capture bindings).
-        const std::string& name = entry.first;
-        auto& plans = entry.second;
-        const auto& cert = ctx.inventory.certificates.at(name);
-
-        std::map<std::string, std::string> waves;
-        for (const auto& g : plans)
-            for (size_t k = 0; k < g.waves.size(); ++k)
-                for (const auto& h : g.waves[k])
-                    waves.emplace(h, wave_label(g, k));
-
-        auto current = options.dry_run ? index.current[name] : ctx.store.current(name);
-        auto add = [&](HostOutcome o) {
-            std::lock_guard lock(mutex);
-            o.wave = waves[o.host];
-            report.hosts.push_back(std::move(o));
-        };
-        if (options.dry_run || !current) {
-            for (const auto& [host, wave] : waves)
-                add({host, name, current ? "planned" : "skipped", current ? current->version : "",
-                     "", current ? "" : "certificate '" + name + "' has not been issued yet",
-                     current ? "" : "run `certfleet issue " + name + "` first", "", false});
-            continue;
-        }
-        auto key = ctx.store.read_private_key(name, current->version);
-        if (!key) {
-            for (const auto& [host, wave] : waves)
-                add({host, name, "failed", "", "", key.error().message, key.error().hint, "",
-                     false});
-            continue;
-        }
-        distribute::Material material{name,
-                                      current->version,
-                                      current->cert_pem,
-                                      current->chain_pem,
-                                      current->fullchain_pem,
-                                      *key,
-                                      current->info.serial_hex};
-
-        auto fates = distribute::execute_rollout(plans, concurrency, [&](const std::string& host) {
-            if (ctx.cancel && ctx.cancel->load())
-                return false;
-            const auto& h = ctx.inventory.hosts.at(host);
-            if (ctx.progress)
-                ctx.progress(name, host + ": deploying " + current->version);
-            auto outcome = distribute::deploy_version(pool.get(host),
-                                                      fleet::host_target(ctx.inventory, h, cert),
-                                                      material, options.force);
-            bool more_work = false;
-            {
-                std::lock_guard lock(mutex);
-                more_work = --pending.at(host) > 0;
-            }
-            pool.release(host, more_work);
-            HostOutcome o{host,
-                          name,
-                          result_name(outcome.result),
-                          outcome.version,
-                          outcome.served_serial,
-                          outcome.error,
-                          outcome.hint,
-                          "",
-                          outcome.adopted};
-            if (!outcome.error.empty())
-                spdlog::error("{} on {}: {}", name, host, outcome.error);
-            else if (ctx.progress)
-                ctx.progress(name, host + ": " + o.result);
-            {
-                std::lock_guard lock(mutex);
-                (void)ctx.ledger.record_event(
-                    name, host, o.result,
-                    "version " + o.version + (o.error.empty() ? "" : ": " + o.error));
-            }
-            if (ctx.hooks &&
-                (o.result == "deployed" || o.result == "failed" || o.result == "rolled_back")) {
-                auto target = fleet::host_target(ctx.inventory, h, cert);
-                std::string base = target.cert_root + "/" + name;
-                ctx.hooks->fire({o.result == "deployed" ? "deploy" : "failure", name, cert.domains,
-                                 material.serial_hex, core::format_rfc3339(current->info.not_after),
-                                 base + "/fullchain.pem", base + "/privkey.pem", host,
-                                 o.error.empty() ? "deployed version " + o.version : o.error});
-            }
-            bool ok = outcome.result == distribute::DeployResult::Deployed ||
-                      outcome.result == distribute::DeployResult::Unchanged;
-            add(std::move(o));
-            return ok;
-        });
-        for (const auto& [host, fate] : fates)
-            if (fate == distribute::HostRun::Skipped)
-                add({host, name, "skipped", "", "",
-                     "not attempted: the rollout stopped after failures in its group",
-                     "fix the failed hosts, then run `certfleet deploy " + name + "` again", "",
-                     false});
-    }
+    DeployReport report;
+    DeployRun run{ctx, options, pool, plan.pending, report, concurrency, {}};
+    for (const auto& c : plan.certificates)
+        deploy_certificate(run, c,
+                           options.dry_run ? index.current[c.name] : ctx.store.current(c.name));
     std::sort(report.hosts.begin(), report.hosts.end(),
               [](const HostOutcome& a, const HostOutcome& b) {
                   return std::tie(a.certificate, a.host) < std::tie(b.certificate, b.host);
@@ -241,19 +329,27 @@ HostOutcome run_rollback(Context& ctx, const RollbackOptions& options) {
                                         options.certificate, options.version);
     HostOutcome o{options.host,
                   options.certificate,
-                  result_name(outcome.result),
+                  outcome.result,
                   outcome.version,
                   outcome.served_serial,
                   outcome.error,
                   outcome.hint,
                   "",
-                  false};
-    if (outcome.result == distribute::DeployResult::Deployed)
-        o.result = "rolled_back";
-    (void)ctx.ledger.record_event(
-        options.certificate, options.host,
-        o.result == "rolled_back" ? "rollback" : "rollback_failed",
-        "to version " + o.version + (o.error.empty() ? "" : ": " + o.error));
+                  false,
+                  ""};
+    // For `rollback`, the swap back succeeding is the result asked for.
+    if (outcome.result == HostResult::Deployed)
+        o.result = HostResult::RolledBack;
+    const bool rolled_back = o.result == HostResult::RolledBack;
+    record_host_event(
+        ctx, o,
+        {options.certificate, options.host,
+         rolled_back ? state::EventKind::Rollback : state::EventKind::RollbackFailed,
+         rolled_back ? o.version : options.version,
+         "to version " + o.version + (o.error.empty() ? "" : ": " + o.error), ctx.clock.now()},
+        "make " + ctx.ledger.path() + " writable; until a later deploy is recorded, `certfleet " +
+            "check` and `audit` do not know of this rollback (`certfleet status " +
+            options.certificate + "` shows what the host has)");
     return o;
 }
 

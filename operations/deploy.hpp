@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "distribute/deploy.hpp"
 #include "operations/issue.hpp"
 
 namespace certfleet::operations {
@@ -18,21 +19,32 @@ struct DeployOptions {
     int concurrency = 32;
 };
 
+// One enum and one name mapping for a host's result, from the deployment
+// transaction up to the CLI's output (which reaches it through operations).
+using HostResult = distribute::DeployResult;
+using distribute::deploy_result_name;
+using distribute::parse_deploy_result;
+
 struct HostOutcome {
     std::string host;
     std::string certificate;
-    std::string result;  // deployed | unchanged | rolled_back | failed | skipped | planned
+    HostResult result = HostResult::Failed;
     std::string version;
     std::string served_serial;
     std::string error;
     std::string hint;
     std::string wave;  // "cdn canary", "cdn wave 2/3"
     bool adopted = false;
+    // The host acted, but the ledger could not record it (what went wrong and
+    // the next step); empty when recorded. Counts as a failure in exit_code.
+    std::string ledger_error;
 };
 
 struct DeployReport {
     std::vector<HostOutcome> hosts;
-    int exit_code() const;  // 0 all fine, 1 some failed, 2 every attempted host failed
+    // 0 all fine, 1 some failed (or a result the ledger could not record),
+    // 2 every attempted host failed.
+    int exit_code() const;
 };
 
 DeployReport run_deploy(Context& ctx, const DeployOptions& options);

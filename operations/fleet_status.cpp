@@ -1,9 +1,8 @@
 #include "operations/fleet_status.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <thread>
 
+#include "core/parallel.hpp"
 #include "distribute/tls_probe.hpp"
 #include "fleet/hosts.hpp"
 
@@ -17,7 +16,8 @@ struct Item {
     HostCertStatus status;
 };
 
-using LastResults = std::map<std::pair<std::string, std::string>, std::string>;  // (cert, host)
+using LastResults =
+    std::map<std::pair<std::string, std::string>, state::EventKind>;  // (cert, host)
 
 // Read once, before the worker threads: the ledger is a single SQLite connection.
 LastResults last_results(const state::Ledger& ledger, const std::vector<std::string>& certs) {
@@ -62,8 +62,10 @@ void fill(Item& item, const inventory::Inventory& inv, distribute::Transport& tr
         s.state = "current";
     } else {
         auto it = last_results.find({item.cert->name, s.host});
-        std::string last = it == last_results.end() ? std::string() : it->second;
-        if (last == "failed" || last == "rolled_back")
+        const bool last_failed =
+            it != last_results.end() &&
+            (it->second == state::EventKind::Failed || it->second == state::EventKind::RolledBack);
+        if (last_failed)
             s.state = "failed";
         else if (s.deployed_version.empty() &&
                  (!know_served || s.served_serial != s.deployed_serial))
@@ -71,6 +73,11 @@ void fill(Item& item, const inventory::Inventory& inv, distribute::Transport& tr
         else
             s.state = "stale";
     }
+}
+
+void mark_unknown(Item& item, const std::string& why) {
+    item.status.state = "unknown";
+    item.status.detail = why;
 }
 
 }  // namespace
@@ -99,24 +106,20 @@ std::map<std::string, std::vector<HostCertStatus>> collect_host_status(
     for (const auto& [name, _] : inv.certificates)
         certs.push_back(name);
     const LastResults last = last_results(ledger, certs);
-    std::atomic<size_t> next{0};
-    auto worker = [&] {
-        for (size_t i = next++; i < hosts.size(); i = next++) {
+    core::parallel_for(
+        hosts.size(), concurrency,
+        [&](std::size_t i) {
             auto transport = fleet::make_transport(inv.hosts.at(hosts[i]));
             auto connected = transport->connect();
             std::string error = connected ? std::string() : connected.error().message;
             for (auto& item : by_host.find(hosts[i])->second)
                 fill(item, inv, *transport, connected.ok(), error, last);
-        }
-    };
-    size_t threads = std::min<size_t>(hosts.size(), static_cast<size_t>(std::max(1, concurrency)));
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < threads; ++t)
-        pool.emplace_back(worker);
-    if (!hosts.empty())
-        worker();
-    for (auto& t : pool)
-        t.join();
+        },
+        // What this host has and serves is not known: each of its rows says why.
+        [&](std::size_t i, const std::string& what) {
+            for (auto& item : by_host.find(hosts[i])->second)
+                mark_unknown(item, "status of this host failed: " + what);
+        });
 
     std::map<std::string, std::vector<HostCertStatus>> out;
     for (auto& [host, items] : by_host)

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include "acme/issuer.hpp"
+#include "core/parallel.hpp"
 #include "operations/acme_session.hpp"
 #include "operations/dns_wiring.hpp"
 #include "operations/recovery.hpp"
@@ -102,72 +102,28 @@ struct Runner {
     DnsWiring& dns;
     std::mutex write_mutex;
 
+    // One certificate, from its order to the store and the ledger.
     void issue(Job& job) {
-        CertificateOutcome& out = *job.outcome;
-        auto failed = [&](const core::Error& e) {
-            out.action = "failed";
-            out.error = e.message;
-            out.hint = e.hint;
-            spdlog::error("{}", e.describe());
-            if (ctx.hooks)
-                ctx.hooks->fire(
-                    {"failure", job.spec->name, job.spec->domains, "", "", "", "", "", e.message});
-            // An operator's Ctrl-C is not the CA's or DNS's fault: no backoff.
-            if (e.kind == core::ErrorKind::Cancelled)
-                return;
-            std::lock_guard lock(write_mutex);
-            state::FailureRecord record{job.spec->name, ctx.clock.now(), error_kind_name(e.kind),
-                                        e.message, std::nullopt};
-            if (e.retry_after_seconds)
-                record.retry_after = ctx.clock.now() + core::Seconds(*e.retry_after_seconds);
-            if (auto s = ctx.ledger.record_failure(record); !s)
-                spdlog::error("ledger: {}", s.error().describe());
-        };
-
         auto client = session.client();
         if (!client)
-            return failed(client.error());
+            return fail(job, client.error());
         auto solver = dns.solver_for(*job.spec);
         if (!solver)
-            return failed(solver.error());
-
-        acme::IssueRequest req;
-        req.name = job.spec->name;
-        req.domains = job.spec->domains;
-        req.key_type = job.spec->key;
-        req.profile = job.spec->profile.empty() ? ctx.inventory.acme.profile : job.spec->profile;
-        req.solver = *solver;
+            return fail(job, solver.error());
+        auto req = request_for(job, **client, *solver);
+        if (!req)
+            return fail(job, req.error());
         // Every record is in the ledger before it is in the zone: if this run
         // dies before removing it, the next run does (recovery.hpp).
         RememberingProvider remembered(*solver->provider, ctx.ledger, write_mutex, job.spec->name,
                                        job.spec->dns_provider, ctx.clock);
-        req.solver.provider = &remembered;
-        // RFC 9773 §5: tell the CA which certificate this one replaces (it may
-        // then exempt the order from rate limits and stop suggesting renewal).
-        if (job.current)
-            req.replaces = acme::replaces_id(**client, job.current->cert_pem);
-        if (job.spec->reuse_key && job.current && job.current->key_type == job.spec->key) {
-            auto pem = ctx.store.read_private_key(job.spec->name, job.current->version);
-            auto key = pem ? core::PrivateKey::from_pem(*pem)
-                           : core::Result<core::PrivateKey>(pem.failure());
-            if (!key)
-                return failed(key.error());
-            req.reuse_key = *key;
-        }
-        // On a terminal the steps are shown; otherwise they go to the debug
-        // log, so `-v` shows how far an interrupted issuance got.
-        acme::ProgressFn progress = [this](const std::string& cert, const std::string& step) {
-            if (ctx.progress)
-                ctx.progress(cert, step);
-            else
-                spdlog::debug("{}: {}", cert, step);
-        };
+        req->solver.provider = &remembered;
         // Likewise the order, from its creation until this issuance ends.
         RememberedOrder order(ctx.ledger, write_mutex, job.spec->name, ctx.clock);
-        req.order_created = [&order](const std::string& url) { order.created(url); };
-        auto issued = acme::issue_certificate(**client, req, ctx.cancel, progress);
+        req->order_created = [&order](const std::string& url) { order.created(url); };
+        auto issued = acme::issue_certificate(**client, *req, ctx.cancel, progress());
         if (!issued)
-            return failed(issued.error());
+            return fail(job, issued.error());
         // Ask for the new certificate's renewal information while the CA is at
         // hand, so the next runs have a record and send no request until its
         // next poll (or, with a CA without ARI, for the default interval).
@@ -175,57 +131,153 @@ struct Runner {
         if (!ctx.inventory.policy.renew_before)
             ari = fetch_ari(ctx, session, job.spec->name, issued->cert_pem, issued->info.serial_hex,
                             std::nullopt);
+        store_issued(job, req->profile, *issued, ari);
+    }
 
+    // An exception escaped issue(): a bug, not the CA's or the DNS's fault,
+    // so the certificate fails without a backoff.
+    void crashed(Job& job, const std::string& what) {
+        CertificateOutcome& out = *job.outcome;
+        out.action = CertificateAction::Failed;
+        out.error = "certificate '" + job.spec->name + "' failed unexpectedly: " + what;
+        out.hint = "run again with -v and report this error";
+        spdlog::error("{}", out.error);
+    }
+
+private:
+    void fail(Job& job, const core::Error& e) {
+        CertificateOutcome& out = *job.outcome;
+        out.action = CertificateAction::Failed;
+        out.error = e.message;
+        out.hint = e.hint;
+        spdlog::error("{}", e.describe());
+        if (ctx.hooks)
+            ctx.hooks->fire(
+                {"failure", job.spec->name, job.spec->domains, "", "", "", "", "", e.message});
+        // An operator's Ctrl-C is not the CA's or DNS's fault: no backoff.
+        if (e.kind == core::ErrorKind::Cancelled)
+            return;
+        std::lock_guard lock(write_mutex);
+        state::FailureRecord record{job.spec->name, ctx.clock.now(), error_kind_name(e.kind),
+                                    e.message, std::nullopt};
+        if (e.retry_after_seconds)
+            record.retry_after = ctx.clock.now() + core::Seconds(*e.retry_after_seconds);
+        if (auto s = ctx.ledger.record_failure(record); !s) {
+            out.ledger_error = "the ledger could not record the failure of '" + job.spec->name +
+                               "': " + s.error().message + "; next step: make " +
+                               ctx.ledger.path() +
+                               " writable (until then, runs retry without backing off)";
+            spdlog::error("{}", out.ledger_error);
+        }
+    }
+
+    // The order as the inventory describes it (without the ledger's hooks).
+    core::Result<acme::IssueRequest> request_for(const Job& job, acme::AcmeClient& client,
+                                                 const acme::DnsSolver& solver) {
+        acme::IssueRequest req;
+        req.name = job.spec->name;
+        req.domains = job.spec->domains;
+        req.key_type = job.spec->key;
+        req.profile = job.spec->profile.empty() ? ctx.inventory.acme.profile : job.spec->profile;
+        req.solver = solver;
+        // RFC 9773 §5: tell the CA which certificate this one replaces (it may
+        // then exempt the order from rate limits and stop suggesting renewal).
+        if (job.current)
+            req.replaces = acme::replaces_id(client, job.current->cert_pem);
+        if (job.spec->reuse_key && job.current && job.current->key_type == job.spec->key) {
+            auto pem = ctx.store.read_private_key(job.spec->name, job.current->version);
+            auto key = pem ? core::PrivateKey::from_pem(*pem)
+                           : core::Result<core::PrivateKey>(pem.failure());
+            if (!key)
+                return key.failure();
+            req.reuse_key = *key;
+        }
+        return req;
+    }
+
+    // On a terminal the steps are shown; otherwise they go to the debug
+    // log, so `-v` shows how far an interrupted issuance got.
+    acme::ProgressFn progress() {
+        return [this](const std::string& cert, const std::string& step) {
+            if (ctx.progress)
+                ctx.progress(cert, step);
+            else
+                spdlog::debug("{}: {}", cert, step);
+        };
+    }
+
+    void store_issued(Job& job, const std::string& profile, const acme::IssuedCertificate& issued,
+                      const std::optional<state::AriRecord>& ari) {
+        CertificateOutcome& out = *job.outcome;
         std::lock_guard lock(write_mutex);
         core::TimePoint now = ctx.clock.now();
-        state::IssuedMaterial material{issued->cert_pem, issued->chain_pem, issued->fullchain_pem,
-                                       issued->key_pem};
+        state::IssuedMaterial material{issued.cert_pem, issued.chain_pem, issued.fullchain_pem,
+                                       issued.key_pem};
         auto version = ctx.store.add_version(job.spec->name, material, now);
         if (!version) {
-            out.action = "failed";
+            out.action = CertificateAction::Failed;
             out.error = "certificate '" + job.spec->name + "' was issued (serial " +
-                        issued->info.serial_hex +
+                        issued.info.serial_hex +
                         ") but could not be stored: " + version.error().message;
             out.hint =
                 "free space or fix permissions in the state directory, then run issue --force";
             spdlog::error("{}", out.error);
             return;
         }
-        state::IssuanceRecord record;
-        record.cert = job.spec->name;
-        record.version = *version;
-        record.serial = issued->info.serial_hex;
-        record.domains = job.spec->domains;
-        record.key_type = core::key_type_name(job.spec->key);
-        record.profile = req.profile;
-        record.not_before = issued->info.not_before;
-        record.not_after = issued->info.not_after;
-        record.order_url = issued->order_url;
-        record.issued_at = now;
-        record.replaced_version = job.current ? job.current->version : std::string();
-        if (auto s = ctx.ledger.record_issuance(record); !s)
-            spdlog::error("ledger: {}", s.error().describe());
-        (void)ctx.ledger.clear_failures(job.spec->name);
+        record_issuance(job, issuance_record(job, profile, issued, *version, now));
         if (ari)
             save_ari(ctx.ledger, *ari);
         if (auto s = ctx.store.prune(job.spec->name, ctx.inventory.policy.keep_versions); !s)
             spdlog::warn("{}: pruning old versions: {}", job.spec->name, s.error().describe());
-        out.action = "issued";
-        out.serial = issued->info.serial_hex;
+        out.action = CertificateAction::Issued;
+        out.serial = issued.info.serial_hex;
         out.version = *version;
-        out.not_after = core::format_rfc3339(issued->info.not_after);
+        out.not_after = core::format_rfc3339(issued.info.not_after);
         spdlog::info("{}: issued serial {} (version {}), valid until {}", job.spec->name,
                      out.serial, out.version, out.not_after);
     }
+
+    static state::IssuanceRecord issuance_record(const Job& job, const std::string& profile,
+                                                 const acme::IssuedCertificate& issued,
+                                                 const std::string& version, core::TimePoint now) {
+        state::IssuanceRecord record;
+        record.cert = job.spec->name;
+        record.version = version;
+        record.serial = issued.info.serial_hex;
+        record.domains = job.spec->domains;
+        record.key_type = core::key_type_name(job.spec->key);
+        record.profile = profile;
+        record.not_before = issued.info.not_before;
+        record.not_after = issued.info.not_after;
+        record.order_url = issued.order_url;
+        record.issued_at = now;
+        record.replaced_version = job.current ? job.current->version : std::string();
+        return record;
+    }
+
+    // record_issuance also clears the failures, in the same transaction.
+    void record_issuance(Job& job, const state::IssuanceRecord& record) {
+        if (auto s = ctx.ledger.record_issuance(record); !s) {
+            // The next run's recovery records the store's current version
+            // (recovery.cpp, record_missing_issuances).
+            job.outcome->ledger_error =
+                "certificate '" + job.spec->name + "' was issued (serial " + record.serial +
+                ") and stored as version " + record.version +
+                ", but the ledger could not record it: " + s.error().message +
+                "; next step: make " + ctx.ledger.path() +
+                " writable; the next issue or run records it from the store";
+            spdlog::error("{}", job.outcome->ledger_error);
+        }
+    }
 };
 
-// `revocations`: the ledger's "revoked" events by certificate (one query for
-// the fleet, not one per certificate).
+// `revocations`: the versions of the ledger's Revoked events, by certificate
+// (one query for the fleet, not one per certificate).
 bool was_revoked(const std::multimap<std::string, std::string>& revocations,
                  const std::string& cert, const std::string& version) {
     auto [from, to] = revocations.equal_range(cert);
     for (auto it = from; it != to; ++it)
-        if (it->second.find("version " + version) != std::string::npos)
+        if (it->second == version)
             return true;
     return false;
 }
@@ -280,7 +332,7 @@ std::optional<Job> plan(Context& ctx, AcmeSession& session, const inventory::Cer
     }
     out.reason = options.force ? "forced" : decision.reason;
     if (!decision.due && !options.force) {
-        out.action = "unchanged";
+        out.action = CertificateAction::Unchanged;
         return std::nullopt;
     }
     if (auto failure = ctx.ledger.failure_state(spec.name)) {
@@ -288,7 +340,7 @@ std::optional<Job> plan(Context& ctx, AcmeSession& session, const inventory::Cer
         core::TimePoint until = options.force ? failure->retry_after.value_or(core::TimePoint{})
                                               : renewal::backoff_until(*failure);
         if (now < until) {
-            out.action = "deferred";
+            out.action = CertificateAction::Deferred;
             out.reason = "backing off after " + std::to_string(failure->consecutive_failures) +
                          " failure(s) until " + core::format_rfc3339(until) +
                          " (last: " + failure->last_message + ")";
@@ -296,7 +348,7 @@ std::optional<Job> plan(Context& ctx, AcmeSession& session, const inventory::Cer
         }
     }
     if (options.dry_run) {
-        out.action = "planned";
+        out.action = CertificateAction::Planned;
         return std::nullopt;
     }
     return Job{&spec, &out, current ? ctx.store.current(spec.name) : std::nullopt};
@@ -305,17 +357,22 @@ std::optional<Job> plan(Context& ctx, AcmeSession& session, const inventory::Cer
 }  // namespace
 
 int IssueReport::failed() const {
-    return static_cast<int>(std::count_if(certificates.begin(), certificates.end(),
-                                          [](const auto& c) { return c.action == "failed"; }));
+    return static_cast<int>(
+        std::count_if(certificates.begin(), certificates.end(),
+                      [](const auto& c) { return c.action == CertificateAction::Failed; }));
 }
 
 int IssueReport::exit_code() const {
     int f = failed();
-    if (f == 0)
-        return 0;
+    if (f == 0) {
+        const bool unrecorded =
+            std::any_of(certificates.begin(), certificates.end(),
+                        [](const CertificateOutcome& c) { return !c.ledger_error.empty(); });
+        return unrecorded ? 1 : 0;
+    }
     int attempted =
         static_cast<int>(std::count_if(certificates.begin(), certificates.end(), [](const auto& c) {
-            return c.action == "failed" || c.action == "issued";
+            return c.action == CertificateAction::Failed || c.action == CertificateAction::Issued;
         }));
     return f == attempted ? 2 : 1;
 }
@@ -343,8 +400,8 @@ IssueReport run_issue(Context& ctx, const IssueOptions& options) {
         names.push_back(spec->name);
     auto index = state::index_fleet(ctx.store, ctx.ledger, names);
     std::multimap<std::string, std::string> revocations;
-    for (auto& e : ctx.ledger.events_of_kind("revoked"))
-        revocations.emplace(e.cert, std::move(e.detail));
+    for (auto& e : ctx.ledger.events_of_kind(state::EventKind::Revoked))
+        revocations.emplace(e.cert, std::move(e.version));
     std::vector<Job> jobs;
     for (size_t i = 0; i < specs.size(); ++i)
         if (auto job =
@@ -356,25 +413,13 @@ IssueReport run_issue(Context& ctx, const IssueOptions& options) {
         options.before_work();
 
     Runner runner{ctx, session, dns, {}};
-    std::atomic<size_t> next{0};
-    auto worker = [&] {
-        for (size_t i = next++; i < jobs.size(); i = next++) {
-            if (ctx.cancel && ctx.cancel->load()) {
-                jobs[i].outcome->action = "failed";
-                jobs[i].outcome->error = "cancelled before it started";
-                continue;
-            }
-            runner.issue(jobs[i]);
-        }
-    };
-    size_t threads =
-        std::min<size_t>(jobs.size(), static_cast<size_t>(std::max(1, options.concurrency)));
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < threads; ++t)
-        pool.emplace_back(worker);
-    worker();
-    for (auto& t : pool)
-        t.join();
+    const std::size_t started = core::parallel_for(
+        jobs.size(), options.concurrency, [&](std::size_t i) { runner.issue(jobs[i]); },
+        [&](std::size_t i, const std::string& what) { runner.crashed(jobs[i], what); }, ctx.cancel);
+    for (std::size_t i = started; i < jobs.size(); ++i) {
+        jobs[i].outcome->action = CertificateAction::Failed;
+        jobs[i].outcome->error = "cancelled before it started";
+    }
     return report;
 }
 

@@ -4,7 +4,10 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hooks/hooks.hpp"
@@ -24,22 +27,56 @@ struct IssueOptions {
     std::function<void()> before_work;
 };
 
+// What issue / renew / run did with one certificate. The names are what
+// they print and put in JSON ("action").
+enum class CertificateAction {
+    Issued,     // "issued": a new version is in the store
+    Unchanged,  // "unchanged": not due
+    Planned,    // "planned": due; --dry-run requested nothing
+    Deferred,   // "deferred": due, but backing off after failures
+    Failed,     // "failed": due, and the CA, DNS or the store failed
+};
+
+inline constexpr std::pair<CertificateAction, std::string_view> kCertificateActionNames[] = {
+    {CertificateAction::Issued, "issued"},   {CertificateAction::Unchanged, "unchanged"},
+    {CertificateAction::Planned, "planned"}, {CertificateAction::Deferred, "deferred"},
+    {CertificateAction::Failed, "failed"},
+};
+
+constexpr std::string_view certificate_action_name(CertificateAction action) {
+    for (const auto& [a, name] : kCertificateActionNames)
+        if (a == action)
+            return name;
+    return "failed";
+}
+
+constexpr std::optional<CertificateAction> parse_certificate_action(std::string_view name) {
+    for (const auto& [a, n] : kCertificateActionNames)
+        if (n == name)
+            return a;
+    return std::nullopt;
+}
+
 struct CertificateOutcome {
     std::string name;
-    // issued | unchanged | planned (dry run) | deferred (backing off) | failed
-    std::string action;
+    CertificateAction action = CertificateAction::Failed;
     std::string reason;  // why it was (not) due
     std::string serial;
     std::string version;
     std::string not_after;  // RFC 3339
     std::string error;
     std::string hint;
+    // Issued and stored, but the ledger could not record it (what went wrong
+    // and the next step); empty when recorded. Counts in exit_code.
+    std::string ledger_error;
 };
 
 struct IssueReport {
     std::vector<CertificateOutcome> certificates;
     int failed() const;
-    int exit_code() const;  // 0 all fine, 1 some failed, 2 all attempted failed
+    // 0 all fine, 1 some failed (or an issuance the ledger could not record),
+    // 2 all attempted failed.
+    int exit_code() const;
 };
 
 struct Context {
@@ -49,7 +86,7 @@ struct Context {
     const core::Clock& clock;
     const std::atomic<bool>* cancel = nullptr;
     std::function<void(const std::string& cert, const std::string& step)> progress;
-    const hooks::HookRunner* hooks = nullptr;  // SPEC §5 hooks; none when null
+    const hooks::HookRunner* hooks = nullptr;  // the inventory's hooks; none when null
 };
 
 // The hooks of the inventory's "hooks" object.

@@ -62,7 +62,7 @@ hooks::Notice to_notice(const inventory::Inventory& inv, const CheckItem& item) 
     return n;
 }
 
-// The "warning" hook (SPEC §5) as one more de-duplicated channel.
+// The "warning" hook (docs/inventory.md, hooks) as one more de-duplicated channel.
 class WarningHookChannel final : public hooks::Notifier {
 public:
     explicit WarningHookChannel(const hooks::HookRunner& runner) : m_runner(runner) {}
@@ -103,8 +103,14 @@ ChannelResult deliver_one(hooks::Notifier& notifier, const std::vector<hooks::No
     for (const auto& s : plan.remember)
         records.push_back({result.channel, s.key, s.fingerprint, s.severity, s.summary,
                            s.first_sent, s.last_sent});
-    if (auto st = ledger.save_notices(result.channel, records, plan.forget); !st)
-        spdlog::error("ledger: {}", st.error().describe());
+    if (auto st = ledger.save_notices(result.channel, records, plan.forget); !st) {
+        // Sent but not remembered: every run repeats them until the ledger is fixed.
+        result.error = "sent " + std::to_string(result.sent) +
+                       " notice(s), but the ledger could not remember them: " + st.error().message +
+                       "; next step: make " + ledger.path() +
+                       " writable (until then each run sends them again)";
+        spdlog::error("notification via {}: {}", result.channel, result.error);
+    }
     return result;
 }
 
@@ -117,16 +123,20 @@ std::vector<hooks::Notice> notices_from_audit(const AuditReport& report) {
         n.event = "audit_finding";
         // An exposed key, or an expired certificate the web server loads, is an
         // incident; the rest is housekeeping.
+        using audit::FindingKind;
+        const std::string kind(audit::finding_kind_name(f.kind));
         n.severity =
-            f.kind == "key_exposed" || (f.kind == "expired" && f.loaded) ? "critical" : "warning";
-        n.key = "audit:" + f.host + ":" + f.kind + ":" + f.path;
-        n.fingerprint = n.severity + "|" + f.kind + "|" + f.serial;
+            f.kind == FindingKind::KeyExposed || (f.kind == FindingKind::Expired && f.loaded)
+                ? "critical"
+                : "warning";
+        n.key = "audit:" + f.host + ":" + kind + ":" + f.path;
+        n.fingerprint = n.severity + "|" + kind + "|" + f.serial;
         n.cert = f.certificate;
         n.host = f.host;
         n.serial = f.serial;
         if (f.not_after)
             n.not_after = core::format_rfc3339(*f.not_after);
-        n.summary = "audit: " + f.kind + " on " + f.host + ": " + f.path;
+        n.summary = "audit: " + kind + " on " + f.host + ": " + f.path;
         n.detail = f.detail + "\nNext step: " + f.next_step;
         out.push_back(std::move(n));
     }

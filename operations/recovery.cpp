@@ -165,7 +165,11 @@ void record_missing_issuances(Context& ctx) {
         record.issued_at = version_time(current->version).value_or(ctx.clock.now());
         record.replaced_version = latest.count(name) ? latest[name] : std::string();
         if (auto st = ctx.ledger.record_issuance(record); !st) {
-            spdlog::warn("ledger: {}", st.error().describe());
+            // Repeated every run until it works: the store still has the version.
+            spdlog::error(
+                "{}: the ledger has no record of the current version {} and could not record "
+                "it: {}; next step: make {} writable (each run tries again)",
+                name, record.version, st.error().message, ctx.ledger.path());
             continue;
         }
         spdlog::warn(

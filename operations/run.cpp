@@ -6,6 +6,7 @@
 
 #include "hooks/metrics.hpp"
 #include "inventory/secrets.hpp"
+#include "operations/notifier_wiring.hpp"
 #include "renewal/policy.hpp"
 #include "state/store_index.hpp"
 
@@ -44,7 +45,8 @@ hooks::RunMetrics collect_metrics(const Context& ctx, const RunReport& report,
     }
     int deploy_failures = 0;
     for (const auto& h : report.deployed.hosts)
-        deploy_failures += h.result == "failed" || h.result == "rolled_back" ? 1 : 0;
+        deploy_failures +=
+            h.result == HostResult::Failed || h.result == HostResult::RolledBack ? 1 : 0;
     int notify_failures = 0;
     for (const auto& n : report.notifications)
         notify_failures += n.error.empty() ? 0 : 1;
@@ -54,6 +56,102 @@ hooks::RunMetrics collect_metrics(const Context& ctx, const RunReport& report,
                           {"notification", notify_failures}};
     m.last_run_success = report.exit_code() == 0;
     return m;
+}
+
+// Spreads a fleet of managers (and their CA traffic) over the window.
+// False when cancelled during the sleep.
+bool sleep_jitter(const Context& ctx, core::Seconds jitter) {
+    if (jitter.count() <= 0) {
+        return true;
+    }
+    std::random_device seed;
+    std::uniform_int_distribution<long long> pick(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(jitter).count());
+    std::chrono::milliseconds delay(pick(seed));
+    spdlog::info("sleeping {} ms of jitter before the run", delay.count());
+    return core::interruptible_sleep(delay, ctx.cancel);
+}
+
+// pre / post bracket real issuance only (as certbot's do): a run twice a
+// day with nothing due must not stop and start anything — but it does
+// run the post hook a killed run still owes.
+void issue_and_deploy(Context& ctx, const RunOptions& options, RunReport& report) {
+    settle_owed_post_hook(ctx);
+    bool issuing = false;
+    IssueOptions issue;
+    issue.concurrency = options.issue_concurrency;
+    issue.before_work = [&] {
+        issuing = true;
+        fire_hook(ctx, "pre");
+    };
+    report.issued = run_issue(ctx, issue);
+    DeployOptions deploy;
+    deploy.concurrency = options.deploy_concurrency;
+    report.deployed = run_deploy(ctx, deploy);
+    if (issuing)
+        fire_hook(ctx, "post");
+}
+
+// What the notifications are about.
+struct Findings {
+    std::vector<hooks::Notice> notices;
+    std::vector<std::string> prefixes;  // of the notice keys evaluated this run
+};
+
+// The check (with probes) and, with options.audit, the audit.
+Findings check_and_audit(Context& ctx, const RunOptions& options, core::TimePoint at,
+                         RunReport& report) {
+    CheckOptions check;
+    check.at = at;
+    check.probe = true;
+    report.check = run_check(ctx.inventory, ctx.store, ctx.ledger, check);
+
+    Findings findings{notices_from_check(ctx.inventory, report.check), evaluated_prefixes(true)};
+    if (options.audit) {
+        AuditOptions audit;
+        audit.now = at;
+        audit.concurrency = options.deploy_concurrency;
+        report.audit = run_audit(ctx.inventory, ctx.store, ctx.ledger, audit);
+        for (auto& n : notices_from_audit(*report.audit))
+            findings.notices.push_back(std::move(n));
+        for (auto& p : audit_prefixes(*report.audit))
+            findings.prefixes.push_back(std::move(p));
+    }
+    return findings;
+}
+
+void send_notifications(Context& ctx, const RunOptions& options, const Findings& findings,
+                        core::TimePoint at, RunReport& report) {
+    hooks::NotifierOptions notifier_options;
+    notifier_options.manager_host = options.manager_host;
+    notifier_options.ca_bundle = ctx.inventory.acme.ca_bundle;
+    notifier_options.read_secret = [](const std::string& reference) {
+        return inventory::read_secret(reference, "");  // paths were resolved when loading
+    };
+    auto notifiers = make_notifiers(ctx.inventory.notify, notifier_options);
+    if (!notifiers) {
+        report.notifications.push_back({"notify", 0, notifiers.error().describe()});
+        spdlog::error("notifications: {}", notifiers.error().describe());
+    } else {
+        report.notifications =
+            deliver_notices(findings.notices, findings.prefixes, *notifiers, ctx.hooks, ctx.ledger,
+                            at, ctx.inventory.policy.notify_interval);
+    }
+}
+
+// The Prometheus textfiles: a failed write is reported, not fatal.
+void write_metrics(const Context& ctx, core::TimePoint started, core::TimePoint at,
+                   RunReport& report) {
+    const auto paths = textfile_paths(ctx.inventory.notify);
+    if (!paths.empty()) {
+        auto metrics = collect_metrics(ctx, report, started, at);
+        for (const auto& path : paths) {
+            if (auto st = hooks::write_textfile(path, metrics); !st) {
+                report.metrics_errors.push_back(path + ": " + st.error().describe());
+                spdlog::error("metrics textfile {}: {}", path, st.error().describe());
+            }
+        }
+    }
 }
 
 }  // namespace
@@ -85,88 +183,23 @@ int RunReport::exit_code() const {
 
 RunReport run_scheduled(Context& ctx, const RunOptions& options) {
     RunReport report;
-    if (options.jitter.count() > 0) {
-        // Spreads a fleet of managers (and their CA traffic) over the window.
-        std::random_device seed;
-        std::uniform_int_distribution<long long> pick(
-            0, std::chrono::duration_cast<std::chrono::milliseconds>(options.jitter).count());
-        std::chrono::milliseconds delay(pick(seed));
-        spdlog::info("sleeping {} ms of jitter before the run", delay.count());
-        if (!core::interruptible_sleep(delay, ctx.cancel)) {
-            report.cancelled = true;
-            return report;
-        }
+    if (!sleep_jitter(ctx, options.jitter)) {
+        report.cancelled = true;
+        return report;
     }
     const auto started_steady = std::chrono::steady_clock::now();
     const core::TimePoint started = ctx.clock.now();
-
-    // pre / post bracket real issuance only (as certbot's do): a run twice a
-    // day with nothing due must not stop and start anything — but it does
-    // run the post hook a killed run still owes.
-    settle_owed_post_hook(ctx);
-    bool issuing = false;
-    IssueOptions issue;
-    issue.concurrency = options.issue_concurrency;
-    issue.before_work = [&] {
-        issuing = true;
-        fire_hook(ctx, "pre");
-    };
-    report.issued = run_issue(ctx, issue);
-    DeployOptions deploy;
-    deploy.concurrency = options.deploy_concurrency;
-    report.deployed = run_deploy(ctx, deploy);
-    if (issuing)
-        fire_hook(ctx, "post");
+    issue_and_deploy(ctx, options, report);
     if (ctx.cancel && ctx.cancel->load()) {
         report.cancelled = true;
         return report;
     }
-
-    CheckOptions check;
-    check.at = ctx.clock.now();
-    check.probe = true;
-    report.check = run_check(ctx.inventory, ctx.store, ctx.ledger, check);
-
-    std::vector<hooks::Notice> notices = notices_from_check(ctx.inventory, report.check);
-    std::vector<std::string> prefixes = evaluated_prefixes(true);
-    if (options.audit) {
-        AuditOptions audit;
-        audit.now = check.at;
-        audit.concurrency = options.deploy_concurrency;
-        report.audit = run_audit(ctx.inventory, ctx.store, ctx.ledger, audit);
-        for (auto& n : notices_from_audit(*report.audit))
-            notices.push_back(std::move(n));
-        for (auto& p : audit_prefixes(*report.audit))
-            prefixes.push_back(std::move(p));
-    }
-
-    hooks::NotifierOptions notifier_options;
-    notifier_options.manager_host = options.manager_host;
-    notifier_options.ca_bundle = ctx.inventory.acme.ca_bundle;
-    notifier_options.read_secret = [](const std::string& reference) {
-        return inventory::read_secret(reference, "");  // paths were resolved when loading
-    };
-    auto notifiers = hooks::make_notifiers(ctx.inventory.notify, notifier_options);
-    if (!notifiers) {
-        report.notifications.push_back({"notify", 0, notifiers.error().describe()});
-        spdlog::error("notifications: {}", notifiers.error().describe());
-    } else {
-        report.notifications = deliver_notices(notices, prefixes, *notifiers, ctx.hooks, ctx.ledger,
-                                               check.at, ctx.inventory.policy.notify_interval);
-    }
-
+    const core::TimePoint checked_at = ctx.clock.now();
+    const Findings findings = check_and_audit(ctx, options, checked_at, report);
+    send_notifications(ctx, options, findings, checked_at, report);
     report.duration_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_steady).count();
-    const auto paths = hooks::textfile_paths(ctx.inventory.notify);
-    if (!paths.empty()) {
-        auto metrics = collect_metrics(ctx, report, started, check.at);
-        for (const auto& path : paths) {
-            if (auto st = hooks::write_textfile(path, metrics); !st) {
-                report.metrics_errors.push_back(path + ": " + st.error().describe());
-                spdlog::error("metrics textfile {}: {}", path, st.error().describe());
-            }
-        }
-    }
+    write_metrics(ctx, started, checked_at, report);
     return report;
 }
 

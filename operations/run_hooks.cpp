@@ -1,4 +1,4 @@
-// The fleet-wide hooks (SPEC §5: pre and post around a renewal) and the post
+// The fleet-wide hooks (docs/inventory.md: pre and post around a renewal) and the post
 // hook a killed run still owes (see fire_hook in issue.hpp).
 #include <spdlog/spdlog.h>
 
@@ -8,14 +8,9 @@ namespace certfleet::operations {
 
 hooks::HookRunner make_hook_runner(const inventory::Inventory& inventory) {
     hooks::HookConfig config;
-    for (const auto& [key, value] : inventory.hooks.items()) {
-        if (key == "timeout" && value.is_string()) {
-            if (auto d = core::parse_duration(value.get<std::string>()))
-                config.timeout = *d;
-        } else if (value.is_string()) {
-            config.commands[key] = value.get<std::string>();
-        }
-    }
+    for (const auto& [event, command] : inventory.hooks.commands)
+        config.commands[std::string(inventory::hook_event_name(event))] = command;
+    config.timeout = inventory.hooks.timeout;
     return hooks::HookRunner(config);
 }
 

@@ -1,4 +1,4 @@
-// Expiry evaluation (SPEC §2 warn_before / critical_before): how much trouble a
+// Expiry evaluation (docs/inventory.md: warn_before / critical_before): how much trouble a
 // certificate is in at a given moment. Used for what the store holds and for
 // what hosts really serve, and by `check --at` to forecast.
 #pragma once

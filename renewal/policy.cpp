@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/crypto.hpp"
+#include "core/strings.hpp"
 
 namespace certfleet::renewal {
 
@@ -17,8 +18,7 @@ using core::Seconds;
 using core::TimePoint;
 
 std::string normalize_domain(std::string d) {
-    std::transform(d.begin(), d.end(), d.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    d = core::lower(d);
     if (!d.empty() && d.back() == '.')
         d.pop_back();
     return d;
@@ -28,13 +28,6 @@ std::set<std::string> domain_set(const std::vector<std::string>& domains) {
     std::set<std::string> out;
     for (const auto& d : domains)
         out.insert(normalize_domain(d));
-    return out;
-}
-
-std::string join(const std::vector<std::string>& items) {
-    std::string out;
-    for (const auto& s : items)
-        out += (out.empty() ? "" : ", ") + s;
     return out;
 }
 
@@ -48,9 +41,9 @@ std::string domain_change(const std::vector<std::string>& wanted,
     std::set_difference(h.begin(), h.end(), w.begin(), w.end(), std::back_inserter(removed));
     std::string out;
     if (!added.empty())
-        out = "added " + join(added);
+        out = "added " + core::join(added);
     if (!removed.empty())
-        out += (out.empty() ? "" : "; ") + std::string("removed ") + join(removed);
+        out += (out.empty() ? "" : "; ") + std::string("removed ") + core::join(removed);
     return out;
 }
 

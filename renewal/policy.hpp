@@ -1,4 +1,4 @@
-// When a certificate is due for renewal (SPEC §2 renew_before) and how long a
+// When a certificate is due for renewal (docs/inventory.md: renew_before) and how long a
 // failing certificate backs off before the next attempt.
 #pragma once
 

@@ -29,7 +29,7 @@ using detail::Transaction;
 
 namespace {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE issuances (
@@ -77,6 +77,13 @@ constexpr const char* kSchemaV4 = R"sql(
 CREATE TABLE owed_hooks (event TEXT PRIMARY KEY, since INTEGER NOT NULL);
 )sql";
 
+// v5: the certificate version an event concerns, in a column of its own
+// (before, only the free-text detail named it). Old rows get it from their
+// detail once, in migrate_event_versions.
+constexpr const char* kSchemaV5 = R"sql(
+ALTER TABLE events ADD COLUMN version TEXT NOT NULL DEFAULT '';
+)sql";
+
 Result<int> user_version(sqlite3* db) {
     auto st = Statement::prepare(db, "PRAGMA user_version");
     if (!st)
@@ -84,6 +91,45 @@ Result<int> user_version(sqlite3* db) {
     if (!st->next())
         return db_failure(db, "read schema version");
     return static_cast<int>(st->integer(0));
+}
+
+// Every writer before v5 named the version in the detail, after "version ":
+// "version V[: error]" (deployments), "to version V[: error]" (rollbacks),
+// "serial S version V reason R" (revocations). Versions have no spaces or colons.
+std::string version_in_detail(const std::string& detail) {
+    static const std::string kLabel = "version ";
+    size_t at = 0;
+    while ((at = detail.find(kLabel, at)) != std::string::npos) {
+        if (at == 0 || detail[at - 1] == ' ')
+            break;
+        at += kLabel.size();
+    }
+    if (at == std::string::npos)
+        return "";
+    const size_t from = at + kLabel.size();
+    const size_t end = detail.find_first_of(" :,", from);
+    return detail.substr(from, end == std::string::npos ? std::string::npos : end - from);
+}
+
+core::Status migrate_event_versions(sqlite3* db) {
+    std::vector<std::pair<int64_t, std::string>> found;
+    {
+        auto rows = Statement::prepare(db, "SELECT id, detail FROM events");
+        if (!rows)
+            return rows.failure();
+        while (rows->next())
+            if (auto version = version_in_detail(rows->text(1)); !version.empty())
+                found.emplace_back(rows->integer(0), std::move(version));
+    }
+    for (const auto& [id, version] : found) {
+        auto update = Statement::prepare(db, "UPDATE events SET version = ?1 WHERE id = ?2");
+        if (!update)
+            return update.failure();
+        update->bind(1, version).bind(2, id);
+        if (auto st = update->run(); !st)
+            return st;
+    }
+    return {};
 }
 
 core::Status migrate(sqlite3* db, const std::string& path) {
@@ -114,6 +160,12 @@ core::Status migrate(sqlite3* db, const std::string& path) {
     }
     if (*version < 4) {
         if (auto st = exec(db, kSchemaV4); !st)
+            return st;
+    }
+    if (*version < 5) {
+        if (auto st = exec(db, kSchemaV5); !st)
+            return st;
+        if (auto st = migrate_event_versions(db); !st)
             return st;
     }
     if (*version != kSchemaVersion) {
@@ -217,16 +269,40 @@ core::Status Ledger::clear_failures(const std::string& cert) {
     return del->run();
 }
 
-core::Status Ledger::record_event(const std::string& cert, const std::string& host,
-                                  const std::string& kind, const std::string& detail,
-                                  std::optional<core::TimePoint> at) {
-    auto ins = Statement::prepare(
-        m_db.get(),
-        "INSERT INTO events (cert, host, kind, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)");
+namespace {
+
+constexpr std::pair<EventKind, std::string_view> kEventKindNames[] = {
+    {EventKind::Deployed, "deployed"},      {EventKind::Unchanged, "unchanged"},
+    {EventKind::RolledBack, "rolled_back"}, {EventKind::Failed, "failed"},
+    {EventKind::Rollback, "rollback"},      {EventKind::RollbackFailed, "rollback_failed"},
+    {EventKind::Revoked, "revoked"},
+};
+
+}  // namespace
+
+std::string_view event_kind_name(EventKind kind) {
+    for (const auto& [k, name] : kEventKindNames)
+        if (k == kind)
+            return name;
+    return "unknown";
+}
+
+std::optional<EventKind> parse_event_kind(std::string_view name) {
+    for (const auto& [k, n] : kEventKindNames)
+        if (n == name)
+            return k;
+    return std::nullopt;
+}
+
+core::Status Ledger::record_event(const EventRecord& e) {
+    auto ins = Statement::prepare(m_db.get(),
+                                  "INSERT INTO events (cert, host, kind, version, detail, at) "
+                                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     if (!ins)
         return ins.failure();
-    ins->bind(1, cert).bind(2, host).bind(3, kind).bind(4, detail);
-    ins->bind(5, to_db(at.value_or(core::SystemClock().now())));
+    const std::string kind(event_kind_name(e.kind));
+    ins->bind(1, e.cert).bind(2, e.host).bind(3, kind).bind(4, e.version).bind(5, e.detail);
+    ins->bind(6, to_db(e.at));
     return ins->run();
 }
 
@@ -305,15 +381,14 @@ std::optional<FailureState> Ledger::failure_state(const std::string& cert) const
 
 std::vector<EventRecord> Ledger::events(const std::string& cert) const {
     std::vector<EventRecord> out;
-    auto q = Statement::prepare(
-        m_db.get(), "SELECT host, kind, detail, at FROM events WHERE cert = ?1 ORDER BY at, id");
+    const std::string sql = std::string(detail::kEventColumns) + "WHERE cert = ?1 ORDER BY at, id";
+    auto q = Statement::prepare(m_db.get(), sql.c_str());
     if (!q)
         return out;
     q->bind(1, cert);
-    while (q->next()) {
-        out.push_back(
-            EventRecord{cert, q->text(0), q->text(1), q->text(2), from_db(q->integer(3))});
-    }
+    while (q->next())
+        if (auto e = detail::event_row(*q))
+            out.push_back(std::move(*e));
     return out;
 }
 

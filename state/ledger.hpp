@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.hpp"
@@ -46,11 +47,28 @@ struct FailureState {
     std::optional<core::TimePoint> retry_after;  // latest Retry-After among them
 };
 
+// What an event records. The names are the ledger's `kind` column and what
+// `check`, `audit` and `status` show, so they never change.
+enum class EventKind {
+    Deployed,        // "deployed": a host now has the version
+    Unchanged,       // "unchanged": it already had it
+    RolledBack,      // "rolled_back": a deployment failed after the reload and was undone
+    Failed,          // "failed": a deployment did not activate the version
+    Rollback,        // "rollback": an operator's rollback succeeded
+    RollbackFailed,  // "rollback_failed"
+    Revoked,         // "revoked": the CA revoked the version (host is empty)
+};
+
+std::string_view event_kind_name(EventKind kind);
+// nullopt for a name no certfleet writes.
+std::optional<EventKind> parse_event_kind(std::string_view name);
+
 struct EventRecord {
     std::string cert;
-    std::string host;
-    std::string kind;  // e.g. "deployed", "rolled_back"
-    std::string detail;
+    std::string host;  // empty when the event concerns no host (revoked)
+    EventKind kind = EventKind::Deployed;
+    std::string version;  // the certificate version acted on (schema v5)
+    std::string detail;   // for people; never parsed
     core::TimePoint at{};
 };
 
@@ -114,10 +132,7 @@ public:
     core::Status record_issuance(const IssuanceRecord& r);
     core::Status record_failure(const FailureRecord& r);
     core::Status clear_failures(const std::string& cert);
-    // `at` defaults to the system clock.
-    core::Status record_event(const std::string& cert, const std::string& host,
-                              const std::string& kind, const std::string& detail,
-                              std::optional<core::TimePoint> at = std::nullopt);
+    core::Status record_event(const EventRecord& event);
 
     std::vector<IssuanceRecord> issuances(const std::string& cert) const;      // oldest first
     std::optional<FailureState> failure_state(const std::string& cert) const;  // nullopt: none
@@ -130,8 +145,8 @@ public:
     std::map<std::string, AriRecord> all_ari() const;   // by certificate
     // The newest event of every (certificate, host) pair that names a host.
     std::map<std::pair<std::string, std::string>, EventRecord> latest_host_events() const;
-    // Every event of one kind (e.g. "revoked"), all certificates, oldest first.
-    std::vector<EventRecord> events_of_kind(const std::string& kind) const;
+    // Every event of one kind (e.g. Revoked), all certificates, oldest first.
+    std::vector<EventRecord> events_of_kind(EventKind kind) const;
 
     std::optional<AriRecord> ari(const std::string& cert) const;
     core::Status save_ari(const AriRecord& r);  // replaces the certificate's record

@@ -10,6 +10,7 @@
 
 #include "core/result.hpp"
 #include "core/time.hpp"
+#include "state/ledger.hpp"
 
 namespace certfleet::state::detail {
 
@@ -74,6 +75,18 @@ private:
     sqlite3* m_db;
     std::unique_ptr<sqlite3_stmt, Finalizer> m_stmt;
 };
+
+// The events table's columns in the order event_row reads them.
+inline constexpr const char* kEventColumns =
+    "SELECT cert, host, kind, version, detail, at FROM events ";
+
+// nullopt for a kind no certfleet writes (nothing reads what it cannot name).
+inline std::optional<EventRecord> event_row(const Statement& q) {
+    auto kind = parse_event_kind(q.text(2));
+    if (!kind)
+        return std::nullopt;
+    return EventRecord{q.text(0), q.text(1), *kind, q.text(3), q.text(4), from_db(q.integer(5))};
+}
 
 inline core::Status exec(sqlite3* db, const char* sql) {
     if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {

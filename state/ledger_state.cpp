@@ -32,29 +32,30 @@ std::map<std::string, FailureState> Ledger::all_failure_states() const {
 std::map<std::pair<std::string, std::string>, EventRecord> Ledger::latest_host_events() const {
     std::map<std::pair<std::string, std::string>, EventRecord> out;
     auto q = Statement::prepare(m_db.get(),
-                                "SELECT e.cert, e.host, e.kind, e.detail, e.at FROM events e "
+                                "SELECT e.cert, e.host, e.kind, e.version, e.detail, e.at "
+                                "FROM events e "
                                 "JOIN (SELECT MAX(id) AS id FROM events WHERE host != '' "
                                 "GROUP BY cert, host) newest ON e.id = newest.id");
     if (!q)
         return out;
     while (q->next()) {
-        EventRecord r{q->text(0), q->text(1), q->text(2), q->text(3), from_db(q->integer(4))};
-        out.emplace(std::make_pair(r.cert, r.host), std::move(r));
+        if (auto r = detail::event_row(*q))
+            out.emplace(std::make_pair(r->cert, r->host), std::move(*r));
     }
     return out;
 }
 
-std::vector<EventRecord> Ledger::events_of_kind(const std::string& kind) const {
+std::vector<EventRecord> Ledger::events_of_kind(EventKind kind) const {
     std::vector<EventRecord> out;
-    auto q = Statement::prepare(
-        m_db.get(),
-        "SELECT cert, host, kind, detail, at FROM events WHERE kind = ?1 ORDER BY at, id");
+    const std::string sql = std::string(detail::kEventColumns) + "WHERE kind = ?1 ORDER BY at, id";
+    auto q = Statement::prepare(m_db.get(), sql.c_str());
     if (!q)
         return out;
-    q->bind(1, kind);
+    const std::string name(event_kind_name(kind));
+    q->bind(1, name);
     while (q->next())
-        out.push_back(
-            EventRecord{q->text(0), q->text(1), q->text(2), q->text(3), from_db(q->integer(4))});
+        if (auto r = detail::event_row(*q))
+            out.push_back(std::move(*r));
     return out;
 }
 

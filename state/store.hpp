@@ -1,5 +1,5 @@
 // The manager's certificate store, <state_dir>/certificates/, laid out as on a
-// host (SPEC §4):
+// host (docs/host-layout.md):
 //   <root>/<cert>/versions/<version>/{cert,chain,fullchain,privkey}.pem
 //   <root>/<cert>/current -> versions/<version>      (swapped by rename)
 //   <root>/<cert>/{cert,chain,fullchain,privkey}.pem -> current/<same>

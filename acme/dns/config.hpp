@@ -24,7 +24,7 @@ struct Rfc2136Config {
     core::Seconds timeout{30};  // whole present/cleanup, SOA lookups and retries included
 };
 
-// lego-compatible exec provider (see SPEC §3).
+// lego-compatible exec provider (see docs/inventory.md, "exec" provider).
 struct ExecConfig {
     enum class Mode { Default, Raw };
     std::string name;

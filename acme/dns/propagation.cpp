@@ -1,6 +1,5 @@
-// Resolver::wait_for_propagation: the DNS-01 precheck (SPEC §3).
+// Resolver::wait_for_propagation: the DNS-01 precheck (docs/inventory.md, dns).
 #include <algorithm>
-#include <future>
 #include <map>
 #include <set>
 #include <thread>
@@ -9,6 +8,7 @@
 
 #include "acme/dns/answers.hpp"
 #include "acme/dns/resolver.hpp"
+#include "core/parallel.hpp"
 #include "core/time.hpp"
 
 namespace certfleet::acme::dns {
@@ -17,7 +17,7 @@ namespace {
 using detail::SteadyClock;
 using std::chrono::milliseconds;
 
-constexpr std::size_t kMaxParallel = 32;
+constexpr int kMaxParallel = 32;  // queries in flight at once
 constexpr std::size_t kMaxListed = 10;
 
 struct Check {
@@ -45,17 +45,15 @@ void run_round(std::vector<Check>& pending, SteadyClock::time_point deadline,
                milliseconds query_timeout) {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - SteadyClock::now());
     const auto timeout = std::clamp(left, milliseconds(100), query_timeout);
-    for (std::size_t begin = 0; begin < pending.size(); begin += kMaxParallel) {
-        const std::size_t end = std::min(pending.size(), begin + kMaxParallel);
-        std::vector<std::future<std::string>> futures;
-        for (std::size_t i = begin; i < end; ++i) {
-            futures.push_back(
-                std::async(std::launch::async, check_once, std::cref(pending[i]), timeout));
-        }
-        for (std::size_t i = begin; i < end; ++i) {
-            pending[i].state = futures[i - begin].get();
-        }
-    }
+    // The deadline bounds each query (`timeout`), not the fan-out: a round
+    // ends when its last query has answered or timed out.
+    core::parallel_for(
+        pending.size(), kMaxParallel,
+        [&](std::size_t i) { pending[i].state = check_once(pending[i], timeout); },
+        // Not visible as far as we know; the next round asks again.
+        [&](std::size_t i, const std::string& what) {
+            pending[i].state = "check failed: " + what;
+        });
     std::erase_if(pending, [](const Check& c) { return c.state.empty(); });
 }
 

@@ -8,6 +8,7 @@
 
 #include "acme/dns/answers.hpp"
 #include "acme/dns/names.hpp"
+#include "core/strings.hpp"
 
 namespace certfleet::acme::dns {
 namespace {
@@ -16,21 +17,6 @@ using detail::SteadyClock;
 using std::chrono::milliseconds;
 
 constexpr uint16_t kTsigFudge = 300;  // RFC 8945 §5.2.3 recommendation
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-std::string trim(std::string_view s) {
-    const auto first = s.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) {
-        return {};
-    }
-    return std::string(s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1));
-}
 
 bool is_base64(std::string_view s) {
     if (s.empty() || s.size() % 4 != 0) {
@@ -195,7 +181,7 @@ private:
 }  // namespace
 
 core::Result<std::string> ldns_tsig_algorithm(std::string_view algorithm) {
-    std::string a = lower(algorithm);
+    std::string a = core::lower(algorithm);
     if (!a.empty() && a.back() == '.') {
         a.pop_back();
     }
@@ -230,7 +216,7 @@ core::Result<std::unique_ptr<DnsProvider>> make_rfc2136_provider(Rfc2136Config c
         e.message = who + ": " + e.message;
         return core::fail(e);
     }
-    config.tsig_secret = trim(config.tsig_secret);
+    config.tsig_secret = core::trim(config.tsig_secret);
     if (!is_base64(config.tsig_secret)) {
         // Never echo the secret itself.
         return core::fail(

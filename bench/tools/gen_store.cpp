@@ -6,7 +6,7 @@
 //             [--warn-every K] [--jobs J] [--no-ledger]
 //             [--nginx-dir DIR --port P] [--hosts H [--hosts-per-cert R]]
 //
-// Layout as SPEC §4 / state::Store writes it:
+// Layout as docs/host-layout.md / state::Store writes it:
 //   <state>/certificates/<cert>/versions/<version>/{cert,chain,fullchain,privkey}.pem
 //   <state>/certificates/<cert>/current -> versions/<version>
 //   <state>/certificates/<cert>/{cert,chain,fullchain,privkey}.pem -> current/<same>

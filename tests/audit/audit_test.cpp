@@ -122,7 +122,7 @@ struct World {
 std::vector<std::string> kinds_and_paths(const std::vector<AuditFinding>& findings) {
     std::vector<std::string> out;
     for (const auto& f : findings)
-        out.push_back(f.kind + " " + f.path);
+        out.push_back(std::string(audit::finding_kind_name(f.kind)) + " " + f.path);
     return out;
 }
 
@@ -182,7 +182,7 @@ TEST_CASE("audit: private keys readable beyond key_mode / key_group", "[audit]")
         w.add_file("/etc/ssl/private/group.key", {}, {key("pk-g")}, 0640);
         w.host.files["/etc/ssl/private/group.key"].gid = 33;
         CHECK(w.audit().size() == 1);  // key_mode 0600: group bits are too much
-        w.inv.hosts["edge-1"].settings.key_mode = "0640";
+        w.inv.hosts["edge-1"].settings.key_mode = 0640;
         w.host.key_group_gid = 33;
         CHECK(w.audit().empty());
         w.host.key_group_gid = 34;
@@ -211,7 +211,7 @@ TEST_CASE("audit: a host rolled back is stale, with the ledger's word", "[audit]
     state::EventRecord e;
     e.cert = "media";
     e.host = "edge-1";
-    e.kind = "rolled_back";
+    e.kind = state::EventKind::RolledBack;
     e.detail = "to v1";
     e.at = kNow;
     w.managed.host_events[{"media", "edge-1"}] = e;
@@ -392,4 +392,23 @@ TEST_CASE("audit: the manager's store", "[audit]") {
         std::vector<std::string>{"orphan /state/certificates/gone",
                                  "key_exposed /state/certificates/gone/versions/v1/privkey.pem",
                                  "orphan /state/certificates/media/versions/.tmp-v3/privkey.pem"});
+}
+
+TEST_CASE("audit: finding kinds convert both ways by their SPEC names", "[audit]") {
+    using audit::FindingKind;
+    const std::pair<FindingKind, const char*> all[] = {
+        {FindingKind::Orphan, "orphan"},
+        {FindingKind::Stale, "stale"},
+        {FindingKind::Expired, "expired"},
+        {FindingKind::Expiring, "expiring"},
+        {FindingKind::KeyExposed, "key_exposed"},
+        {FindingKind::KeyMismatch, "key_mismatch"},
+        {FindingKind::ServedMismatch, "served_mismatch"},
+        {FindingKind::Missing, "missing"},
+    };
+    for (const auto& [kind, name] : all) {
+        CHECK(audit::finding_kind_name(kind) == name);
+        CHECK(audit::parse_finding_kind(name) == kind);
+    }
+    CHECK_FALSE(audit::parse_finding_kind("unknown"));
 }

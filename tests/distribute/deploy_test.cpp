@@ -112,7 +112,7 @@ TEST_CASE("first deployment: SPEC §4 layout with exact modes", "[deploy]") {
     }
     CHECK(h.serves(version(1)));
     CHECK(h.versions() == std::vector<std::string>{version(1).version});
-    // No temporaries left behind; only the names SPEC §4 lists (and the marker).
+    // No temporaries left behind; only the names docs/host-layout.md lists (and the marker).
     std::vector<std::string> names;
     for (const auto& e : stdfs::directory_iterator(h.dir)) {
         names.push_back(e.path().filename().string());

@@ -10,6 +10,13 @@
 using namespace certfleet::distribute;
 
 namespace {
+BatchSize percent(int value) {
+    return {BatchSize::Unit::Percent, value};
+}
+BatchSize count(int value) {
+    return {BatchSize::Unit::Hosts, value};
+}
+
 std::vector<std::string> hosts(int n, const std::string& prefix = "cdn-") {
     std::vector<std::string> v;
     for (int i = 1; i <= n; ++i)
@@ -19,24 +26,34 @@ std::vector<std::string> hosts(int n, const std::string& prefix = "cdn-") {
 }  // namespace
 
 TEST_CASE("a canary wave, then batches by count or percentage", "[rollout]") {
-    auto g = plan_group("cdn", hosts(10), {1, "25%", 0});
+    auto g = plan_group("cdn", hosts(10), {1, percent(25), 0});
     REQUIRE(g.waves.size() == 4);  // 1, then ceil(2.5)=3, 3, 3
     CHECK(g.waves[0] == std::vector<std::string>{"cdn-1"});
     CHECK(g.waves[1].size() == 3);
     CHECK(g.waves[3].size() == 3);
 
-    auto by_count = plan_group("cdn", hosts(5), {0, "2", 0});
+    auto by_count = plan_group("cdn", hosts(5), {0, count(2), 0});
     REQUIRE(by_count.waves.size() == 3);
     CHECK(by_count.waves[2] == std::vector<std::string>{"cdn-5"});
 
     auto all = plan_group("", hosts(3), {});
     REQUIRE(all.waves.size() == 1);
     CHECK(all.waves[0].size() == 3);
-    CHECK(plan_group("x", {}, {1, "50%", 0}).waves.empty());
+    CHECK(plan_group("x", {}, {1, percent(50), 0}).waves.empty());
+}
+
+TEST_CASE("a batch size is a host count or a share of the group, rounded up", "[rollout]") {
+    CHECK(count(3).hosts(10) == 3);
+    CHECK(count(30).hosts(10) == 30);  // more than the group: one wave
+    CHECK(percent(25).hosts(10) == 3);
+    CHECK(percent(100).hosts(7) == 7);
+    CHECK(percent(1).hosts(10) == 1);  // never a wave of no host
+    CHECK(percent(50).hosts(0) == 1);
+    CHECK(BatchSize{}.hosts(12) == 12);  // the default: everything at once
 }
 
 TEST_CASE("a failing canary stops its group; untouched hosts are skipped", "[rollout]") {
-    auto g = plan_group("cdn", hosts(6), {1, "50%", 0});
+    auto g = plan_group("cdn", hosts(6), {1, percent(50), 0});
     std::atomic<int> calls{0};
     auto results = execute_rollout({g}, 8, [&](const std::string&) {
         ++calls;
@@ -50,8 +67,8 @@ TEST_CASE("a failing canary stops its group; untouched hosts are skipped", "[rol
 
 TEST_CASE("max_failures tolerates failures, and a stopped group does not stop another",
           "[rollout]") {
-    auto cdn = plan_group("cdn", hosts(6), {0, "2", 1});
-    auto web = plan_group("web", hosts(4, "web-"), {0, "1", 0});
+    auto cdn = plan_group("cdn", hosts(6), {0, count(2), 1});
+    auto web = plan_group("web", hosts(4, "web-"), {0, count(1), 0});
     auto results = execute_rollout({cdn, web}, 4, [&](const std::string& h) {
         return h != "cdn-1" && h != "cdn-3";  // two failures in cdn: 2nd exceeds max 1
     });

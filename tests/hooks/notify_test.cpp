@@ -69,11 +69,19 @@ public:
     }
 };
 
-std::unique_ptr<hooks::Notifier> one_notifier(const json& entry, hooks::NotifierOptions options) {
-    auto made = hooks::make_notifiers(json::array({entry}), options);
+hooks::WebhookConfig webhook(std::string url,
+                             hooks::WebhookFormat format = hooks::WebhookFormat::Json) {
+    hooks::WebhookConfig config;
+    config.url = std::move(url);
+    config.format = format;
+    return config;
+}
+
+std::unique_ptr<hooks::Notifier> one_notifier(const hooks::NotifierConfig& config,
+                                              const hooks::NotifierOptions& options) {
+    auto made = hooks::make_notifier(config, options);
     REQUIRE(made.ok());
-    REQUIRE(made->size() == 1);
-    return std::move(made->front());
+    return std::move(*made);
 }
 
 }  // namespace
@@ -185,9 +193,8 @@ TEST_CASE("webhook json payload is one POST with every notice", "[notify]") {
     hooks::NotifierOptions options;
     options.manager_host = "mgr-1";
     options.http_client = http;
-    auto n = one_notifier(
-        {{"type", "webhook"}, {"url", "https://user:pw@hooks.example.org/T0/B0?token=s3cret#x"}},
-        options);
+    auto n =
+        one_notifier(webhook("https://user:pw@hooks.example.org/T0/B0?token=s3cret#x"), options);
     CHECK(n->channel().rfind("webhook https://hooks.example.org/T0/… #", 0) == 0);
     CHECK(n->channel().find("B0") == std::string::npos);
     CHECK(hooks::redact_url("https://hooks.slack.com/services/T01/B02/XyZsecret") ==
@@ -246,10 +253,8 @@ TEST_CASE("webhook slack payload is readable chat text", "[notify]") {
     hooks::NotifierOptions options;
     options.manager_host = "mgr-1";
     options.http_client = http;
-    auto n = one_notifier({{"type", "webhook"},
-                           {"url", "https://hooks.slack.example/services/T0"},
-                           {"format", "slack"}},
-                          options);
+    auto n = one_notifier(
+        webhook("https://hooks.slack.example/services/T0", hooks::WebhookFormat::Slack), options);
     REQUIRE(n->send({warn, crit}).ok());
     REQUIRE(http->requests.size() == 1);
     CHECK(json::parse(http->requests[0].body) == payload);
@@ -260,8 +265,7 @@ TEST_CASE("webhook failures are bounded and name the URL without its query", "[n
     hooks::NotifierOptions options;
     options.http_client = http;
     options.retry_backoff = std::chrono::milliseconds(0);
-    auto n = one_notifier({{"type", "webhook"}, {"url", "https://hooks.example.org/in?key=s3cret"}},
-                          options);
+    auto n = one_notifier(webhook("https://hooks.example.org/in?key=s3cret"), options);
     std::vector<Notice> batch{expiry("site", "warning", "01")};
 
     SECTION("5xx: one more attempt, then an error with the status") {
@@ -306,40 +310,43 @@ TEST_CASE("webhook failures are bounded and name the URL without its query", "[n
     }
 }
 
-TEST_CASE("make_notifiers builds channels and skips prometheus", "[notify]") {
-    json notify = json::array({
-        {{"type", "prometheus"}, {"textfile", "/var/lib/node_exporter/certfleet.prom"}},
-        {{"type", "exec"}, {"command", "/etc/certfleet/notify-hook"}},
-        {{"type", "email"},
-         {"smtp_url", "smtp://mail.example.org:587"},
-         {"from", "certfleet@example.org"},
-         {"to", {"ops@example.org", "oncall@example.org"}},
-         {"password_file", "env:CERTFLEET_TEST_SMTP_PASSWORD"}},
-    });
+TEST_CASE("make_notifier builds each channel; an email password is read at once", "[notify]") {
     hooks::NotifierOptions options;
     std::vector<std::string> asked;
     options.read_secret = [&](const std::string& ref) -> core::Result<std::string> {
         asked.push_back(ref);
         return std::string("hunter2");
     };
-    auto made = hooks::make_notifiers(notify, options);
-    REQUIRE(made.ok());
-    REQUIRE(made->size() == 2);
-    CHECK((*made)[0]->channel() == "exec /etc/certfleet/notify-hook");
-    CHECK((*made)[1]->channel() ==
+    hooks::EmailConfig email;
+    email.smtp_url = "smtp://mail.example.org:587";
+    email.from = "certfleet@example.org";
+    email.to = {"ops@example.org", "oncall@example.org"};
+    email.password_file = "env:CERTFLEET_TEST_SMTP_PASSWORD";
+    CHECK(one_notifier(hooks::ExecConfig{.command = "/etc/certfleet/notify-hook"}, options)
+              ->channel() == "exec /etc/certfleet/notify-hook");
+    CHECK(one_notifier(email, options)->channel() ==
           "email smtp://mail.example.org:587 to ops@example.org,oncall@example.org");
     CHECK(asked == std::vector<std::string>{"env:CERTFLEET_TEST_SMTP_PASSWORD"});
-    CHECK(hooks::textfile_paths(notify) ==
-          std::vector<std::string>{"/var/lib/node_exporter/certfleet.prom"});
 
+    SECTION("without a password nothing is read") {
+        email.password_file.clear();
+        one_notifier(email, options);
+        CHECK(asked.size() == 1);
+    }
     SECTION("an unreadable password is an error that does not show it") {
         options.read_secret = [](const std::string&) -> core::Result<std::string> {
             return core::fail(core::ErrorKind::Io, "cannot read secret file /x: No such file");
         };
-        auto failed = hooks::make_notifiers(notify, options);
+        auto failed = hooks::make_notifier(email, options);
         REQUIRE_FALSE(failed.ok());
-        CHECK(failed.error().message.find("notify[2]: email smtp://mail.example.org:587: "
+        CHECK(failed.error().message.find("email smtp://mail.example.org:587: "
                                           "password_file: cannot read") == 0);
+    }
+    SECTION("a config no channel can use is refused") {
+        CHECK_FALSE(hooks::make_notifier(hooks::ExecConfig{}, options).ok());
+        CHECK_FALSE(hooks::make_notifier(webhook("ftp://x/y"), options).ok());
+        email.to.clear();
+        CHECK_FALSE(hooks::make_notifier(email, options).ok());
     }
 }
 
@@ -375,7 +382,8 @@ TEST_CASE("exec notifier runs once per notice with environment and stdin", "[not
         "{ printf '%s|%s|%s|%s|%s\\n' \"$CERTFLEET_EVENT\" \"$CERTFLEET_SEVERITY\" "
         "\"$CERTFLEET_CERT\" \"$CERTFLEET_SUMMARY\" \"$CERTFLEET_DOMAINS\"; cat; } >> " +
         out;
-    auto n = one_notifier({{"type", "exec"}, {"command", command}, {"timeout", "10s"}}, options);
+    auto n =
+        one_notifier(hooks::ExecConfig{.command = command, .timeout = core::Seconds(10)}, options);
     Notice a = expiry("site", "warning", "01");
     Notice b = expiry("media", "critical", "02");
     b.domains = {"media.example.org", "img.example.org"};
@@ -392,7 +400,7 @@ TEST_CASE("exec notifier runs once per notice with environment and stdin", "[not
 
     SECTION("a failing command is an error with its stderr, after trying every notice") {
         auto failing = one_notifier(
-            {{"type", "exec"}, {"command", "echo \"no route for $CERTFLEET_CERT\" >&2; exit 3"}},
+            hooks::ExecConfig{.command = "echo \"no route for $CERTFLEET_CERT\" >&2; exit 3"},
             options);
         auto st = failing->send({a, b});
         REQUIRE_FALSE(st.ok());

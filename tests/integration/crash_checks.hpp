@@ -196,7 +196,8 @@ inline void check_consistent(const std::string& state_dir, const std::vector<Cra
             // The ledger's last word on this host is what the host has.
             auto event = events.find({c.name, h.name});
             REQUIRE(event != events.end());
-            CHECK((event->second.kind == "deployed" || event->second.kind == "unchanged"));
+            CHECK((event->second.kind == state::EventKind::Deployed ||
+                   event->second.kind == state::EventKind::Unchanged));
             CHECK(event_version(event->second.detail) == version);
             probes.push_back({h.name + " " + c.sni, serial,
                               std::async(std::launch::async, [h, sni = c.sni, serial] {

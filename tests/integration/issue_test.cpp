@@ -25,7 +25,7 @@ int file_mode(const std::string& path) {
     return static_cast<int>(st.st_mode & 07777);
 }
 
-// Checks the store layout of SPEC §4, the chain up to pebble's root, the key
+// Checks the store layout of docs/host-layout.md, the chain up to pebble's root, the key
 // and the names; returns the leaf's details.
 core::CertificateInfo check_stored(const TestInventory& t, const std::string& name,
                                    const std::vector<std::string>& domains,

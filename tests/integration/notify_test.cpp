@@ -37,12 +37,12 @@ hooks::Notice sample_notice(const std::string& cert, const std::string& severity
     return n;
 }
 
-std::unique_ptr<hooks::Notifier> make_one(const json& entry, const hooks::NotifierOptions& o) {
-    auto made = hooks::make_notifiers(json::array({entry}), o);
+std::unique_ptr<hooks::Notifier> make_one(const hooks::NotifierConfig& config,
+                                          const hooks::NotifierOptions& o) {
+    auto made = hooks::make_notifier(config, o);
     INFO((made ? std::string() : made.error().describe()));
     REQUIRE(made.ok());
-    REQUIRE(made->size() == 1);
-    return std::move(made->front());
+    return std::move(*made);
 }
 
 }  // namespace
@@ -59,14 +59,18 @@ TEST_CASE("webhook notifier posts json and slack payloads to a real receiver", "
     std::vector<hooks::Notice> batch{sample_notice("site", "warning"),
                                      sample_notice("media", "critical")};
 
-    auto plain =
-        make_one({{"type", "webhook"}, {"url", base + "/hook/json?token=s3cret"}}, options);
+    auto plain = make_one(hooks::WebhookConfig{.url = base + "/hook/json?token=s3cret",
+                                               .format = hooks::WebhookFormat::Json,
+                                               .ca_bundle = ""},
+                          options);
     CHECK(plain->channel().rfind("webhook " + base + "/hook/… #", 0) == 0);
     auto sent = plain->send(batch);
     INFO((sent ? std::string() : sent.error().describe()));
     REQUIRE(sent.ok());
-    auto slack = make_one({{"type", "webhook"}, {"url", base + "/hook/slack"}, {"format", "slack"}},
-                          options);
+    auto slack = make_one(
+        hooks::WebhookConfig{
+            .url = base + "/hook/slack", .format = hooks::WebhookFormat::Slack, .ca_bundle = ""},
+        options);
     REQUIRE(slack->send(batch).ok());
 
     auto requests = recorded(out, 2);
@@ -108,12 +112,12 @@ TEST_CASE("email notifier delivers over STARTTLS with authentication", "[notify]
               dir + "/server.key", "--user", "certfleet@example.test", "--password-file",
               dir + "/smtp.pass", "--lifetime", "60"});
     std::string url = "smtp://127.0.0.1:" + server.port();
-    json entry = {{"type", "email"},
-                  {"smtp_url", url},
-                  {"from", "certfleet@example.test"},
-                  {"to", {"ops@example.test", "oncall@example.test"}},
-                  {"password_file", dir + "/smtp.pass"},
-                  {"ca_bundle", dir + "/ca.pem"}};
+    hooks::EmailConfig entry{.smtp_url = url,
+                             .from = "certfleet@example.test",
+                             .to = {"ops@example.test", "oncall@example.test"},
+                             .password_file = dir + "/smtp.pass",
+                             .username = "",
+                             .ca_bundle = dir + "/ca.pem"};
     hooks::NotifierOptions options;
     options.manager_host = "mgr-1";
     options.timeout = core::Seconds(15);
@@ -164,8 +168,8 @@ TEST_CASE("email notifier delivers over STARTTLS with authentication", "[notify]
     CHECK(body.find("correct horse") == std::string::npos);
 
     SECTION("without the server's CA the TLS handshake fails clearly") {
-        json untrusted = entry;
-        untrusted.erase("ca_bundle");
+        hooks::EmailConfig untrusted = entry;
+        untrusted.ca_bundle.clear();
         auto failed = make_one(untrusted, options)->send(batch);
         REQUIRE_FALSE(failed.ok());
         INFO(failed.error().describe());
@@ -177,8 +181,8 @@ TEST_CASE("email notifier delivers over STARTTLS with authentication", "[notify]
     }
     SECTION("a wrong password is refused and not shown") {
         write_file(dir + "/wrong.pass", "not it\n", 0600);
-        json wrong = entry;
-        wrong["password_file"] = dir + "/wrong.pass";
+        hooks::EmailConfig wrong = entry;
+        wrong.password_file = dir + "/wrong.pass";
         auto failed = make_one(wrong, options)->send(batch);
         REQUIRE_FALSE(failed.ok());
         INFO(failed.error().describe());

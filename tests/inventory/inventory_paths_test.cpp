@@ -7,7 +7,7 @@ namespace {
 struct Layer {
     std::string tag;  // "d" (defaults), "g1", "g2", "h" (host)
     int n;            // 1..4, the number in that layer's ports, timeouts and addresses
-    std::string key_mode;
+    mode_t key_mode;
     bool verify_enabled;
 };
 
@@ -50,11 +50,11 @@ TEST_CASE("every setting kind resolves host > groups in order > defaults", "[inv
     REQUIRE(result.ok());
     CHECK(result.diagnostics.empty());
     const auto& hosts = result.inventory->hosts;
-    check_from_layer(hosts.at("host-wins").settings, {"h", 4, "0400", true}, dir.path());
-    check_from_layer(hosts.at("g1-first").settings, {"g1", 2, "0640", true}, dir.path());
+    check_from_layer(hosts.at("host-wins").settings, {"h", 4, 0400, true}, dir.path());
+    check_from_layer(hosts.at("g1-first").settings, {"g1", 2, 0640, true}, dir.path());
     // "empty" is listed first but sets nothing: g2 is the first group that does.
-    check_from_layer(hosts.at("g2-first").settings, {"g2", 3, "0440", false}, dir.path());
-    check_from_layer(hosts.at("defaults-only").settings, {"d", 1, "0600", false}, dir.path());
+    check_from_layer(hosts.at("g2-first").settings, {"g2", 3, 0440, false}, dir.path());
+    check_from_layer(hosts.at("defaults-only").settings, {"d", 1, 0600, false}, dir.path());
 }
 
 TEST_CASE("an inventory with many problems reports every one with its position", "[inventory]") {

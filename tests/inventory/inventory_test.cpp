@@ -56,7 +56,8 @@ TEST_CASE("the SPEC example loads into the model", "[inventory]") {
     CHECK(local.settings.cert_root == dir.path() + "/live");
     CHECK(cdn.settings.cert_root == "/etc/certfleet/live");
 
-    CHECK(inv.groups.at("cdn").rollout.batch == "25%");
+    CHECK(inv.groups.at("cdn").rollout.batch ==
+          RolloutBatch{.unit = RolloutBatch::Unit::Percent, .value = 25});
     CHECK(inv.groups.at("cdn").rollout.canary == 1);
     CHECK_FALSE(inv.groups.at("web").declared);  // a label, used by web-local only
     CHECK(inv.groups.at("web").hosts == std::vector<std::string>{"web-local"});
@@ -74,9 +75,27 @@ TEST_CASE("the SPEC example loads into the model", "[inventory]") {
     CHECK(inv.policy.warn_before.duration == Seconds(21 * 86400));
     CHECK(inv.policy.keep_versions == 3);
     REQUIRE(inv.notify.size() == 4);
-    CHECK(inv.notify[1]["password_file"] == dir.path() + "/smtp.pass");
-    CHECK(inv.notify[2]["textfile"] == dir.path() + "/textfile/certfleet.prom");
-    CHECK(inv.hooks["pre"] == "/bin/true");
+    const auto& webhook = std::get<WebhookNotifierSettings>(inv.notify[0]);
+    CHECK(webhook.url == "https://hooks.example.org/T0/B0");
+    CHECK(webhook.format == WebhookFormat::Slack);
+    CHECK(webhook.ca_bundle.empty());
+    const auto& email = std::get<EmailNotifierSettings>(inv.notify[1]);
+    CHECK(email.smtp_url == "smtp://mail.example.org:587");
+    CHECK(email.from == "certfleet@example.org");
+    CHECK(email.to == std::vector<std::string>{"ops@example.org"});
+    CHECK(email.password_file == dir.path() + "/smtp.pass");
+    CHECK(email.username.empty());
+    CHECK(std::get<PrometheusNotifierSettings>(inv.notify[2]).textfile ==
+          dir.path() + "/textfile/certfleet.prom");
+    const auto& exec = std::get<ExecNotifierSettings>(inv.notify[3]);
+    CHECK(exec.command == dir.path() + "/notify-hook");
+    CHECK(exec.timeout == Seconds(120));
+    CHECK(inv.hooks.commands ==
+          std::map<HookEvent, std::string>{{HookEvent::Pre, "/bin/true"},
+                                           {HookEvent::Post, "/bin/true"},
+                                           {HookEvent::Deploy, "/bin/true"},
+                                           {HookEvent::Failure, "/bin/true"}});
+    CHECK(inv.hooks.timeout == Seconds(120));
 }
 
 TEST_CASE("comments are allowed wherever whitespace is", "[inventory]") {
@@ -248,7 +267,7 @@ TEST_CASE("host settings resolve host > groups in order > defaults", "[inventory
     CHECK(a.ssh.connect_timeout == Seconds(5));      // defaults, merged per member
     CHECK(a.reload_command == "edge-reload");
     CHECK(a.test_command == "eu-test");
-    CHECK(a.key_mode == "0640");
+    CHECK(a.key_mode == 0640);
     CHECK(a.key_group == "ssl-cert");
     CHECK(a.verify.port == 8443);
     CHECK(a.verify.address == "192.0.2.1");
@@ -261,7 +280,7 @@ TEST_CASE("host settings resolve host > groups in order > defaults", "[inventory
     const HostSettings& c = hosts.at("c").settings;  // defaults and built-ins only
     CHECK(c.ssh.user == "deploy");
     CHECK(c.ssh.port == 2222);
-    CHECK(c.key_mode == "0600");
+    CHECK(c.key_mode == 0600);
     CHECK(c.cert_root == "/etc/certfleet/live");
     CHECK(c.audit.config_dump_command == "nginx -T");
     CHECK(hosts.at("l").settings.verify.address == "127.0.0.1");

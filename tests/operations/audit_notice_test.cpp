@@ -24,7 +24,7 @@ audit::AuditFinding finding(const std::string& host, const std::string& kind,
                             const std::string& path) {
     audit::AuditFinding f;
     f.host = host;
-    f.kind = kind;
+    f.kind = audit::parse_finding_kind(kind).value();
     f.path = path;
     f.detail = "detail";
     f.next_step = "next";

@@ -91,14 +91,17 @@ TEST_CASE("check: store expiry, renewal failures and failed deployments", "[chec
     CHECK(failing.items[0].kind == "renewal_failing");
     CHECK(failing.items[0].message.find("DNS update refused (NOTAUTH)") != std::string::npos);
 
-    REQUIRE(f.ledger.record_event("media", "edge-1", "rolled_back", "version v1: nginx -t failed"));
+    const auto now = core::SystemClock().now();
+    REQUIRE(f.ledger.record_event({"media", "edge-1", state::EventKind::RolledBack, "v1",
+                                   "version v1: nginx -t failed", now}));
     auto deploy = f.check();
     REQUIRE(deploy.items.size() == 2);
     CHECK(deploy.items[1].host == "edge-1");
     CHECK(deploy.items[1].kind == "deploy_failed");
     CHECK(deploy.items[1].message.find("nginx -t failed") != std::string::npos);
     // A later success clears it.
-    REQUIRE(f.ledger.record_event("media", "edge-1", "deployed", "version v1"));
+    REQUIRE(f.ledger.record_event(
+        {"media", "edge-1", state::EventKind::Deployed, "v1", "version v1", now}));
     CHECK(f.check().items.size() == 1);
 
     // Not issued yet is a warning that says what to run.

@@ -7,9 +7,12 @@
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
+#include "support/ledger_faults.hpp"
 #include "support/temp_files.hpp"
 
 using namespace certfleet;
+using state::EventKind;
+using state::EventRecord;
 using state::FailureRecord;
 using state::IssuanceRecord;
 using state::Ledger;
@@ -127,17 +130,58 @@ TEST_CASE("ledger events round trip", "[ledger]") {
     TempDir d;
     auto ledger = Ledger::open(d.path + "/ledger.sqlite");
     REQUIRE(ledger);
-    REQUIRE(ledger->record_event("site", "web-1", "deployed", "v2", at("2026-05-01T00:00:00Z")));
-    REQUIRE(ledger->record_event("site", "web-2", "rolled_back", "nginx -t failed",
-                                 at("2026-05-01T00:01:00Z")));
-    REQUIRE(ledger->record_event("site", "web-3", "deployed", "now"));
+    REQUIRE(ledger->record_event(
+        {"site", "web-1", EventKind::Deployed, "v2", "version v2", at("2026-05-01T00:00:00Z")}));
+    REQUIRE(ledger->record_event({"site", "web-2", EventKind::RolledBack, "v2",
+                                  "version v1: nginx -t failed", at("2026-05-01T00:01:00Z")}));
+    REQUIRE(ledger->record_event({"site", "", EventKind::Revoked, "v1",
+                                  "serial 01 version v1 reason superseded",
+                                  at("2026-05-01T00:02:00Z")}));
     auto events = ledger->events("site");
     REQUIRE(events.size() == 3);
     CHECK(events[0].host == "web-1");
-    CHECK(events[1].kind == "rolled_back");
-    CHECK(events[1].detail == "nginx -t failed");
+    CHECK(events[0].version == "v2");
+    CHECK(events[1].kind == EventKind::RolledBack);
+    CHECK(events[1].version == "v2");
+    CHECK(events[1].detail == "version v1: nginx -t failed");
     CHECK(events[1].at == at("2026-05-01T00:01:00Z"));
-    CHECK(events[2].at > at("2026-05-01T00:01:00Z"));
+
+    auto revoked = ledger->events_of_kind(EventKind::Revoked);
+    REQUIRE(revoked.size() == 1);
+    CHECK(revoked[0].version == "v1");
+    CHECK(revoked[0].host.empty());
+    auto latest = ledger->latest_host_events();  // revocations name no host
+    REQUIRE(latest.size() == 2);
+    CHECK(latest.at({"site", "web-2"}).kind == EventKind::RolledBack);
+    CHECK(latest.at({"site", "web-2"}).version == "v2");
+}
+
+TEST_CASE("event kinds convert both ways by the names the ledger stores", "[ledger]") {
+    const std::pair<EventKind, const char*> all[] = {
+        {EventKind::Deployed, "deployed"},      {EventKind::Unchanged, "unchanged"},
+        {EventKind::RolledBack, "rolled_back"}, {EventKind::Failed, "failed"},
+        {EventKind::Rollback, "rollback"},      {EventKind::RollbackFailed, "rollback_failed"},
+        {EventKind::Revoked, "revoked"},
+    };
+    for (const auto& [kind, name] : all) {
+        CHECK(state::event_kind_name(kind) == name);
+        CHECK(state::parse_event_kind(name) == kind);
+    }
+    CHECK_FALSE(state::parse_event_kind("Deployed"));
+    CHECK_FALSE(state::parse_event_kind(""));
+}
+
+TEST_CASE("a failed event write is returned, not lost", "[ledger]") {
+    TempDir d;
+    const std::string path = d.path + "/ledger.sqlite";
+    auto ledger = Ledger::open(path);
+    REQUIRE(ledger);
+    testing::fail_ledger_writes(path, "events");
+    auto st = ledger->record_event(
+        {"site", "web-1", EventKind::Deployed, "v1", "version v1", at("2026-05-01T00:00:00Z")});
+    REQUIRE_FALSE(st);
+    CHECK_THAT(st.error().message, Catch::Contains(testing::kInjectedLedgerError));
+    CHECK(ledger->events("site").empty());
 }
 
 TEST_CASE("a ledger from a newer certfleet is refused", "[ledger]") {
@@ -155,6 +199,12 @@ TEST_CASE("a ledger from a newer certfleet is refused", "[ledger]") {
 }
 
 namespace {
+
+// The events table as schemas v1 to v4 had it (no version column).
+constexpr const char* kEventsBeforeV5 =
+    "DROP TABLE events; CREATE TABLE events (id INTEGER PRIMARY KEY, cert TEXT NOT NULL, "
+    "host TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL, at INTEGER NOT NULL); "
+    "CREATE INDEX events_by_cert ON events(cert, at);";
 
 // A new ledger turned into an older schema by `sql`, then opened again (the
 // migration under test).
@@ -174,9 +224,10 @@ Ledger reopened_after(const std::string& path, const char* sql) {
 TEST_CASE("a v2 ledger gains the in-flight tables: challenges (by cert, name, value), orders",
           "[ledger]") {
     TempDir d;
-    auto ledger = reopened_after(d.path + "/ledger.sqlite",
-                                 "DROP TABLE challenges; DROP TABLE orders; DROP TABLE owed_hooks; "
-                                 "PRAGMA user_version = 2");
+    const std::string downgrade = std::string(kEventsBeforeV5) +
+                                  "DROP TABLE challenges; DROP TABLE orders; "
+                                  "DROP TABLE owed_hooks; PRAGMA user_version = 2";
+    auto ledger = reopened_after(d.path + "/ledger.sqlite", downgrade.c_str());
     state::PublishedChallenge a{"site", "bind", "_acme-challenge.example.org.", "v1", "example.org",
                                 "t1",   "t1.k", at("2026-05-01T00:00:00Z")};
     auto b = a;
@@ -205,8 +256,9 @@ TEST_CASE("a v2 ledger gains the in-flight tables: challenges (by cert, name, va
 TEST_CASE("a v3 ledger gains owed hooks: owed once, from the first time, until settled",
           "[ledger]") {
     TempDir d;
-    auto ledger =
-        reopened_after(d.path + "/ledger.sqlite", "DROP TABLE owed_hooks; PRAGMA user_version = 3");
+    const std::string downgrade =
+        std::string(kEventsBeforeV5) + "DROP TABLE owed_hooks; PRAGMA user_version = 3";
+    auto ledger = reopened_after(d.path + "/ledger.sqlite", downgrade.c_str());
     CHECK_FALSE(ledger.hook_owed_since("post"));
     REQUIRE(ledger.owe_hook("post", at("2026-05-01T00:00:00Z")));
     REQUIRE(ledger.owe_hook("post", at("2026-05-02T00:00:00Z")));  // still the first run's
@@ -214,4 +266,45 @@ TEST_CASE("a v3 ledger gains owed hooks: owed once, from the first time, until s
     REQUIRE(ledger.settle_hook("post"));
     CHECK_FALSE(ledger.hook_owed_since("post"));
     REQUIRE(ledger.settle_hook("post"));  // nothing owed: fine
+}
+
+TEST_CASE("a v4 ledger gains events.version, taken once from each old row's detail", "[ledger]") {
+    TempDir d;
+    // Rows as certfleet before v5 wrote them: the version only in the text.
+    const std::string downgrade =
+        std::string(kEventsBeforeV5) +
+        "INSERT INTO events (cert, host, kind, detail, at) VALUES "
+        "('site', '', 'revoked', 'serial 4f20a477 version 20261121T103000Z-4f20a477 reason "
+        "keyCompromise', 1),"
+        "('site', 'web-1', 'deployed', 'version 20261121T103000Z-4f20a477', 2),"
+        "('site', 'web-2', 'failed', 'version 20261001T000000Z-00aa11bb: nginx -t failed', 3),"
+        "('site', 'web-1', 'rollback', 'to version 00000000T000000Z-adopted-9f3e', 4),"
+        "('site', 'web-3', 'failed', 'version : cannot connect (no version yet)', 5),"
+        "('site', 'web-4', 'failed', 'upload failed: subversion 2 of the file', 6);"
+        "PRAGMA user_version = 4";
+    auto ledger = reopened_after(d.path + "/ledger.sqlite", downgrade.c_str());
+    auto events = ledger.events("site");
+    REQUIRE(events.size() == 6);
+    CHECK(events[0].kind == EventKind::Revoked);
+    CHECK(events[0].version == "20261121T103000Z-4f20a477");
+    CHECK(events[1].version == "20261121T103000Z-4f20a477");
+    CHECK(events[2].version == "20261001T000000Z-00aa11bb");
+    CHECK(events[2].detail == "version 20261001T000000Z-00aa11bb: nginx -t failed");
+    CHECK(events[3].kind == EventKind::Rollback);
+    CHECK(events[3].version == "00000000T000000Z-adopted-9f3e");
+    CHECK(events[4].version.empty());  // the failure named no version
+    CHECK(events[5].version.empty());  // "subversion" is not the label
+    auto revoked = ledger.events_of_kind(EventKind::Revoked);
+    REQUIRE(revoked.size() == 1);
+    CHECK(revoked[0].version == "20261121T103000Z-4f20a477");
+
+    // Once: a row written now keeps its own version, and reopening changes nothing.
+    REQUIRE(ledger.record_event({"site", "web-1", EventKind::Deployed, "v9",
+                                 "version of the future", at("2026-05-01T00:00:00Z")}));
+    auto again = Ledger::open(d.path + "/ledger.sqlite");
+    REQUIRE(again);
+    auto after = again->events("site");
+    REQUIRE(after.size() == 7);
+    CHECK(after[6].version == "v9");
+    CHECK(after[4].version.empty());
 }

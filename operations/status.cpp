@@ -1,0 +1,85 @@
+#include "operations/status.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "renewal/policy.hpp"
+#include "state/store_index.hpp"
+
+namespace certfleet::operations {
+
+namespace {
+
+std::vector<std::string> wanted_certificates(const inventory::Inventory& inv,
+                                             const std::vector<std::string>& names) {
+    std::vector<std::string> wanted;
+    for (const auto& [name, _] : inv.certificates)
+        if (names.empty() || std::find(names.begin(), names.end(), name) != names.end())
+            wanted.push_back(name);
+    return wanted;
+}
+
+template <typename Map>
+std::optional<typename Map::mapped_type> find_in(const Map& map, const std::string& key) {
+    auto it = map.find(key);
+    return it == map.end() ? std::nullopt : std::optional(it->second);
+}
+
+CertificateStatus certificate_status(const inventory::Inventory& inv,
+                                     const state::FleetIndex& index, const std::string& name,
+                                     core::TimePoint now) {
+    const auto& spec = inv.certificates.at(name);
+    const auto& current = index.current.at(name);
+    auto latest = find_in(index.latest_issuance, name);
+    // The moment the last issue/run chose in the CA's ARI window, if the
+    // ledger holds one for the current serial; status never asks the CA.
+    auto decision = renewal::decide_renewal(spec, current, latest ? latest->profile : "",
+                                            inv.policy, now, find_in(index.ari, name));
+    CertificateStatus status{
+        name, spec.domains, std::nullopt, CertificateState::Missing, decision.reason, {}};
+    if (!current)
+        return status;
+    status.current =
+        CurrentVersion{current->version, current->info.serial_hex, current->info.not_before,
+                       current->info.not_after, decision.renew_at};
+    if (now >= current->info.not_after)
+        status.state = CertificateState::Expired;
+    else
+        status.state = decision.due ? CertificateState::Due : CertificateState::Ok;
+    return status;
+}
+
+}  // namespace
+
+std::string_view certificate_state_name(CertificateState state) {
+    switch (state) {
+        case CertificateState::Ok:
+            return "ok";
+        case CertificateState::Due:
+            return "due";
+        case CertificateState::Expired:
+            return "expired";
+        case CertificateState::Missing:
+            return "missing";
+    }
+    return "missing";
+}
+
+StatusReport collect_status(const inventory::Inventory& inv, const state::Store& store,
+                            const state::Ledger& ledger, const StatusOptions& options) {
+    std::map<std::string, std::vector<HostCertStatus>> host_status;
+    if (options.probe_hosts)
+        host_status = collect_host_status(inv, store, ledger, options.names, options.concurrency);
+    auto wanted = wanted_certificates(inv, options.names);
+    // One ledger read for the whole fleet; no PEM parsing for issued versions.
+    auto index = state::index_fleet(store, ledger, wanted);
+    StatusReport report;
+    for (const auto& name : wanted) {
+        auto status = certificate_status(inv, index, name, options.now);
+        status.hosts = std::move(host_status[name]);
+        report.certificates.push_back(std::move(status));
+    }
+    return report;
+}
+
+}  // namespace certfleet::operations
