@@ -394,7 +394,8 @@ TEST_CASE("audit: the manager's store", "[audit]") {
                                  "orphan /state/certificates/media/versions/.tmp-v3/privkey.pem"});
 }
 
-TEST_CASE("audit: finding kinds convert both ways by their SPEC names", "[audit]") {
+TEST_CASE("audit: finding kinds convert both ways by their documented names (docs/json.md)",
+          "[audit]") {
     using audit::FindingKind;
     const std::pair<FindingKind, const char*> all[] = {
         {FindingKind::Orphan, "orphan"},

@@ -86,7 +86,7 @@ std::string steps_of(const DeployOutcome& o) {
 
 }  // namespace
 
-TEST_CASE("first deployment: SPEC §4 layout with exact modes", "[deploy]") {
+TEST_CASE("first deployment: the documented host layout with exact modes", "[deploy]") {
     Host h;
     const mode_t old_umask = ::umask(0);  // modes must not depend on the umask
     auto out = h.deploy(version(1));

@@ -1,6 +1,6 @@
 #include "support/inventory_test_support.hpp"
 
-TEST_CASE("the SPEC example loads into the model", "[inventory]") {
+TEST_CASE("the full example inventory (every section) loads into the model", "[inventory]") {
     TempDir dir;
     dir.write("ca.pem", "-----BEGIN CERTIFICATE-----\n", 0644);
     dir.write("tsig.secret", "c2VjcmV0LXRzaWc=\n");

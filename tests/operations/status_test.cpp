@@ -89,7 +89,7 @@ TEST_CASE("status reports only the certificates named", "[status]") {
     CHECK(report.certificates[0].name == "site");
 }
 
-TEST_CASE("status state names are SPEC's", "[status]") {
+TEST_CASE("status state names are the documented ones", "[status]") {
     CHECK(operations::certificate_state_name(CertificateState::Ok) == "ok");
     CHECK(operations::certificate_state_name(CertificateState::Due) == "due");
     CHECK(operations::certificate_state_name(CertificateState::Expired) == "expired");

@@ -103,7 +103,7 @@ const char* const kFiles[] = {"cert.pem", "chain.pem", "fullchain.pem", "privkey
 
 }  // namespace
 
-TEST_CASE("store layout and modes follow SPEC §4", "[store]") {
+TEST_CASE("store layout and modes follow docs/host-layout.md", "[store]") {
     TempState t;
     mode_t old_umask = ::umask(0);
     auto store = Store::open(t.dir);
