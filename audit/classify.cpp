@@ -4,13 +4,14 @@
 #include <utility>
 
 #include "audit/classify_internal.hpp"
+#include "core/enum_names.hpp"
 #include "renewal/expiry.hpp"
 
 namespace certfleet::audit {
 
 namespace {
 
-constexpr std::pair<FindingKind, std::string_view> kFindingKindNames[] = {
+constexpr core::EnumNames<FindingKind> kFindingKindNames[] = {
     {FindingKind::Orphan, "orphan"},
     {FindingKind::Stale, "stale"},
     {FindingKind::Expired, "expired"},
@@ -24,17 +25,11 @@ constexpr std::pair<FindingKind, std::string_view> kFindingKindNames[] = {
 }  // namespace
 
 std::string_view finding_kind_name(FindingKind kind) {
-    for (const auto& [k, name] : kFindingKindNames)
-        if (k == kind)
-            return name;
-    return "unknown";
+    return core::enum_name(kFindingKindNames, kind, "unknown");
 }
 
 std::optional<FindingKind> parse_finding_kind(std::string_view name) {
-    for (const auto& [k, n] : kFindingKindNames)
-        if (n == name)
-            return k;
-    return std::nullopt;
+    return core::enum_from_name(kFindingKindNames, name);
 }
 
 namespace detail {

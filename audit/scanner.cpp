@@ -7,8 +7,6 @@
 
 namespace certfleet::audit::detail {
 
-using distribute::FileInfo;
-
 std::string parent_of(const std::string& path) {
     auto slash = path.rfind('/');
     return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);

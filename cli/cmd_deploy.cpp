@@ -53,12 +53,8 @@ void add_deploy_command(CLI::App& app, Globals& g, int& exit_code) {
         auto inv = load_inventory_or_exit(g);
         check_certificate_names(inv, o->names);
         check_host_names(inv, *o);
-        State state = o->dry_run ? open_state_readonly(inv) : open_state(inv, true);
-        core::SystemClock clock;
-        operations::Context ctx{inv,   state.store, state.ledger,
-                                clock, &g_cancel,   progress_printer(g)};
-        const hooks::HookRunner hook_runner = operations::make_hook_runner(inv);
-        ctx.hooks = &hook_runner;
+        FleetSession session(inv, g, o->dry_run);
+        operations::Context& ctx = session.ctx();
         if (!o->dry_run)
             operations::fire_hook(ctx, "pre");
         auto report = operations::run_deploy(ctx, *o);

@@ -38,17 +38,8 @@ void add_issue_command(CLI::App& app, Globals& g, int& exit_code) {
         setup_logging(g);
         auto inv = load_inventory_or_exit(g);
         check_certificate_names(inv, opts->names);
-        State state =
-            opts->dry_run ? open_state_readonly(inv) : open_state(inv, /*take_lock=*/true);
-        core::SystemClock clock;
-        bool show_progress = !g.quiet && !g.json && stderr_is_terminal();
-        operations::Context ctx{inv, state.store, state.ledger, clock, &g_cancel, {}};
-        const hooks::HookRunner hook_runner = operations::make_hook_runner(inv);
-        ctx.hooks = &hook_runner;
-        if (show_progress)
-            ctx.progress = [](const std::string& cert, const std::string& step) {
-                spdlog::info("{}: {}", cert, step);
-            };
+        FleetSession session(inv, g, opts->dry_run);
+        operations::Context& ctx = session.ctx();
         operations::IssueOptions options;
         options.names = opts->names;
         options.force = opts->force;

@@ -5,6 +5,7 @@
 #include "cli/common.hpp"
 #include "cli/output.hpp"
 #include "operations/deploy.hpp"
+#include "operations/renew.hpp"
 
 namespace certfleet::cli {
 
@@ -29,36 +30,22 @@ void add_renew_command(CLI::App& app, Globals& g, int& exit_code) {
         auto inv = load_inventory_or_exit(g);
         check_certificate_names(inv, o->names);
         check_host_names(inv, *o);
-        std::vector<std::string> names = o->names;
-        for (const auto& host : o->hosts) {
-            auto served = inventory::certificates_for_host(inv, host);
-            if (names.empty()) {
-                names = served;
-            } else {
-                std::erase_if(names, [&](const std::string& n) {
-                    return std::find(served.begin(), served.end(), n) == served.end();
-                });
-            }
-            if (names.empty()) {
-                print_error("host '" + host + "' serves none of the named certificates");
-                throw ExitRequest{kUsage};
-            }
+        auto names = operations::certificates_to_renew(inv, o->names, o->hosts);
+        if (!names) {
+            print_error(names.error().message);
+            throw ExitRequest{kUsage};
         }
-        State state = o->dry_run ? open_state_readonly(inv) : open_state(inv, true);
-        core::SystemClock clock;
-        operations::Context ctx{inv,   state.store, state.ledger,
-                                clock, &g_cancel,   progress_printer(g)};
-        const hooks::HookRunner hook_runner = operations::make_hook_runner(inv);
-        ctx.hooks = &hook_runner;
+        FleetSession session(inv, g, o->dry_run);
+        operations::Context& ctx = session.ctx();
         operations::IssueOptions issue;
-        issue.names = names;
+        issue.names = *names;
         issue.force = o->force;
         issue.dry_run = o->dry_run;
         if (!o->dry_run)
             operations::fire_hook(ctx, "pre");
         auto issued = operations::run_issue(ctx, issue);
         operations::DeployOptions deploy = *o;
-        deploy.names = names;
+        deploy.names = *names;
         deploy.force = false;  // --force re-issues; hosts already current stay untouched
         auto deployed = operations::run_deploy(ctx, deploy);
         if (!o->dry_run)

@@ -59,12 +59,8 @@ void add_run_command(CLI::App& app, Globals& g, int& exit_code) {
         }
         options.manager_host = this_host_name();
         options.audit = !*no_audit;
-        State state = open_state(inv, true);
-        core::SystemClock clock;
-        operations::Context ctx{inv,   state.store, state.ledger,
-                                clock, &g_cancel,   progress_printer(g)};
-        const hooks::HookRunner hook_runner = operations::make_hook_runner(inv);
-        ctx.hooks = &hook_runner;
+        FleetSession session(inv, g, /*dry_run=*/false);
+        operations::Context& ctx = session.ctx();
         auto report = operations::run_scheduled(ctx, options);
         exit_code = report.exit_code();
         if (report.cancelled && report.check.items.empty() && report.issued.certificates.empty()) {

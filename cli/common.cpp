@@ -55,6 +55,12 @@ std::function<void(const std::string&, const std::string&)> progress_printer(con
     };
 }
 
+FleetSession::FleetSession(const inventory::Inventory& inv, const Globals& g, bool dry_run)
+    : m_state(dry_run ? open_state_readonly(inv) : open_state(inv, /*take_lock=*/true)),
+      m_hooks(operations::make_hook_runner(inv)),
+      m_ctx{inv, m_state.store, m_state.ledger, m_clock, &g_cancel, progress_printer(g), &m_hooks} {
+}
+
 core::TimePoint parse_at_or_exit(const std::string& at) {
     if (at.empty())
         return core::SystemClock().now();

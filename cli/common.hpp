@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "inventory/load.hpp"
+#include "operations/issue.hpp"
 #include "operations/open_state.hpp"
 
 namespace certfleet::cli {
@@ -53,6 +54,24 @@ using State = operations::OpenState;
 State open_state(const inventory::Inventory& inv, bool take_lock);
 // For status and --dry-run: writes nothing, not even a missing state directory.
 State open_state_readonly(const inventory::Inventory& inv);
+
+// What a command that acts on the fleet (issue, deploy, renew, run) holds
+// while it runs: the state (locked unless a dry run), the clock, the
+// inventory's hooks and the operations::Context over them, with progress
+// lines on a terminal.
+class FleetSession {
+public:
+    FleetSession(const inventory::Inventory& inv, const Globals& g, bool dry_run);
+    FleetSession(const FleetSession&) = delete;
+    FleetSession& operator=(const FleetSession&) = delete;
+    operations::Context& ctx() { return m_ctx; }
+
+private:
+    State m_state;
+    core::SystemClock m_clock;
+    hooks::HookRunner m_hooks;
+    operations::Context m_ctx;
+};
 
 // Certificate names given on the command line must exist (else exit 64).
 void check_certificate_names(const inventory::Inventory& inv,

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/crypto.hpp"
+#include "core/enum_names.hpp"
 #include "core/process.hpp"
 #include "distribute/deploy_internal.hpp"
 #include "distribute/tls_probe.hpp"
@@ -22,7 +23,7 @@ using namespace detail;
 
 namespace {
 
-constexpr std::pair<DeployResult, std::string_view> kDeployResultNames[] = {
+constexpr core::EnumNames<DeployResult> kDeployResultNames[] = {
     {DeployResult::Deployed, "deployed"},      {DeployResult::Unchanged, "unchanged"},
     {DeployResult::RolledBack, "rolled_back"}, {DeployResult::Failed, "failed"},
     {DeployResult::Skipped, "skipped"},        {DeployResult::Planned, "planned"},
@@ -31,17 +32,11 @@ constexpr std::pair<DeployResult, std::string_view> kDeployResultNames[] = {
 }  // namespace
 
 std::string_view deploy_result_name(DeployResult result) {
-    for (const auto& [r, name] : kDeployResultNames)
-        if (r == result)
-            return name;
-    return "failed";
+    return core::enum_name(kDeployResultNames, result, "failed");
 }
 
 std::optional<DeployResult> parse_deploy_result(std::string_view name) {
-    for (const auto& [r, n] : kDeployResultNames)
-        if (n == name)
-            return r;
-    return std::nullopt;
+    return core::enum_from_name(kDeployResultNames, name);
 }
 
 namespace {

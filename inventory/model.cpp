@@ -2,29 +2,25 @@
 
 #include <algorithm>
 
+#include "core/enum_names.hpp"
+
 namespace certfleet::inventory {
 
+namespace {
+
+constexpr core::EnumNames<HookEvent> kHookEventNames[] = {
+    {HookEvent::Deploy, "deploy"}, {HookEvent::Failure, "failure"}, {HookEvent::Post, "post"},
+    {HookEvent::Pre, "pre"},       {HookEvent::Warning, "warning"},
+};
+
+}  // namespace
+
 std::string_view hook_event_name(HookEvent event) {
-    switch (event) {
-        case HookEvent::Deploy:
-            return "deploy";
-        case HookEvent::Failure:
-            return "failure";
-        case HookEvent::Post:
-            return "post";
-        case HookEvent::Pre:
-            return "pre";
-        case HookEvent::Warning:
-            return "warning";
-    }
-    return "";
+    return core::enum_name(kHookEventNames, event, "");
 }
 
 std::optional<HookEvent> parse_hook_event(std::string_view name) {
-    for (HookEvent event : kHookEvents)
-        if (hook_event_name(event) == name)
-            return event;
-    return std::nullopt;
+    return core::enum_from_name(kHookEventNames, name);
 }
 
 std::vector<std::string> deploy_hosts(const Inventory& inventory, const CertificateSpec& cert) {

@@ -16,8 +16,6 @@ namespace certfleet::operations {
 
 namespace {
 
-using renewal::Severity;
-
 // Keeps the worst reason as the item's kind, and every reason in the message.
 void add_reason(CheckItem& item, renewal::Severity severity, const std::string& kind,
                 const std::string& text) {

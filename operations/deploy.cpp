@@ -14,6 +14,22 @@ namespace certfleet::operations {
 
 namespace {
 
+// What one host's deployment (or rollback) reports, before its wave and any
+// ledger error are known.
+HostOutcome host_outcome(const std::string& host, const std::string& certificate,
+                         const distribute::DeployOutcome& outcome) {
+    HostOutcome o;
+    o.host = host;
+    o.certificate = certificate;
+    o.result = outcome.result;
+    o.version = outcome.version;
+    o.served_serial = outcome.served_serial;
+    o.error = outcome.error;
+    o.hint = outcome.hint;
+    o.adopted = outcome.adopted;
+    return o;
+}
+
 bool contains(const std::vector<std::string>& v, const std::string& x) {
     return std::find(v.begin(), v.end(), x) != v.end();
 }
@@ -230,16 +246,7 @@ bool deploy_host(DeployRun& run, const CertificateTask& task, const std::string&
         more_work = --run.pending.at(host) > 0;
     }
     run.pool.release(host, more_work);
-    HostOutcome o{host,
-                  name,
-                  outcome.result,
-                  outcome.version,
-                  outcome.served_serial,
-                  outcome.error,
-                  outcome.hint,
-                  "",
-                  outcome.adopted,
-                  ""};
+    HostOutcome o = host_outcome(host, name, outcome);
     if (!outcome.error.empty())
         spdlog::error("{} on {}: {}", name, host, outcome.error);
     else if (ctx.progress)
@@ -327,16 +334,8 @@ HostOutcome run_rollback(Context& ctx, const RollbackOptions& options) {
     auto transport = fleet::make_transport(host);
     auto outcome = distribute::rollback(*transport, fleet::host_target(ctx.inventory, host, cert),
                                         options.certificate, options.version);
-    HostOutcome o{options.host,
-                  options.certificate,
-                  outcome.result,
-                  outcome.version,
-                  outcome.served_serial,
-                  outcome.error,
-                  outcome.hint,
-                  "",
-                  false,
-                  ""};
+    HostOutcome o = host_outcome(options.host, options.certificate, outcome);
+    o.adopted = false;
     // For `rollback`, the swap back succeeding is the result asked for.
     if (outcome.result == HostResult::Deployed)
         o.result = HostResult::RolledBack;

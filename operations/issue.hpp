@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/enum_names.hpp"
 #include "hooks/hooks.hpp"
 #include "inventory/model.hpp"
 #include "state/ledger.hpp"
@@ -37,24 +38,18 @@ enum class CertificateAction {
     Failed,     // "failed": due, and the CA, DNS or the store failed
 };
 
-inline constexpr std::pair<CertificateAction, std::string_view> kCertificateActionNames[] = {
+inline constexpr core::EnumNames<CertificateAction> kCertificateActionNames[] = {
     {CertificateAction::Issued, "issued"},   {CertificateAction::Unchanged, "unchanged"},
     {CertificateAction::Planned, "planned"}, {CertificateAction::Deferred, "deferred"},
     {CertificateAction::Failed, "failed"},
 };
 
 constexpr std::string_view certificate_action_name(CertificateAction action) {
-    for (const auto& [a, name] : kCertificateActionNames)
-        if (a == action)
-            return name;
-    return "failed";
+    return core::enum_name(kCertificateActionNames, action, "failed");
 }
 
 constexpr std::optional<CertificateAction> parse_certificate_action(std::string_view name) {
-    for (const auto& [a, n] : kCertificateActionNames)
-        if (n == name)
-            return a;
-    return std::nullopt;
+    return core::enum_from_name(kCertificateActionNames, name);
 }
 
 struct CertificateOutcome {

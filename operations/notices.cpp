@@ -8,8 +8,6 @@ namespace certfleet::operations {
 
 namespace {
 
-using renewal::Severity;
-
 std::string event_for(const CheckItem& item) {
     if (item.kind == "expiry")
         return item.severity == renewal::Severity::Critical ? "expiry_critical" : "expiry_warning";

@@ -3,18 +3,19 @@
 #include <array>
 #include <utility>
 
+#include "core/enum_names.hpp"
 #include "operations/acme_session.hpp"
 
 namespace certfleet::operations {
 
 namespace {
 
-constexpr std::array<std::pair<std::string_view, acme::RevocationReason>, 4> kReasons{{
-    {"unspecified", acme::RevocationReason::Unspecified},
-    {"keyCompromise", acme::RevocationReason::KeyCompromise},
-    {"superseded", acme::RevocationReason::Superseded},
-    {"cessationOfOperation", acme::RevocationReason::CessationOfOperation},
-}};
+constexpr core::EnumNames<acme::RevocationReason> kReasons[] = {
+    {acme::RevocationReason::Unspecified, "unspecified"},
+    {acme::RevocationReason::KeyCompromise, "keyCompromise"},
+    {acme::RevocationReason::Superseded, "superseded"},
+    {acme::RevocationReason::CessationOfOperation, "cessationOfOperation"},
+};
 
 core::Status revoke_at_ca(const state::StoredVersion& current, acme::RevocationReason reason,
                           const AcmeClientSource& client_source) {
@@ -58,7 +59,7 @@ core::Error not_recorded_error(const RevokeOutcome& outcome, const state::Ledger
 const std::vector<std::string>& revocation_reason_names() {
     static const std::vector<std::string> names = [] {
         std::vector<std::string> out;
-        for (const auto& [name, _] : kReasons)
+        for (const auto& [_, name] : kReasons)
             out.emplace_back(name);
         return out;
     }();
@@ -66,17 +67,11 @@ const std::vector<std::string>& revocation_reason_names() {
 }
 
 std::optional<acme::RevocationReason> parse_revocation_reason(std::string_view name) {
-    for (const auto& [n, reason] : kReasons)
-        if (n == name)
-            return reason;
-    return std::nullopt;
+    return core::enum_from_name(kReasons, name);
 }
 
 std::string_view revocation_reason_name(acme::RevocationReason reason) {
-    for (const auto& [name, r] : kReasons)
-        if (r == reason)
-            return name;
-    return "unspecified";
+    return core::enum_name(kReasons, reason, "unspecified");
 }
 
 RevokeOutcome revoke_current(const state::Store& store, state::Ledger& ledger,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "core/enum_names.hpp"
 #include "renewal/policy.hpp"
 #include "state/store_index.hpp"
 
@@ -51,18 +52,19 @@ CertificateStatus certificate_status(const inventory::Inventory& inv,
 
 }  // namespace
 
+constexpr core::EnumNames<CertificateState> kCertificateStateNames[] = {
+    {CertificateState::Ok, "ok"},
+    {CertificateState::Due, "due"},
+    {CertificateState::Expired, "expired"},
+    {CertificateState::Missing, "missing"},
+};
+
 std::string_view certificate_state_name(CertificateState state) {
-    switch (state) {
-        case CertificateState::Ok:
-            return "ok";
-        case CertificateState::Due:
-            return "due";
-        case CertificateState::Expired:
-            return "expired";
-        case CertificateState::Missing:
-            return "missing";
-    }
-    return "missing";
+    return core::enum_name(kCertificateStateNames, state, "missing");
+}
+
+std::optional<CertificateState> parse_certificate_state(std::string_view name) {
+    return core::enum_from_name(kCertificateStateNames, name);
 }
 
 StatusReport collect_status(const inventory::Inventory& inv, const state::Store& store,

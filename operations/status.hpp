@@ -19,6 +19,7 @@ namespace certfleet::operations {
 enum class CertificateState { Ok, Due, Expired, Missing };
 // "ok", "due", "expired", "missing" (docs/json.md, status).
 std::string_view certificate_state_name(CertificateState state);
+std::optional<CertificateState> parse_certificate_state(std::string_view name);
 
 // The store's current version, as status shows it.
 struct CurrentVersion {

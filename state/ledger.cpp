@@ -11,11 +11,11 @@
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include "core/enum_names.hpp"
 #include "state/ledger_sql.hpp"
 
 namespace certfleet::state {
 
-using core::ErrorKind;
 using core::fail;
 using core::Result;
 using core::Status;
@@ -271,7 +271,7 @@ core::Status Ledger::clear_failures(const std::string& cert) {
 
 namespace {
 
-constexpr std::pair<EventKind, std::string_view> kEventKindNames[] = {
+constexpr core::EnumNames<EventKind> kEventKindNames[] = {
     {EventKind::Deployed, "deployed"},      {EventKind::Unchanged, "unchanged"},
     {EventKind::RolledBack, "rolled_back"}, {EventKind::Failed, "failed"},
     {EventKind::Rollback, "rollback"},      {EventKind::RollbackFailed, "rollback_failed"},
@@ -281,17 +281,11 @@ constexpr std::pair<EventKind, std::string_view> kEventKindNames[] = {
 }  // namespace
 
 std::string_view event_kind_name(EventKind kind) {
-    for (const auto& [k, name] : kEventKindNames)
-        if (k == kind)
-            return name;
-    return "unknown";
+    return core::enum_name(kEventKindNames, kind, "unknown");
 }
 
 std::optional<EventKind> parse_event_kind(std::string_view name) {
-    for (const auto& [k, n] : kEventKindNames)
-        if (n == name)
-            return k;
-    return std::nullopt;
+    return core::enum_from_name(kEventKindNames, name);
 }
 
 core::Status Ledger::record_event(const EventRecord& e) {

@@ -13,7 +13,6 @@
 namespace certfleet::state {
 
 namespace fs = std::filesystem;
-using core::ErrorKind;
 using core::fail;
 using core::Result;
 using core::Status;
