@@ -128,7 +128,7 @@ core::Status Scanner::nginx(const std::string& command, const inventory::Host& h
         m_obs.unchecked.push_back("web server configuration: " + p);
     }
     const std::string address = host.settings.verify.address.value_or(
-        host.transport == "local" ? "127.0.0.1" : host.address);
+        host.transport == inventory::HostTransport::Local ? "127.0.0.1" : host.address);
     probe_uses(parsed.uses, address);
     return {};
 }

@@ -140,8 +140,8 @@ nlohmann::json check_report_json(const operations::CheckReport& report) {
         items.push_back(
             {{"certificate", item.certificate},
              {"host", item.host.empty() ? nlohmann::json() : nlohmann::json(item.host)},
-             {"source", item.source},
-             {"kind", item.kind},
+             {"source", operations::check_source_name(item.source)},
+             {"kind", operations::check_kind_name(item.kind)},
              {"serial", item.serial},
              {"not_after", item.not_after ? nlohmann::json(core::format_rfc3339(*item.not_after))
                                           : nlohmann::json()},
@@ -161,7 +161,8 @@ void print_check_details(const operations::CheckReport& report, bool verbose) {
         if (item.severity == renewal::Severity::Ok && !verbose)
             continue;
         rows.push_back({renewal::severity_label(item.severity), item.certificate,
-                        item.host.empty() ? "-" : item.host, item.source, item.message});
+                        item.host.empty() ? "-" : item.host,
+                        std::string(operations::check_source_name(item.source)), item.message});
     }
     if (!rows.empty())
         std::cout << format_table({"SEVERITY", "CERTIFICATE", "HOST", "SOURCE", "DETAIL"}, rows);

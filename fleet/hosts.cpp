@@ -6,7 +6,7 @@
 namespace certfleet::fleet {
 
 std::unique_ptr<distribute::Transport> make_transport(const inventory::Host& host) {
-    if (host.transport == "local")
+    if (host.transport == inventory::HostTransport::Local)
         return std::make_unique<distribute::LocalTransport>(host.name);
     const auto& ssh = host.settings.ssh;
     distribute::SshOptions o;
@@ -33,8 +33,8 @@ distribute::HostTarget host_target(const inventory::Inventory& inventory,
     t.key_group = s.key_group;
     t.keep_versions = inventory.policy.keep_versions;
     t.verify.enabled = s.verify.enabled;
-    t.verify.address =
-        s.verify.address.value_or(host.transport == "local" ? "127.0.0.1" : host.address);
+    t.verify.address = s.verify.address.value_or(
+        host.transport == inventory::HostTransport::Local ? "127.0.0.1" : host.address);
     t.verify.port = s.verify.port;
     if (s.verify.server_name) {
         t.verify.server_name = *s.verify.server_name;

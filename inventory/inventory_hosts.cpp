@@ -105,12 +105,12 @@ void load_groups(ObjectReader& top, Inventory& inventory,
 void load_host(ObjectReader& r, Host& host) {
     Checker& checker = r.checker();
     if (auto transport = r.one_of("transport", {"ssh", "local"}))
-        host.transport = *transport;
+        host.transport = parse_host_transport(*transport).value_or(HostTransport::Ssh);
     if (auto address = r.non_empty_string("address")) {
         if (address->find_first_of(" \t/") != std::string::npos)
             checker.error(r.path_of("address"), "expected a host name or an IP address");
         host.address = *address;
-    } else if (!r.get("address") && host.transport == "ssh") {
+    } else if (!r.get("address") && host.transport == HostTransport::Ssh) {
         r.missing("address", "unless \"transport\" is \"local\"");
     }
     if (auto groups = r.strings("groups")) {
@@ -237,7 +237,7 @@ void load_hosts(ObjectReader& top, Inventory& inventory) {
                 apply_settings(layer->second, settings);
         apply_settings(host_layers[name].layer, settings);
         if (!settings.verify.address) {
-            if (host.transport == "local")
+            if (host.transport == HostTransport::Local)
                 settings.verify.address = "127.0.0.1";
             else if (!host.address.empty())
                 settings.verify.address = host.address;

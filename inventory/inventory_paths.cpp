@@ -127,7 +127,7 @@ void check_host_paths(Checker& checker, const Host& host, const std::string& hos
             path = member_path(section.empty() ? host_path : member_path(host_path, section), key);
         return state.reported.insert(path).second ? path : std::string();
     };
-    if (host.transport == "ssh") {
+    if (host.transport == HostTransport::Ssh) {
         if (s.ssh.known_hosts.empty()) {
             state.without_known_hosts.push_back(host.name);
         } else if (std::string path = once(origins.known_hosts, "ssh", "known_hosts");

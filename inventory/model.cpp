@@ -8,12 +8,25 @@ namespace certfleet::inventory {
 
 namespace {
 
+constexpr core::EnumNames<HostTransport> kHostTransportNames[] = {
+    {HostTransport::Ssh, "ssh"},
+    {HostTransport::Local, "local"},
+};
+
 constexpr core::EnumNames<HookEvent> kHookEventNames[] = {
     {HookEvent::Deploy, "deploy"}, {HookEvent::Failure, "failure"}, {HookEvent::Post, "post"},
     {HookEvent::Pre, "pre"},       {HookEvent::Warning, "warning"},
 };
 
 }  // namespace
+
+std::string_view host_transport_name(HostTransport transport) {
+    return core::enum_name(kHostTransportNames, transport, "ssh");
+}
+
+std::optional<HostTransport> parse_host_transport(std::string_view name) {
+    return core::enum_from_name(kHostTransportNames, name);
+}
 
 std::string_view hook_event_name(HookEvent event) {
     return core::enum_name(kHookEventNames, event, "");

@@ -116,10 +116,16 @@ struct HostSettings {
     AuditSettings audit;
 };
 
+// How certfleet reaches a host: over SSH, or on this machine itself.
+enum class HostTransport { Ssh, Local };
+
+std::string_view host_transport_name(HostTransport transport);  // "ssh" | "local"
+std::optional<HostTransport> parse_host_transport(std::string_view name);
+
 struct Host {
     std::string name;
     std::string address;
-    std::string transport = "ssh";  // "ssh" | "local"
+    HostTransport transport = HostTransport::Ssh;
     std::vector<std::string> groups;
     HostSettings settings;  // resolved
 };

@@ -6,6 +6,7 @@
 #include <thread>
 #include <tuple>
 
+#include "core/enum_names.hpp"
 #include "core/hostname.hpp"
 #include "core/parallel.hpp"
 #include "distribute/tls_probe.hpp"
@@ -16,11 +17,27 @@ namespace certfleet::operations {
 
 namespace {
 
-// Keeps the worst reason as the item's kind, and every reason in the message.
-void add_reason(CheckItem& item, renewal::Severity severity, const std::string& kind,
+constexpr core::EnumNames<CheckSource> kCheckSourceNames[] = {
+    {CheckSource::Store, "store"},
+    {CheckSource::Served, "served"},
+};
+
+constexpr core::EnumNames<CheckKind> kCheckKindNames[] = {
+    {CheckKind::Expiry, "expiry"},
+    {CheckKind::NotIssued, "not_issued"},
+    {CheckKind::RenewalFailing, "renewal_failing"},
+    {CheckKind::DeployFailed, "deploy_failed"},
+    {CheckKind::ServedMismatch, "served_mismatch"},
+    {CheckKind::NameMismatch, "name_mismatch"},
+    {CheckKind::ProbeFailed, "probe_failed"},
+};
+
+// Keeps the worst reason as the item's kind, and every reason in the message
+// (each reason's text is non-empty, so an empty message means "no reason yet").
+void add_reason(CheckItem& item, renewal::Severity severity, CheckKind kind,
                 const std::string& text) {
     // The worst reason leads: the first line of `check` shows only that one.
-    if (static_cast<int>(severity) > static_cast<int>(item.severity) || item.kind.empty()) {
+    if (static_cast<int>(severity) > static_cast<int>(item.severity) || item.message.empty()) {
         item.kind = kind;
         item.message = text + (item.message.empty() ? "" : "; " + item.message);
     } else {
@@ -29,7 +46,7 @@ void add_reason(CheckItem& item, renewal::Severity severity, const std::string& 
     item.severity = renewal::worst(item.severity, severity);
 }
 
-CheckItem make_item(const std::string& cert, const std::string& host, const char* source) {
+CheckItem make_item(const std::string& cert, const std::string& host, CheckSource source) {
     CheckItem item;
     item.certificate = cert;
     item.host = host;
@@ -44,14 +61,14 @@ void set_validity(CheckItem& item, const core::CertificateInfo& info,
     item.not_after = info.not_after;
     auto verdict = renewal::evaluate_expiry(info, policy, at);
     item.seconds_left = verdict.left.count();
-    add_reason(item, verdict.severity, "expiry", verdict.text);
+    add_reason(item, verdict.severity, CheckKind::Expiry, verdict.text);
 }
 
 CheckItem store_item(const inventory::CertificateSpec& spec,
                      const std::optional<state::StoredVersion>& current,
                      const state::FailureState* failure, const inventory::Policy& policy,
                      core::TimePoint at) {
-    CheckItem item = make_item(spec.name, "", "store");
+    CheckItem item = make_item(spec.name, "", CheckSource::Store);
     std::string failing;
     if (failure)
         failing = "renewal failing since " + core::format_rfc3339(failure->last_failure_at) + " (" +
@@ -60,12 +77,12 @@ CheckItem store_item(const inventory::CertificateSpec& spec,
     if (current) {
         set_validity(item, current->info, policy, at);
         if (failure)
-            add_reason(item, renewal::Severity::Warning, "renewal_failing", failing);
+            add_reason(item, renewal::Severity::Warning, CheckKind::RenewalFailing, failing);
     } else if (failure) {
         // Why it is not issued says more than that it is not.
-        add_reason(item, renewal::Severity::Warning, "renewal_failing", failing);
+        add_reason(item, renewal::Severity::Warning, CheckKind::RenewalFailing, failing);
     } else {
-        add_reason(item, renewal::Severity::Warning, "not_issued",
+        add_reason(item, renewal::Severity::Warning, CheckKind::NotIssued,
                    "not issued yet (run `certfleet run` or `certfleet issue " + spec.name + "`)");
     }
     return item;
@@ -137,7 +154,7 @@ void judge_served(CheckItem& item, const Probe& probe,
                   core::TimePoint at) {
     const std::string where = probe.address + ":" + std::to_string(probe.port);
     if (!probe.result) {
-        add_reason(item, renewal::Severity::Unknown, "probe_failed",
+        add_reason(item, renewal::Severity::Unknown, CheckKind::ProbeFailed,
                    "cannot see what it serves: " + probe.result.error().message);
         return;
     }
@@ -146,18 +163,20 @@ void judge_served(CheckItem& item, const Probe& probe,
     if (!probe.server_name.empty()) {
         auto covers = core::certificate_covers(served.pem, probe.server_name);
         if (covers && !*covers)
-            add_reason(item, renewal::Severity::Critical, "name_mismatch",
+            add_reason(item, renewal::Severity::Critical, CheckKind::NameMismatch,
                        where + " serves a certificate that is not valid for " + probe.server_name +
                            " (" + served.info.subject + ")");
     }
     if (current) {
         item.current = served.info.serial_hex == current->info.serial_hex;
         // Why it is not current, when the ledger knows: more useful than the symptom.
-        if (!item.current && failed_deploy)
-            add_reason(item, renewal::Severity::Warning, "deploy_failed",
+        if (!item.current && failed_deploy) {
+            item.failed_deployment = failed_deploy->kind;
+            add_reason(item, renewal::Severity::Warning, CheckKind::DeployFailed,
                        deploy_failure_text(*failed_deploy));
+        }
         if (!item.current)
-            add_reason(item, renewal::Severity::Warning, "served_mismatch",
+            add_reason(item, renewal::Severity::Warning, CheckKind::ServedMismatch,
                        where + " serves serial " + served.info.serial_hex + ", not the current " +
                            current->info.serial_hex + " (run `certfleet deploy " +
                            item.certificate + " --host " + item.host + "`)");
@@ -165,6 +184,22 @@ void judge_served(CheckItem& item, const Probe& probe,
 }
 
 }  // namespace
+
+std::string_view check_source_name(CheckSource source) {
+    return core::enum_name(kCheckSourceNames, source, "store");
+}
+
+std::optional<CheckSource> parse_check_source(std::string_view name) {
+    return core::enum_from_name(kCheckSourceNames, name);
+}
+
+std::string_view check_kind_name(CheckKind kind) {
+    return core::enum_name(kCheckKindNames, kind, "expiry");
+}
+
+std::optional<CheckKind> parse_check_kind(std::string_view name) {
+    return core::enum_from_name(kCheckKindNames, name);
+}
 
 renewal::Severity CheckReport::state() const {
     renewal::Severity s = renewal::Severity::Ok;
@@ -269,11 +304,12 @@ CheckReport run_check(const inventory::Inventory& inv, const state::Store& store
                                       currents[name] ? currents[name]->info.serial_hex : ""});
                 probe_of.push_back(it->second);
                 failed_of.push_back(deploy_failed ? &ev->second : nullptr);
-                served.push_back(make_item(name, host_name, "served"));
+                served.push_back(make_item(name, host_name, CheckSource::Served));
             } else if (deploy_failed) {
                 // Without a probe the ledger is all we know about this host.
-                CheckItem item = make_item(name, host_name, "store");
-                add_reason(item, renewal::Severity::Warning, "deploy_failed",
+                CheckItem item = make_item(name, host_name, CheckSource::Store);
+                item.failed_deployment = ev->second.kind;
+                add_reason(item, renewal::Severity::Warning, CheckKind::DeployFailed,
                            deploy_failure_text(ev->second));
                 report.items.push_back(std::move(item));
             }

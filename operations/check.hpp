@@ -5,7 +5,9 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/time.hpp"
@@ -30,13 +32,36 @@ struct CheckOptions {
         probe_with;
 };
 
+// Where an item's certificate was looked at.
+enum class CheckSource {
+    Store,   // "store": the store's current version (or the ledger's memory of a host)
+    Served,  // "served": what a TLS handshake with the host returned
+};
+
+// Why an item is what it is (the worst reason when several apply).
+enum class CheckKind {
+    Expiry,          // "expiry": its validity against warn_before / critical_before
+    NotIssued,       // "not_issued": nothing in the store yet
+    RenewalFailing,  // "renewal_failing": the ledger remembers failed attempts
+    DeployFailed,    // "deploy_failed": the host's last deployment failed or rolled back
+    ServedMismatch,  // "served_mismatch": the host serves another serial than the current
+    NameMismatch,    // "name_mismatch": what it serves is not valid for its server name
+    ProbeFailed,     // "probe_failed": the handshake failed; nothing was seen
+};
+
+std::string_view check_source_name(CheckSource source);
+std::optional<CheckSource> parse_check_source(std::string_view name);
+std::string_view check_kind_name(CheckKind kind);
+std::optional<CheckKind> parse_check_kind(std::string_view name);
+
 struct CheckItem {
     std::string certificate;
-    std::string host;    // empty for the store's own certificate
-    std::string source;  // "store" | "served"
-    // expiry | not_issued | renewal_failing | deploy_failed | served_mismatch |
-    // name_mismatch | probe_failed (the worst reason when several apply)
-    std::string kind;
+    std::string host;  // empty for the store's own certificate
+    CheckSource source = CheckSource::Store;
+    CheckKind kind = CheckKind::Expiry;
+    // The failed deployment the ledger remembers for this host, when there is one
+    // (Failed, RolledBack or RollbackFailed).
+    std::optional<state::EventKind> failed_deployment;
     std::string serial;
     std::optional<core::TimePoint> not_after;
     std::optional<core::TimePoint> not_before;

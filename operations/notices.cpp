@@ -9,24 +9,31 @@ namespace certfleet::operations {
 namespace {
 
 std::string event_for(const CheckItem& item) {
-    if (item.kind == "expiry")
-        return item.severity == renewal::Severity::Critical ? "expiry_critical" : "expiry_warning";
-    if (item.kind == "renewal_failing" || item.kind == "not_issued")
-        return "renewal_failure";
-    if (item.kind == "deploy_failed")
-        return item.message.find("rolled_back") != std::string::npos ? "rollback"
-                                                                     : "deployment_failure";
-    if (item.kind == "served_mismatch" || item.kind == "name_mismatch")
-        return "served_mismatch";
+    switch (item.kind) {
+        case CheckKind::Expiry:
+            return item.severity == renewal::Severity::Critical ? "expiry_critical"
+                                                                : "expiry_warning";
+        case CheckKind::RenewalFailing:
+        case CheckKind::NotIssued:
+            return "renewal_failure";
+        case CheckKind::DeployFailed:
+            return item.failed_deployment == state::EventKind::RolledBack ? "rollback"
+                                                                          : "deployment_failure";
+        case CheckKind::ServedMismatch:
+        case CheckKind::NameMismatch:
+            return "served_mismatch";
+        case CheckKind::ProbeFailed:
+            break;
+    }
     return "probe_failure";
 }
 
 std::string next_step(const CheckItem& item) {
-    if (item.kind == "renewal_failing" || item.kind == "not_issued" ||
-        (item.kind == "expiry" && item.host.empty()))
+    if (item.kind == CheckKind::RenewalFailing || item.kind == CheckKind::NotIssued ||
+        (item.kind == CheckKind::Expiry && item.host.empty()))
         return "Next step: run `certfleet issue " + item.certificate +
                " -v` and fix what it reports (DNS provider, CA answer), then `certfleet run`.";
-    if (item.kind == "probe_failed")
+    if (item.kind == CheckKind::ProbeFailed)
         return "Next step: check that " + item.host +
                " is up and its TLS listener answers (`certfleet status " + item.certificate + "`).";
     return "Next step: run `certfleet deploy " + item.certificate + " --host " + item.host +
@@ -38,7 +45,7 @@ hooks::Notice to_notice(const inventory::Inventory& inv, const CheckItem& item) 
     hooks::Notice n;
     n.event = event_for(item);
     n.severity = item.severity == renewal::Severity::Critical ? "critical" : "warning";
-    if (item.source == "served")
+    if (item.source == CheckSource::Served)
         n.key = "served:" + item.certificate + "@" + item.host;
     else if (!item.host.empty())
         n.key = "deploy:" + item.certificate + "@" + item.host;
@@ -46,7 +53,7 @@ hooks::Notice to_notice(const inventory::Inventory& inv, const CheckItem& item) 
         n.key = "cert:" + item.certificate;
     // Severity, reason and serial: a new serial or an escalation is news; the
     // ticking "expires in N days" is not.
-    n.fingerprint = n.severity + "|" + item.kind + "|" + item.serial;
+    n.fingerprint = n.severity + "|" + std::string(check_kind_name(item.kind)) + "|" + item.serial;
     n.cert = item.certificate;
     n.host = item.host;
     if (auto it = inv.certificates.find(item.certificate); it != inv.certificates.end())

@@ -38,10 +38,10 @@ hooks::RunMetrics collect_metrics(const Context& ctx, const RunReport& report,
     }
     int probe_failures = 0;
     for (const auto& item : report.check.items) {
-        if (item.source != "served")
+        if (item.source != CheckSource::Served)
             continue;
         m.served.push_back({item.certificate, item.host, item.not_after, item.current});
-        probe_failures += item.kind == "probe_failed" ? 1 : 0;
+        probe_failures += item.kind == CheckKind::ProbeFailed ? 1 : 0;
     }
     int deploy_failures = 0;
     for (const auto& h : report.deployed.hosts)

@@ -11,7 +11,7 @@ namespace fs = std::filesystem;
 
 void inspect_local_hosts(const inventory::Inventory& inv, ScheduleNeeds& needs) {
     for (const auto& [name, host] : inv.hosts) {
-        if (host.transport != "local")
+        if (host.transport != inventory::HostTransport::Local)
             continue;
         const auto& s = host.settings;
         needs.writable.insert(s.cert_root);

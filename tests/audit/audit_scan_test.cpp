@@ -67,7 +67,7 @@ struct HostDir {
         inv.certificates["media"] = spec;
         inventory::Host host;
         host.name = "self";
-        host.transport = "local";
+        host.transport = inventory::HostTransport::Local;
         host.settings.cert_root = dir / "live";
         host.settings.audit.config_dump_command = "cat " + (dir / "dump.txt");
         host.settings.audit.scan_dirs = {dir / "scan"};

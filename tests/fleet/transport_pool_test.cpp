@@ -15,7 +15,7 @@ inventory::Inventory local_fleet(int n) {
     for (int i = 1; i <= n; ++i) {
         inventory::Host h;
         h.name = "h" + std::to_string(i);
-        h.transport = "local";
+        h.transport = inventory::HostTransport::Local;
         inv.hosts[h.name] = h;
     }
     return inv;

@@ -51,7 +51,7 @@ TEST_CASE("the full example inventory (every section) loads into the model", "[i
     CHECK(cdn.settings.audit.scan_dirs == std::vector<std::string>{"/etc/ssl/private"});
     CHECK_FALSE(cdn.settings.key_group);
     const Host& local = inv.hosts.at("web-local");
-    CHECK(local.transport == "local");
+    CHECK(local.transport == HostTransport::Local);
     CHECK(local.settings.verify.address == "127.0.0.1");
     CHECK(local.settings.cert_root == dir.path() + "/live");
     CHECK(cdn.settings.cert_root == "/etc/certfleet/live");

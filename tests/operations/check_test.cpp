@@ -12,6 +12,7 @@
 
 using namespace certfleet;
 using core::Seconds;
+using operations::CheckKind;
 using renewal::Severity;
 
 namespace {
@@ -49,7 +50,7 @@ struct Fixture {
         inv.certificates["media"] = spec;
         inventory::Host host;
         host.name = "edge-1";
-        host.transport = "local";
+        host.transport = inventory::HostTransport::Local;
         host.settings.verify.enabled = false;
         inv.hosts["edge-1"] = host;
         auto m = distribute::test::make_material("media", "v1", 4242);
@@ -79,7 +80,7 @@ TEST_CASE("check: store expiry, renewal failures and failed deployments", "[chec
     // The material lives 90 days: 80 days on it is inside the 21d warning.
     auto later = f.check(Seconds{80 * kDay + 3600});
     CHECK(later.exit_code() == 1);
-    CHECK(later.items[0].kind == "expiry");
+    CHECK(later.items[0].kind == CheckKind::Expiry);
     INFO(later.first_line());
     CHECK(later.first_line().rfind("CERTFLEET WARNING - media: expires in 9d", 0) == 0);
     CHECK(f.check(Seconds{85 * kDay}).exit_code() == 2);
@@ -88,7 +89,7 @@ TEST_CASE("check: store expiry, renewal failures and failed deployments", "[chec
         {"media", core::SystemClock().now(), "dns", "DNS update refused (NOTAUTH)", std::nullopt}));
     auto failing = f.check();
     CHECK(failing.exit_code() == 1);
-    CHECK(failing.items[0].kind == "renewal_failing");
+    CHECK(failing.items[0].kind == CheckKind::RenewalFailing);
     CHECK(failing.items[0].message.find("DNS update refused (NOTAUTH)") != std::string::npos);
 
     const auto now = core::SystemClock().now();
@@ -97,8 +98,19 @@ TEST_CASE("check: store expiry, renewal failures and failed deployments", "[chec
     auto deploy = f.check();
     REQUIRE(deploy.items.size() == 2);
     CHECK(deploy.items[1].host == "edge-1");
-    CHECK(deploy.items[1].kind == "deploy_failed");
+    CHECK(deploy.items[1].kind == CheckKind::DeployFailed);
     CHECK(deploy.items[1].message.find("nginx -t failed") != std::string::npos);
+    CHECK(deploy.items[1].failed_deployment == state::EventKind::RolledBack);
+    // The notice says "rollback" from the ledger's event kind, not from the text.
+    auto notices = operations::notices_from_check(f.inv, deploy);
+    REQUIRE(notices.size() == 2);
+    CHECK(notices[1].event == "rollback");
+    CHECK(notices[1].key == "deploy:media@edge-1");
+    REQUIRE(f.ledger.record_event({"media", "edge-1", state::EventKind::Failed, "v1",
+                                   "version v1: rolled_back is only a word here", now}));
+    auto failed = f.check();
+    CHECK(failed.items[1].failed_deployment == state::EventKind::Failed);
+    CHECK(operations::notices_from_check(f.inv, failed)[1].event == "deployment_failure");
     // A later success clears it.
     REQUIRE(f.ledger.record_event(
         {"media", "edge-1", state::EventKind::Deployed, "v1", "version v1", now}));
@@ -109,7 +121,7 @@ TEST_CASE("check: store expiry, renewal failures and failed deployments", "[chec
     f.inv.certificates["fresh"].name = "fresh";
     auto fresh = f.check();
     CHECK(fresh.items[0].certificate == "fresh");
-    CHECK(fresh.items[0].kind == "not_issued");
+    CHECK(fresh.items[0].kind == CheckKind::NotIssued);
     CHECK(fresh.items[0].message.find("certfleet issue fresh") != std::string::npos);
 }
 

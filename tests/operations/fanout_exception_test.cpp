@@ -18,6 +18,7 @@
 #include "support/temp_files.hpp"
 
 using namespace certfleet;
+using operations::CheckKind;
 
 namespace {
 
@@ -44,7 +45,7 @@ struct Fleet {
         for (const char* name : {"edge-1", "edge-2"}) {
             inventory::Host host;
             host.name = name;
-            host.transport = "local";
+            host.transport = inventory::HostTransport::Local;
             host.settings.cert_root = dir.path + "/" + name;
             std::filesystem::create_directories(host.settings.cert_root);
             host.settings.verify.enabled = false;
@@ -114,7 +115,7 @@ TEST_CASE("check: a probe that throws makes its item UNKNOWN, the others are pro
     CHECK(edge1.host == "edge-1");
     CHECK(has_text(edge1.message, "connection refused"));
     CHECK(edge2.host == "edge-2");
-    CHECK(edge2.kind == "probe_failed");
+    CHECK(edge2.kind == CheckKind::ProbeFailed);
     CHECK(edge2.severity == renewal::Severity::Unknown);
     CHECK(has_text(edge2.message, "probe of 127.0.0.1:1002 failed: prober broke"));
 }

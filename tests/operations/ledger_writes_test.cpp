@@ -36,7 +36,7 @@ struct Fleet {
         inv.certificates["media"] = spec;
         inventory::Host host;
         host.name = "edge-1";
-        host.transport = "local";
+        host.transport = inventory::HostTransport::Local;
         host.settings.cert_root = dir / "live";
         host.settings.verify.enabled = false;
         inv.hosts["edge-1"] = host;

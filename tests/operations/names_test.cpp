@@ -9,6 +9,7 @@
 #include "audit/classify.hpp"
 #include "distribute/deploy.hpp"
 #include "inventory/model.hpp"
+#include "operations/check.hpp"
 #include "operations/issue.hpp"
 #include "operations/revoke.hpp"
 #include "operations/status.hpp"
@@ -60,6 +61,13 @@ TEST_CASE("names: hook events", "[names]") {
     CHECK(inventory::hook_event_name(inventory::HookEvent::Deploy) == "deploy");
 }
 
+TEST_CASE("names: host transports", "[names]") {
+    using inventory::HostTransport;
+    check_round_trip<HostTransport>({HostTransport::Ssh, HostTransport::Local},
+                                    inventory::host_transport_name,
+                                    inventory::parse_host_transport);
+}
+
 TEST_CASE("names: certificate actions and states", "[names]") {
     using operations::CertificateAction;
     using operations::CertificateState;
@@ -90,4 +98,16 @@ TEST_CASE("names: ledger event kinds", "[names]") {
          EventKind::Rollback, EventKind::RollbackFailed, EventKind::Revoked},
         state::event_kind_name, state::parse_event_kind);
     CHECK(state::event_kind_name(EventKind::RollbackFailed) == "rollback_failed");
+}
+
+TEST_CASE("names: check sources and kinds", "[names]") {
+    using operations::CheckKind;
+    using operations::CheckSource;
+    check_round_trip<CheckSource>({CheckSource::Store, CheckSource::Served},
+                                  operations::check_source_name, operations::parse_check_source);
+    check_round_trip<CheckKind>({CheckKind::Expiry, CheckKind::NotIssued, CheckKind::RenewalFailing,
+                                 CheckKind::DeployFailed, CheckKind::ServedMismatch,
+                                 CheckKind::NameMismatch, CheckKind::ProbeFailed},
+                                operations::check_kind_name, operations::parse_check_kind);
+    CHECK(operations::check_kind_name(CheckKind::NotIssued) == "not_issued");
 }

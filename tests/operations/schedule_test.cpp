@@ -26,7 +26,7 @@ inventory::Inventory local_inventory() {
     inventory::Inventory inv = plain_inventory();
     inventory::Host web;
     web.name = "web";
-    web.transport = "local";
+    web.transport = inventory::HostTransport::Local;
     web.settings.cert_root = "/srv/web live";
     web.settings.test_command = "sudo nginx -t";
     web.settings.reload_command = "systemctl reload nginx";

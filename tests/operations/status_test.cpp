@@ -100,7 +100,7 @@ TEST_CASE("status adds what each host has deployed to its certificate", "[status
     Fixture f;
     inventory::Host web;
     web.name = "web";
-    web.transport = "local";
+    web.transport = inventory::HostTransport::Local;
     web.settings.cert_root = f.dir.path + "/live";  // nothing deployed yet
     web.settings.verify.enabled = false;
     f.inv.hosts["web"] = web;
