@@ -10,6 +10,7 @@
 #include "core/parallel.hpp"
 #include "operations/acme_session.hpp"
 #include "operations/dns_wiring.hpp"
+#include "operations/ledger_errors.hpp"
 #include "operations/recovery.hpp"
 #include "renewal/policy.hpp"
 #include "state/store_index.hpp"
@@ -86,7 +87,8 @@ std::optional<state::AriRecord> fetch_ari(const Context& ctx, AcmeSession& sessi
 
 void save_ari(state::Ledger& ledger, const state::AriRecord& record) {
     if (auto s = ledger.save_ari(record); !s)
-        spdlog::warn("ledger: {}", s.error().describe());
+        log_unrecorded(ledger, record.cert, "the CA's renewal information", s.error(),
+                       "the next run asks the CA again");
 }
 
 struct Job {

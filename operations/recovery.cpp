@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "acme/issuer.hpp"
+#include "operations/ledger_errors.hpp"
 
 namespace certfleet::operations {
 
@@ -49,7 +50,8 @@ core::Status RememberingProvider::cleanup(const std::vector<dns::ChallengeRecord
     if (removed) {
         std::lock_guard lock(m_ledger_mutex);
         if (auto st = m_ledger.forget_challenges(entries(records)); !st)
-            spdlog::warn("{}: ledger: {}", m_cert, st.error().describe());
+            log_unrecorded(m_ledger, m_cert, "that its challenge records are removed", st.error(),
+                           "the next run removes them again (harmless)");
     }
     return removed;
 }
@@ -58,7 +60,8 @@ void RememberedOrder::created(const std::string& order_url) {
     std::lock_guard lock(m_ledger_mutex);
     m_url = order_url;
     if (auto st = m_ledger.remember_order({m_cert, order_url, m_clock.now()}); !st)
-        spdlog::warn("{}: ledger: {}", m_cert, st.error().describe());
+        log_unrecorded(m_ledger, m_cert, "the CA's order " + order_url, st.error(),
+                       "if this run is killed, the next one cannot resume or clean up that order");
 }
 
 RememberedOrder::~RememberedOrder() {
@@ -66,7 +69,8 @@ RememberedOrder::~RememberedOrder() {
         return;
     std::lock_guard lock(m_ledger_mutex);
     if (auto st = m_ledger.forget_order(m_cert, m_url); !st)
-        spdlog::warn("{}: ledger: {}", m_cert, st.error().describe());
+        log_unrecorded(m_ledger, m_cert, "that the CA's order " + m_url + " is finished",
+                       st.error(), "the next run looks at that order again (harmless)");
 }
 
 namespace {
@@ -99,7 +103,8 @@ void remove_left_records(Context& ctx, DnsWiring& wiring) {
             continue;
         }
         if (auto st = ctx.ledger.forget_challenges(entries); !st)
-            spdlog::warn("ledger: {}", st.error().describe());
+            log_unrecorded(ctx.ledger, cert, "that the left challenge records are removed",
+                           st.error(), "the next run removes them again (harmless)");
     }
 }
 
@@ -123,7 +128,8 @@ void abandon_open_orders(Context& ctx, AcmeSession& session) {
             continue;
         }
         if (auto st = ctx.ledger.forget_order(order.cert, order.url); !st)
-            spdlog::warn("ledger: {}", st.error().describe());
+            log_unrecorded(ctx.ledger, order.cert, "that the order " + order.url + " is cleaned up",
+                           st.error(), "the next run looks at that order again (harmless)");
     }
 }
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "operations/issue.hpp"
+#include "operations/ledger_errors.hpp"
 
 namespace certfleet::operations {
 
@@ -25,7 +26,8 @@ void settle_owed_post_hook(const Context& ctx) {
         ctx.hooks->fire({"post", "", {}, "", "", "", "", "", message});
     }
     if (auto st = ctx.ledger.settle_hook("post"); !st)
-        spdlog::warn("ledger: {}", st.error().describe());
+        log_unrecorded(ctx.ledger, "post hook", "that the owed post hook ran", st.error(),
+                       "the next run runs it once more");
 }
 
 void fire_hook(const Context& ctx, const std::string& event, const std::string& message) {
@@ -35,15 +37,16 @@ void fire_hook(const Context& ctx, const std::string& event, const std::string& 
         settle_owed_post_hook(ctx);
         if (ctx.hooks->has("post"))
             if (auto st = ctx.ledger.owe_hook("post", ctx.clock.now()); !st)
-                spdlog::warn(
-                    "ledger: {} (if this run is killed, the next one will not run the "
-                    "post hook for it)",
-                    st.error().describe());
+                log_unrecorded(ctx.ledger, "post hook", "that this run owes its post hook",
+                               st.error(),
+                               "if this run is killed, the next one will not run the post hook "
+                               "for it");
     }
     ctx.hooks->fire({event, "", {}, "", "", "", "", "", message});
     if (event == "post")
         if (auto st = ctx.ledger.settle_hook("post"); !st)
-            spdlog::warn("ledger: {}", st.error().describe());
+            log_unrecorded(ctx.ledger, "post hook", "that the post hook ran", st.error(),
+                           "the next run runs the post hook once more");
 }
 
 }  // namespace certfleet::operations

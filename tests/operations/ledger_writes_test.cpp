@@ -1,11 +1,16 @@
 // What operations write to the ledger, and what they do when the write
 // fails after a host, the CA or a notifier has acted: the operator is told
 // (the outcome carries it, the exit code counts it), never silently dropped.
+#include <mutex>
+
 #include <catch2/catch.hpp>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "operations/deploy.hpp"
 #include "operations/issue.hpp"
 #include "operations/notices.hpp"
+#include "operations/recovery.hpp"
 #include "support/deploy_test_support.hpp"
 #include "support/ledger_faults.hpp"
 #include "support/temp_files.hpp"
@@ -178,4 +183,33 @@ TEST_CASE("notices sent but not remembered make the channel's result an error", 
     CHECK(results[0].sent == 1);
     CHECK_THAT(results[0].error, Catch::Contains("could not remember") &&
                                      Catch::Contains(testing::kInjectedLedgerError));
+}
+
+TEST_CASE("bookkeeping the ledger cannot record is logged as an error with its cost and next step",
+          "[ledger-writes]") {
+    // -q keeps errors only: these must reach a cron mail, not vanish as warnings.
+    auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(16);
+    auto previous = spdlog::default_logger();
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+    spdlog::set_level(spdlog::level::err);
+
+    Fleet f;
+    testing::fail_ledger_writes(f.ledger.path(), "orders");
+    std::mutex mutex;
+    {
+        operations::RememberedOrder order(f.ledger, mutex, "media", f.clock);
+        order.created("https://ca.test/order/1");
+    }
+
+    spdlog::set_default_logger(previous);
+    spdlog::set_level(spdlog::level::info);
+    auto lines = sink->last_formatted();
+    REQUIRE(lines.size() == 1);  // never recorded: forgetting it deletes no row, and succeeds
+    const std::string order_line = lines[0];
+    CHECK(order_line.find("[error]") != std::string::npos);
+    CHECK(order_line.find("media: the ledger could not record the CA's order "
+                          "https://ca.test/order/1") != std::string::npos);
+    CHECK(order_line.find(testing::kInjectedLedgerError) != std::string::npos);
+    CHECK(order_line.find("cannot resume or clean up that order") != std::string::npos);
+    CHECK(order_line.find("next step: make " + f.ledger.path() + " writable") != std::string::npos);
 }
