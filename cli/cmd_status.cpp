@@ -7,6 +7,7 @@
 
 #include "cli/common.hpp"
 #include "cli/output.hpp"
+#include "core/strings.hpp"
 #include "operations/status.hpp"
 
 namespace certfleet::cli {
@@ -19,19 +20,12 @@ struct StatusArgs {
     bool no_hosts = false;
 };
 
-std::string join(const std::vector<std::string>& v, const char* sep) {
-    std::string out;
-    for (const auto& s : v)
-        out += (out.empty() ? "" : sep) + s;
-    return out;
-}
-
 nlohmann::json host_json(const operations::HostCertStatus& h) {
     return {{"name", h.host},
             {"deployed_version", h.deployed_version},
             {"deployed_serial", h.deployed_serial},
             {"served_serial", h.served_serial},
-            {"state", h.state},
+            {"state", operations::host_state_name(h.state)},
             {"detail", h.detail}};
 }
 
@@ -66,7 +60,7 @@ nlohmann::json status_json(const operations::StatusReport& report) {
 std::vector<std::string> certificate_row(const operations::CertificateStatus& c) {
     const auto& cur = c.current;
     return {c.name,
-            join(c.domains, ","),
+            core::join(c.domains, ","),
             cur ? cur->serial : "-",
             cur ? core::format_rfc3339(cur->not_after) : "-",
             cur ? core::format_rfc3339(cur->renew_at) : "-",
@@ -76,7 +70,7 @@ std::vector<std::string> certificate_row(const operations::CertificateStatus& c)
 std::vector<std::string> host_row(const std::string& cert, const operations::HostCertStatus& h) {
     return {cert,
             h.host,
-            h.state,
+            std::string(operations::host_state_name(h.state)),
             h.deployed_version.empty() ? "-" : h.deployed_version,
             h.served_serial.empty() ? "-" : h.served_serial,
             h.detail};

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "core/crypto.hpp"
+#include "core/strings.hpp"
 #include "distribute/deploy_internal.hpp"
 
 namespace certfleet::distribute::detail {
@@ -75,9 +76,9 @@ std::string version_of_target(const std::string& link_target) {
 
 std::string normalize_serial(const std::string& serial) {
     std::string out;
-    for (char c : serial) {
+    for (char c : core::lower(serial)) {
         if (c != ':') {
-            out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            out += c;
         }
     }
     const auto first = out.find_first_not_of('0');

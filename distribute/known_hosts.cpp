@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/crypto.hpp"
+#include "core/strings.hpp"
 
 namespace certfleet::distribute {
 namespace {
@@ -170,10 +171,8 @@ std::string host_key_algorithms(LIBSSH2_SESSION* session, const std::string& kno
 }
 
 std::string known_hosts_name(const std::string& address, int port) {
-    std::string name = address;
     // OpenSSH compares host names case-insensitively by lowercasing them.
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string name = core::lower(address);
     return port == 22 ? name : "[" + name + "]:" + std::to_string(port);
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/enum_names.hpp"
 #include "core/parallel.hpp"
 #include "distribute/tls_probe.hpp"
 #include "fleet/hosts.hpp"
@@ -9,6 +10,12 @@
 namespace certfleet::operations {
 
 namespace {
+
+constexpr core::EnumNames<HostState> kHostStateNames[] = {
+    {HostState::Current, "current"}, {HostState::Stale, "stale"},
+    {HostState::Missing, "missing"}, {HostState::Failed, "failed"},
+    {HostState::Unknown, "unknown"},
+};
 
 struct Item {
     const inventory::CertificateSpec* cert;
@@ -57,30 +64,38 @@ void fill(Item& item, const inventory::Inventory& inv, distribute::Transport& tr
     bool know_deployed = connected;
     const std::string& seen = know_served ? s.served_serial : s.deployed_serial;
     if (!know_served && !know_deployed) {
-        s.state = "unknown";
+        s.state = HostState::Unknown;
     } else if (!item.store_serial.empty() && seen == item.store_serial) {
-        s.state = "current";
+        s.state = HostState::Current;
     } else {
         auto it = last_results.find({item.cert->name, s.host});
         const bool last_failed =
             it != last_results.end() &&
             (it->second == state::EventKind::Failed || it->second == state::EventKind::RolledBack);
         if (last_failed)
-            s.state = "failed";
+            s.state = HostState::Failed;
         else if (s.deployed_version.empty() &&
                  (!know_served || s.served_serial != s.deployed_serial))
-            s.state = "missing";
+            s.state = HostState::Missing;
         else
-            s.state = "stale";
+            s.state = HostState::Stale;
     }
 }
 
 void mark_unknown(Item& item, const std::string& why) {
-    item.status.state = "unknown";
+    item.status.state = HostState::Unknown;
     item.status.detail = why;
 }
 
 }  // namespace
+
+std::string_view host_state_name(HostState state) {
+    return core::enum_name(kHostStateNames, state, "unknown");
+}
+
+std::optional<HostState> parse_host_state(std::string_view name) {
+    return core::enum_from_name(kHostStateNames, name);
+}
 
 std::map<std::string, std::vector<HostCertStatus>> collect_host_status(
     const inventory::Inventory& inv, const state::Store& store, const state::Ledger& ledger,

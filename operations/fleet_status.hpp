@@ -3,7 +3,9 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "inventory/model.hpp"
@@ -12,12 +14,24 @@
 
 namespace certfleet::operations {
 
+// What one host has of one certificate, from what was looked at.
+enum class HostState {
+    Current,  // "current": it serves (or, unprobed, has deployed) the store's current serial
+    Stale,    // "stale": it has an older version
+    Missing,  // "missing": nothing of this certificate is deployed there
+    Failed,   // "failed": not current, and its last deployment failed or rolled back
+    Unknown,  // "unknown": unreachable, and nothing it serves could be seen
+};
+
+std::string_view host_state_name(HostState state);
+std::optional<HostState> parse_host_state(std::string_view name);
+
 struct HostCertStatus {
     std::string host;
     std::string deployed_version;
     std::string deployed_serial;
     std::string served_serial;
-    std::string state;  // current | stale | missing | failed | unknown
+    HostState state = HostState::Unknown;
     std::string detail;
 };
 

@@ -6,14 +6,12 @@
 #include <set>
 #include <utility>
 
+#include "core/strings.hpp"
+
 namespace certfleet::acme::dns {
 
 std::string normalize_fqdn(std::string_view name) {
-    std::string out;
-    out.reserve(name.size() + 1);
-    for (char c : name) {
-        out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    }
+    std::string out = core::lower(name);
     if (out.empty() || out.back() != '.') {
         out.push_back('.');
     }

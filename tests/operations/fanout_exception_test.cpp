@@ -152,7 +152,7 @@ TEST_CASE("status: a host whose status throws shows unknown rows with the reason
     CHECK(edge1.host == "edge-1");
     CHECK_FALSE(has_text(edge1.detail, "status of this host failed"));
     CHECK(ghost.host == "ghost");
-    CHECK(ghost.state == "unknown");
+    CHECK(ghost.state == operations::HostState::Unknown);
     CHECK(has_text(ghost.detail, "status of this host failed: "));
 }
 

@@ -10,6 +10,7 @@
 #include "distribute/deploy.hpp"
 #include "inventory/model.hpp"
 #include "operations/check.hpp"
+#include "operations/fleet_status.hpp"
 #include "operations/issue.hpp"
 #include "operations/revoke.hpp"
 #include "operations/status.hpp"
@@ -110,4 +111,11 @@ TEST_CASE("names: check sources and kinds", "[names]") {
                                  CheckKind::NameMismatch, CheckKind::ProbeFailed},
                                 operations::check_kind_name, operations::parse_check_kind);
     CHECK(operations::check_kind_name(CheckKind::NotIssued) == "not_issued");
+}
+
+TEST_CASE("names: host states", "[names]") {
+    using operations::HostState;
+    check_round_trip<HostState>({HostState::Current, HostState::Stale, HostState::Missing,
+                                 HostState::Failed, HostState::Unknown},
+                                operations::host_state_name, operations::parse_host_state);
 }

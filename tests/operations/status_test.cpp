@@ -111,6 +111,6 @@ TEST_CASE("status adds what each host has deployed to its certificate", "[status
     const auto& media = status_of(report, "media");
     REQUIRE(media.hosts.size() == 1);
     CHECK(media.hosts[0].host == "web");
-    CHECK(media.hosts[0].state == "missing");
+    CHECK(media.hosts[0].state == operations::HostState::Missing);
     CHECK(status_of(report, "site").hosts.empty());
 }
