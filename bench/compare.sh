@@ -8,7 +8,8 @@
 #
 #   bench/compare.sh OLD_BIN NEW_BIN [HOSTS] [ROUNDS]     (default 50 hosts, 6 rounds)
 #
-# Both binaries must read the same inventory and state format.
+# Each binary keeps its own state directory (a newer one may migrate the
+# ledger beyond what the older reads); both deploy to the same hosts.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,29 +22,37 @@ WORK=$(mktemp -d /tmp/certfleet-bench-compare.XXXXXX)
 LAB="$WORK/lab"
 "$ROOT/examples/lab/lab" start "$LAB" >/dev/null
 trap '"$ROOT/examples/lab/lab" stop "$LAB" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
-INV="$LAB/certfleet.json"
+# inventory_for WHICH: the lab's inventory (JSON with comments, paths relative
+# to it) beside it, with that binary's own state_dir
+inventory_for() {
+    grep -q '"state_dir": "state",' "$LAB/certfleet.json"
+    sed 's|"state_dir": "state",|"state_dir": "state-'"$1"'",|' "$LAB/certfleet.json" >"$LAB/$1.json"
+}
+inventory_for old
+inventory_for new
 
 now() { date +%s.%N; }
-# timed BIN ARGS...: seconds one command took (it must succeed)
+binary() { if [[ $1 == new ]]; then echo "$NEW"; else echo "$OLD"; fi; }
+# timed WHICH ARGS...: seconds one command of that binary took (it must succeed)
 timed() {
-    local bin=$1 start
+    local which=$1 start
     shift
     start=$(now)
-    "$bin" -q -c "$INV" "$@" >/dev/null
+    "$(binary "$which")" -q -c "$LAB/$which.json" "$@" >/dev/null
     echo "$(now) - $start" | bc
 }
 median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 
-"$NEW" -q -c "$INV" issue media >/dev/null
-"$NEW" -q -c "$INV" deploy media --concurrency "$HOSTS" >/dev/null
+for which in old new; do
+    timed "$which" issue media >/dev/null
+    timed "$which" deploy media --concurrency "$HOSTS" >/dev/null
+done
 for f in issue-old issue-new deploy-old deploy-new; do : >"$WORK/$f"; done
 for round in $(seq 1 "$ROUNDS"); do
     if ((round % 2)); then order=(old new); else order=(new old); fi
     for which in "${order[@]}"; do
-        bin=$OLD
-        [[ $which == new ]] && bin=$NEW
-        timed "$bin" issue media --force >>"$WORK/issue-$which"
-        timed "$bin" deploy media --force --concurrency "$HOSTS" >>"$WORK/deploy-$which"
+        timed "$which" issue media --force >>"$WORK/issue-$which"
+        timed "$which" deploy media --force --concurrency "$HOSTS" >>"$WORK/deploy-$which"
     done
 done
 
