@@ -20,12 +20,7 @@ using core::fail;
 using core::Result;
 using core::Status;
 
-using detail::db_failure;
-using detail::exec;
-using detail::from_db;
-using detail::Statement;
-using detail::to_db;
-using detail::Transaction;
+using namespace detail;  // ledger_sql.hpp: the SQLite helpers every ledger file uses
 
 namespace {
 
@@ -224,49 +219,39 @@ Result<Ledger> Ledger::open_in_memory() {
 
 core::Status Ledger::record_issuance(const IssuanceRecord& r) {
     sqlite3* db = m_db.get();
-    Transaction tx(db);
-    if (auto st = tx.begin(); !st)
-        return st;
-    auto ins = Statement::prepare(
-        db,
-        "INSERT INTO issuances (cert, version, serial, domains, key_type, profile, not_before, "
-        "not_after, order_url, issued_at, replaced_version) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-    if (!ins)
-        return ins.failure();
     const std::string domains = nlohmann::json(r.domains).dump();
-    ins->bind(1, r.cert).bind(2, r.version).bind(3, r.serial).bind(4, domains);
-    ins->bind(5, r.key_type).bind(6, r.profile).bind(7, to_db(r.not_before));
-    ins->bind(8, to_db(r.not_after)).bind(9, r.order_url).bind(10, to_db(r.issued_at));
-    ins->bind(11, r.replaced_version);
-    if (auto st = ins->run(); !st)
-        return st;
-    auto clear = Statement::prepare(db, "DELETE FROM failures WHERE cert = ?1");
-    if (!clear)
-        return clear.failure();
-    clear->bind(1, r.cert);
-    if (auto st = clear->run(); !st)
-        return st;
-    return tx.commit();
+    return in_transaction(db, [&]() -> core::Status {
+        auto recorded = write_row(
+            db,
+            "INSERT INTO issuances (cert, version, serial, domains, key_type, profile, "
+            "not_before, not_after, order_url, issued_at, replaced_version) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            [&](Statement& q) {
+                q.bind(1, r.cert).bind(2, r.version).bind(3, r.serial).bind(4, domains);
+                q.bind(5, r.key_type).bind(6, r.profile).bind(7, to_db(r.not_before));
+                q.bind(8, to_db(r.not_after)).bind(9, r.order_url).bind(10, to_db(r.issued_at));
+                q.bind(11, r.replaced_version);
+            });
+        if (!recorded)
+            return recorded;
+        return write_row(db, "DELETE FROM failures WHERE cert = ?1",
+                         [&](Statement& q) { q.bind(1, r.cert); });
+    });
 }
 
 core::Status Ledger::record_failure(const FailureRecord& r) {
-    auto ins = Statement::prepare(m_db.get(),
-                                  "INSERT INTO failures (cert, at, error_kind, message, "
-                                  "retry_after) VALUES (?1, ?2, ?3, ?4, ?5)");
-    if (!ins)
-        return ins.failure();
-    ins->bind(1, r.cert).bind(2, to_db(r.at)).bind(3, r.error_kind).bind(4, r.message);
-    ins->bind(5, r.retry_after);
-    return ins->run();
+    return write_row(m_db.get(),
+                     "INSERT INTO failures (cert, at, error_kind, message, retry_after) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5)",
+                     [&](Statement& q) {
+                         q.bind(1, r.cert).bind(2, to_db(r.at)).bind(3, r.error_kind);
+                         q.bind(4, r.message).bind(5, r.retry_after);
+                     });
 }
 
 core::Status Ledger::clear_failures(const std::string& cert) {
-    auto del = Statement::prepare(m_db.get(), "DELETE FROM failures WHERE cert = ?1");
-    if (!del)
-        return del.failure();
-    del->bind(1, cert);
-    return del->run();
+    return write_row(m_db.get(), "DELETE FROM failures WHERE cert = ?1",
+                     [&](Statement& q) { q.bind(1, cert); });
 }
 
 namespace {
@@ -289,15 +274,14 @@ std::optional<EventKind> parse_event_kind(std::string_view name) {
 }
 
 core::Status Ledger::record_event(const EventRecord& e) {
-    auto ins = Statement::prepare(m_db.get(),
-                                  "INSERT INTO events (cert, host, kind, version, detail, at) "
-                                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    if (!ins)
-        return ins.failure();
     const std::string kind(event_kind_name(e.kind));
-    ins->bind(1, e.cert).bind(2, e.host).bind(3, kind).bind(4, e.version).bind(5, e.detail);
-    ins->bind(6, to_db(e.at));
-    return ins->run();
+    return write_row(m_db.get(),
+                     "INSERT INTO events (cert, host, kind, version, detail, at) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                     [&](Statement& q) {
+                         q.bind(1, e.cert).bind(2, e.host).bind(3, kind).bind(4, e.version);
+                         q.bind(5, e.detail).bind(6, to_db(e.at));
+                     });
 }
 
 namespace {

@@ -6,47 +6,31 @@
 
 namespace certfleet::state {
 
-using detail::from_db;
-using detail::Statement;
-using detail::to_db;
-using detail::Transaction;
+using namespace detail;  // ledger_sql.hpp: the SQLite helpers every ledger file uses
 
 core::Status Ledger::remember_challenges(const std::vector<PublishedChallenge>& records) {
     sqlite3* db = m_db.get();
-    Transaction tx(db);
-    if (auto st = tx.begin(); !st)
-        return st;
-    for (const auto& r : records) {
-        auto q = Statement::prepare(
-            db,
-            "INSERT OR REPLACE INTO challenges (cert, provider, fqdn, value, domain, token, "
-            "key_authorization, published_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-        if (!q)
-            return q.failure();
-        q->bind(1, r.cert).bind(2, r.provider).bind(3, r.fqdn).bind(4, r.value);
-        q->bind(5, r.domain).bind(6, r.token).bind(7, r.key_authorization);
-        q->bind(8, to_db(r.published_at));
-        if (auto st = q->run(); !st)
-            return st;
-    }
-    return tx.commit();
+    return in_transaction(db, [&] {
+        return write_rows(db,
+                          "INSERT OR REPLACE INTO challenges (cert, provider, fqdn, value, domain, "
+                          "token, key_authorization, published_at) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                          records, [](Statement& q, const PublishedChallenge& r) {
+                              q.bind(1, r.cert).bind(2, r.provider).bind(3, r.fqdn);
+                              q.bind(4, r.value).bind(5, r.domain).bind(6, r.token);
+                              q.bind(7, r.key_authorization).bind(8, to_db(r.published_at));
+                          });
+    });
 }
 
 core::Status Ledger::forget_challenges(const std::vector<PublishedChallenge>& records) {
     sqlite3* db = m_db.get();
-    Transaction tx(db);
-    if (auto st = tx.begin(); !st)
-        return st;
-    for (const auto& r : records) {
-        auto q = Statement::prepare(
-            db, "DELETE FROM challenges WHERE cert = ?1 AND fqdn = ?2 AND value = ?3");
-        if (!q)
-            return q.failure();
-        q->bind(1, r.cert).bind(2, r.fqdn).bind(3, r.value);
-        if (auto st = q->run(); !st)
-            return st;
-    }
-    return tx.commit();
+    return in_transaction(db, [&] {
+        return write_rows(db, "DELETE FROM challenges WHERE cert = ?1 AND fqdn = ?2 AND value = ?3",
+                          records, [](Statement& q, const PublishedChallenge& r) {
+                              q.bind(1, r.cert).bind(2, r.fqdn).bind(3, r.value);
+                          });
+    });
 }
 
 std::vector<PublishedChallenge> Ledger::published_challenges() const {
@@ -64,20 +48,16 @@ std::vector<PublishedChallenge> Ledger::published_challenges() const {
 }
 
 core::Status Ledger::remember_order(const OpenOrder& order) {
-    auto q = Statement::prepare(
-        m_db.get(), "INSERT OR REPLACE INTO orders (cert, url, created_at) VALUES (?1, ?2, ?3)");
-    if (!q)
-        return q.failure();
-    q->bind(1, order.cert).bind(2, order.url).bind(3, to_db(order.created_at));
-    return q->run();
+    return write_row(m_db.get(),
+                     "INSERT OR REPLACE INTO orders (cert, url, created_at) VALUES (?1, ?2, ?3)",
+                     [&](Statement& q) {
+                         q.bind(1, order.cert).bind(2, order.url).bind(3, to_db(order.created_at));
+                     });
 }
 
 core::Status Ledger::forget_order(const std::string& cert, const std::string& url) {
-    auto q = Statement::prepare(m_db.get(), "DELETE FROM orders WHERE cert = ?1 AND url = ?2");
-    if (!q)
-        return q.failure();
-    q->bind(1, cert).bind(2, url);
-    return q->run();
+    return write_row(m_db.get(), "DELETE FROM orders WHERE cert = ?1 AND url = ?2",
+                     [&](Statement& q) { q.bind(1, cert).bind(2, url); });
 }
 
 std::vector<OpenOrder> Ledger::open_orders() const {
@@ -92,20 +72,13 @@ std::vector<OpenOrder> Ledger::open_orders() const {
 }
 
 core::Status Ledger::owe_hook(const std::string& event, core::TimePoint since) {
-    auto q = Statement::prepare(m_db.get(),
-                                "INSERT OR IGNORE INTO owed_hooks (event, since) VALUES (?1, ?2)");
-    if (!q)
-        return q.failure();
-    q->bind(1, event).bind(2, to_db(since));
-    return q->run();
+    return write_row(m_db.get(), "INSERT OR IGNORE INTO owed_hooks (event, since) VALUES (?1, ?2)",
+                     [&](Statement& q) { q.bind(1, event).bind(2, to_db(since)); });
 }
 
 core::Status Ledger::settle_hook(const std::string& event) {
-    auto q = Statement::prepare(m_db.get(), "DELETE FROM owed_hooks WHERE event = ?1");
-    if (!q)
-        return q.failure();
-    q->bind(1, event);
-    return q->run();
+    return write_row(m_db.get(), "DELETE FROM owed_hooks WHERE event = ?1",
+                     [&](Statement& q) { q.bind(1, event); });
 }
 
 std::optional<core::TimePoint> Ledger::hook_owed_since(const std::string& event) const {

@@ -125,4 +125,34 @@ private:
     bool m_open = false;
 };
 
+// One write: prepare `sql`, let `bind(Statement&)` fill its parameters, run it.
+template <class Bind>
+core::Status write_row(sqlite3* db, const char* sql, Bind bind) {
+    auto q = Statement::prepare(db, sql);
+    if (!q)
+        return q.failure();
+    bind(*q);
+    return q->run();
+}
+
+// The same write once per item, `bind(Statement&, item)`; stops at the first failure.
+template <class Items, class Bind>
+core::Status write_rows(sqlite3* db, const char* sql, const Items& items, Bind bind) {
+    for (const auto& item : items)
+        if (auto st = write_row(db, sql, [&](Statement& q) { bind(q, item); }); !st)
+            return st;
+    return {};
+}
+
+// `body()` inside one IMMEDIATE transaction: all of its writes or none.
+template <class Body>
+core::Status in_transaction(sqlite3* db, Body body) {
+    Transaction tx(db);
+    if (auto st = tx.begin(); !st)
+        return st;
+    if (auto st = body(); !st)
+        return st;
+    return tx.commit();
+}
+
 }  // namespace certfleet::state::detail

@@ -4,10 +4,7 @@
 
 namespace certfleet::state {
 
-using detail::from_db;
-using detail::Statement;
-using detail::to_db;
-using detail::Transaction;
+using namespace detail;  // ledger_sql.hpp: the SQLite helpers every ledger file uses
 
 std::map<std::string, FailureState> Ledger::all_failure_states() const {
     std::map<std::string, FailureState> out;
@@ -101,16 +98,15 @@ std::map<std::string, AriRecord> Ledger::all_ari() const {
 }
 
 core::Status Ledger::save_ari(const AriRecord& r) {
-    auto q = Statement::prepare(m_db.get(),
-                                "INSERT OR REPLACE INTO ari (cert, serial, window_start, "
-                                "window_end, chosen_at, next_poll, explanation_url) VALUES "
-                                "(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    if (!q)
-        return q.failure();
-    q->bind(1, r.cert).bind(2, r.serial).bind(3, to_db(r.window_start));
-    q->bind(4, to_db(r.window_end)).bind(5, to_db(r.chosen_at)).bind(6, to_db(r.next_poll));
-    q->bind(7, r.explanation_url);
-    return q->run();
+    return write_row(
+        m_db.get(),
+        "INSERT OR REPLACE INTO ari (cert, serial, window_start, window_end, chosen_at, "
+        "next_poll, explanation_url) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [&](Statement& q) {
+            q.bind(1, r.cert).bind(2, r.serial).bind(3, to_db(r.window_start));
+            q.bind(4, to_db(r.window_end)).bind(5, to_db(r.chosen_at));
+            q.bind(6, to_db(r.next_poll)).bind(7, r.explanation_url);
+        });
 }
 
 std::vector<NoticeRecord> Ledger::notices(const std::string& channel) const {
@@ -130,30 +126,22 @@ std::vector<NoticeRecord> Ledger::notices(const std::string& channel) const {
 core::Status Ledger::save_notices(const std::string& channel, const std::vector<NoticeRecord>& sent,
                                   const std::vector<std::string>& resolved) {
     sqlite3* db = m_db.get();
-    Transaction tx(db);
-    if (auto st = tx.begin(); !st)
-        return st;
-    for (const auto& r : sent) {
-        auto q = Statement::prepare(db,
-                                    "INSERT OR REPLACE INTO notices (channel, key, fingerprint, "
-                                    "severity, summary, first_sent, last_sent) VALUES "
-                                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-        if (!q)
-            return q.failure();
-        q->bind(1, channel).bind(2, r.key).bind(3, r.fingerprint).bind(4, r.severity);
-        q->bind(5, r.summary).bind(6, to_db(r.first_sent)).bind(7, to_db(r.last_sent));
-        if (auto st = q->run(); !st)
-            return st;
-    }
-    for (const auto& key : resolved) {
-        auto q = Statement::prepare(db, "DELETE FROM notices WHERE channel = ?1 AND key = ?2");
-        if (!q)
-            return q.failure();
-        q->bind(1, channel).bind(2, key);
-        if (auto st = q->run(); !st)
-            return st;
-    }
-    return tx.commit();
+    return in_transaction(db, [&]() -> core::Status {
+        auto saved = write_rows(db,
+                                "INSERT OR REPLACE INTO notices (channel, key, fingerprint, "
+                                "severity, summary, first_sent, last_sent) VALUES "
+                                "(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                sent, [&](Statement& q, const NoticeRecord& r) {
+                                    q.bind(1, channel).bind(2, r.key).bind(3, r.fingerprint);
+                                    q.bind(4, r.severity).bind(5, r.summary);
+                                    q.bind(6, to_db(r.first_sent)).bind(7, to_db(r.last_sent));
+                                });
+        if (!saved)
+            return saved;
+        return write_rows(
+            db, "DELETE FROM notices WHERE channel = ?1 AND key = ?2", resolved,
+            [&](Statement& q, const std::string& key) { q.bind(1, channel).bind(2, key); });
+    });
 }
 
 }  // namespace certfleet::state
