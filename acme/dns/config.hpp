@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -46,6 +48,14 @@ struct ResolverConfig {
     std::chrono::milliseconds poll_interval{std::chrono::seconds(5)};
     std::chrono::milliseconds query_timeout{std::chrono::seconds(3)};  // one DNS query
     std::string resolv_conf = "/etc/resolv.conf";
+    // How the propagation check asks one server ("host:port") for one name's
+    // TXT values: "" when all `expected` are there, else why not. Empty: a
+    // DNS query with recursion off. A seam for tests, which cannot make a
+    // real query throw.
+    std::function<std::string(const std::string& server, const std::string& fqdn,
+                              const std::set<std::string>& expected,
+                              std::chrono::milliseconds timeout)>
+        check_with;
 };
 
 }  // namespace certfleet::acme::dns

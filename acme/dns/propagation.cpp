@@ -28,7 +28,9 @@ struct Check {
 };
 
 // "" when every expected value is there, else a short reason.
-std::string check_once(const Check& check, milliseconds timeout) {
+std::string check_once(const Check& check, milliseconds timeout, const ResolverConfig& config) {
+    if (config.check_with)
+        return config.check_with(check.server.label(), check.fqdn, check.expected, timeout);
     detail::ExchangeOptions options;
     options.recursion_desired = false;
     options.timeout = timeout;
@@ -42,14 +44,14 @@ std::string check_once(const Check& check, milliseconds timeout) {
 }
 
 void run_round(std::vector<Check>& pending, SteadyClock::time_point deadline,
-               milliseconds query_timeout) {
+               const ResolverConfig& config) {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - SteadyClock::now());
-    const auto timeout = std::clamp(left, milliseconds(100), query_timeout);
+    const auto timeout = std::clamp(left, milliseconds(100), config.query_timeout);
     // The deadline bounds each query (`timeout`), not the fan-out: a round
     // ends when its last query has answered or timed out.
     core::parallel_for(
         pending.size(), kMaxParallel,
-        [&](std::size_t i) { pending[i].state = check_once(pending[i], timeout); },
+        [&](std::size_t i) { pending[i].state = check_once(pending[i], timeout, config); },
         // Not visible as far as we know; the next round asks again.
         [&](std::size_t i, const std::string& what) {
             pending[i].state = "check failed: " + what;
@@ -137,7 +139,7 @@ core::Status Resolver::wait_for_propagation(const std::vector<ChallengeRecord>& 
         if (cancelled(cancel)) {
             return core::fail(core::ErrorKind::Cancelled, "propagation check cancelled");
         }
-        run_round(pending, deadline, m_config.query_timeout);
+        run_round(pending, deadline, m_config);
         if (pending.empty()) {
             spdlog::info("DNS-01 records visible at all {} server/name pair(s) after {}", total,
                          elapsed_text(SteadyClock::now() - start));

@@ -5,7 +5,9 @@
 #include <fstream>
 #include <map>
 #include <netinet/in.h>
+#include <set>
 #include <sstream>
+#include <stdexcept>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -311,4 +313,29 @@ TEST_CASE("propagation check: a silent server is reported as lagging, bounded", 
     auto cancelled =
         resolver->wait_for_propagation({record("_acme-challenge.example.org.", "v")}, &cancel);
     CHECK(cancelled.error().kind == core::ErrorKind::Cancelled);
+}
+
+TEST_CASE("propagation check: a check that throws is that server's reason, the others go on",
+          "[dns]") {
+    ResolverConfig c;
+    c.nameservers = {"127.0.0.1:5301", "127.0.0.1:5302"};
+    c.propagation_timeout = core::Seconds(1);
+    std::atomic<int> asked_second{0};
+    c.check_with = [&](const std::string& server, const std::string&, const std::set<std::string>&,
+                       std::chrono::milliseconds) -> std::string {
+        if (server.find("5301") != std::string::npos)
+            throw std::runtime_error("resolver exploded");
+        ++asked_second;
+        return "";  // the second server has the record
+    };
+    auto resolver = Resolver::create(c);
+    REQUIRE(resolver.ok());
+    auto status = resolver->wait_for_propagation({record("_acme-challenge.example.org.", "v")});
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().kind == core::ErrorKind::Timeout);
+    INFO(status.error().message);
+    CHECK(status.error().message.find("_acme-challenge.example.org. not yet at 127.0.0.1:5301 "
+                                      "(check failed: resolver exploded)") != std::string::npos);
+    CHECK(status.error().message.find("5302") == std::string::npos);
+    CHECK(asked_second == 1);  // answered in the first round, not asked again
 }
