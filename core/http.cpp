@@ -183,10 +183,13 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
     set_extra_trust(curl, m_extra_ca_pem);
     if (request.method == "HEAD") {
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-    } else if (request.method == "POST") {
+    } else if (request.method != "GET") {
+        // POST, and the verbs DNS APIs use (PATCH, PUT, DELETE) with their body.
         curl_easy_setopt(curl, CURLOPT_POST, 1L);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));
+        if (request.method != "POST")
+            curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
 
     CURLcode rc = curl_easy_perform(curl);

@@ -15,7 +15,7 @@
 namespace certfleet::core {
 
 struct HttpRequest {
-    std::string method = "GET";  // GET, HEAD, POST
+    std::string method = "GET";  // GET, HEAD, POST, PATCH, PUT, DELETE
     std::string url;
     std::vector<std::string> headers;  // "Name: value"
     std::string body;

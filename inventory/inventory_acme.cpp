@@ -44,8 +44,49 @@ void load_eab(ObjectReader& acme, Inventory& inventory) {
     inventory.acme.eab = eab;
 }
 
-constexpr std::string_view kRfc2136Only = "only for \"rfc2136\" providers";
-constexpr std::string_view kExecOnly = "only for \"exec\" providers";
+// The settings each provider type takes (besides "type").
+struct ProviderType {
+    std::string_view name;
+    std::vector<std::string_view> keys;
+    std::string_view note;  // for a key given to another type
+};
+const std::vector<ProviderType>& provider_types() {
+    static const std::vector<ProviderType> types = {
+        {"rfc2136",
+         {"server", "tsig_name", "tsig_algorithm", "tsig_secret_file", "ttl"},
+         "only for \"rfc2136\" providers"},
+        {"exec", {"command", "mode", "timeout"}, "only for \"exec\" providers"},
+        {"powerdns",
+         {"api_url", "server_id", "api_key_file", "ttl", "timeout", "ca_bundle"},
+         "only for \"powerdns\" providers"},
+    };
+    return types;
+}
+
+// The keys a provider of `type` may have (every type's, when the type is
+// unknown, so the only error is the type's), and a note for each key that
+// belongs to other types only.
+std::pair<std::vector<std::string_view>, KeyNotes> provider_keys(const std::string& type) {
+    const ProviderType* mine = nullptr;
+    for (const auto& t : provider_types())
+        if (t.name == type)
+            mine = &t;
+    std::vector<std::string_view> known = {"type"};
+    KeyNotes notes;
+    for (const auto& t : provider_types())
+        for (auto k : t.keys) {
+            const bool ours =
+                !mine || std::find(mine->keys.begin(), mine->keys.end(), k) != mine->keys.end();
+            if (ours && std::find(known.begin(), known.end(), k) == known.end())
+                known.push_back(k);
+            if (!ours)
+                notes.emplace_back(k, t.note);
+        }
+    return {known, notes};
+}
+
+void load_rfc2136(ObjectReader& r, DnsProviderConfig& provider);
+void load_powerdns(ObjectReader& r, DnsProviderConfig& provider);
 
 void load_provider(Checker& checker, const std::string& name, const Json& value,
                    const std::string& path, DnsProviderConfig& provider) {
@@ -53,51 +94,17 @@ void load_provider(Checker& checker, const std::string& name, const Json& value,
     std::string type;
     if (value.is_object() && value.contains("type") && value["type"].is_string())
         type = value["type"].get<std::string>();
-    std::vector<std::string_view> rfc2136 = {"type",           "server",           "tsig_name",
-                                             "tsig_algorithm", "tsig_secret_file", "ttl"};
-    std::vector<std::string_view> exec = {"type", "command", "mode", "timeout"};
-    std::vector<std::string_view> known = type == "rfc2136" ? rfc2136
-                                          : type == "exec"  ? exec
-                                                            : rfc2136;
-    if (type != "rfc2136" && type != "exec")
-        known.insert(known.end(), exec.begin() + 1, exec.end());
-    KeyNotes notes;
-    if (type == "rfc2136")
-        for (auto k : exec)
-            notes.emplace_back(k, kExecOnly);
-    if (type == "exec")
-        for (auto k : rfc2136)
-            notes.emplace_back(k, kRfc2136Only);
+    auto [known, notes] = provider_keys(type);
 
     ObjectReader r(checker, value, path, known, notes);
     if (!r.valid())
         return;
-    if (auto t = r.one_of("type", {"rfc2136", "exec"}, true))
+    if (auto t = r.one_of("type", {"rfc2136", "exec", "powerdns"}, true))
         provider.type = *t;
     if (type == "rfc2136") {
-        if (auto server = r.non_empty_string("server", true)) {
-            if (auto hp = normalize_host_port(*server, 53))
-                provider.server = *hp;
-            else
-                checker.error(r.path_of("server"), "expected \"host\" or \"host:port\"");
-        }
-        auto tsig_name = r.non_empty_string("tsig_name");
-        auto secret = r.secret("tsig_secret_file");
-        bool has_name = r.get("tsig_name") != nullptr;
-        bool has_secret = r.get("tsig_secret_file") != nullptr;
-        if (has_name && !has_secret)
-            r.missing("tsig_secret_file", "tsig_name is set");
-        if (has_secret && !has_name)
-            r.missing("tsig_name", "tsig_secret_file is set");
-        if (tsig_name)
-            provider.tsig_name = *tsig_name;
-        if (secret)
-            provider.tsig_secret_file = *secret;
-        if (auto alg = r.one_of("tsig_algorithm", {"hmac-sha256", "hmac-sha512", "hmac-sha384",
-                                                   "hmac-sha224", "hmac-sha1"}))
-            provider.tsig_algorithm = *alg;
-        if (auto ttl = r.integer("ttl", 1, 86400))
-            provider.ttl = static_cast<uint32_t>(*ttl);
+        load_rfc2136(r, provider);
+    } else if (type == "powerdns") {
+        load_powerdns(r, provider);
     } else if (type == "exec") {
         if (auto command = r.non_empty_string("command", true))
             provider.command = *command;
@@ -106,6 +113,55 @@ void load_provider(Checker& checker, const std::string& name, const Json& value,
         if (auto timeout = r.duration("timeout"))
             provider.timeout = *timeout;
     }
+}
+
+void load_rfc2136(ObjectReader& r, DnsProviderConfig& provider) {
+    if (auto server = r.non_empty_string("server", true)) {
+        if (auto hp = normalize_host_port(*server, 53))
+            provider.server = *hp;
+        else
+            r.checker().error(r.path_of("server"), "expected \"host\" or \"host:port\"");
+    }
+    auto tsig_name = r.non_empty_string("tsig_name");
+    auto secret = r.secret("tsig_secret_file");
+    bool has_name = r.get("tsig_name") != nullptr;
+    bool has_secret = r.get("tsig_secret_file") != nullptr;
+    if (has_name && !has_secret)
+        r.missing("tsig_secret_file", "tsig_name is set");
+    if (has_secret && !has_name)
+        r.missing("tsig_name", "tsig_secret_file is set");
+    if (tsig_name)
+        provider.tsig_name = *tsig_name;
+    if (secret)
+        provider.tsig_secret_file = *secret;
+    if (auto alg = r.one_of("tsig_algorithm", {"hmac-sha256", "hmac-sha512", "hmac-sha384",
+                                               "hmac-sha224", "hmac-sha1"}))
+        provider.tsig_algorithm = *alg;
+    if (auto ttl = r.integer("ttl", 1, 86400))
+        provider.ttl = static_cast<uint32_t>(*ttl);
+}
+
+void load_powerdns(ObjectReader& r, DnsProviderConfig& provider) {
+    if (auto url = r.non_empty_string("api_url", true)) {
+        if (!url->starts_with("http://") && !url->starts_with("https://"))
+            r.checker().error(r.path_of("api_url"),
+                              "expected an http:// or https:// URL like \"http://127.0.0.1:8081\"");
+        provider.api_url = *url;
+    }
+    if (auto server_id = r.non_empty_string("server_id")) {
+        if (server_id->find('/') != std::string::npos)
+            r.checker().error(r.path_of("server_id"), "expected a server name like \"localhost\"");
+        provider.server_id = *server_id;
+    }
+    if (auto key = r.secret("api_key_file", true))
+        provider.api_key_file = *key;
+    if (auto ttl = r.integer("ttl", 1, 86400))
+        provider.ttl = static_cast<uint32_t>(*ttl);
+    provider.timeout = Seconds{30};
+    if (auto timeout = r.duration("timeout"))
+        provider.timeout = *timeout;
+    if (auto bundle = r.readable_file("ca_bundle"))
+        provider.ca_bundle = *bundle;
 }
 
 }  // namespace

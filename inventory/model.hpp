@@ -35,7 +35,7 @@ struct AcmeConfig {
 
 struct DnsProviderConfig {
     std::string name;
-    std::string type;  // "rfc2136" | "exec"
+    std::string type;  // "rfc2136" | "exec" | "powerdns"
     // rfc2136
     std::string server;  // "host:port" (port default 53)
     std::string tsig_name;
@@ -45,7 +45,12 @@ struct DnsProviderConfig {
     // exec
     std::string command;
     std::string mode = "default";  // "default" | "raw"
-    Seconds timeout{120};
+    Seconds timeout{120};          // exec: per command; powerdns: per present/cleanup (30s)
+    // powerdns
+    std::string api_url;  // "http://127.0.0.1:8081"
+    std::string server_id = "localhost";
+    std::string api_key_file;  // resolved path or "env:NAME"
+    std::string ca_bundle;     // resolved path; empty: the system's trust store
 };
 
 struct DnsConfig {

@@ -18,7 +18,36 @@ DnsWiring::DnsWiring(const inventory::Inventory& inventory, const std::atomic<bo
 DnsWiring::~DnsWiring() = default;
 
 namespace {
+
+// Paths were resolved against the inventory's directory at load time.
+core::Result<std::string> provider_secret(const inventory::DnsProviderConfig& p,
+                                          const std::string& reference, const char* key) {
+    auto secret = inventory::read_secret(reference, "");
+    if (!secret)
+        return core::fail(core::ErrorKind::Config,
+                          "DNS provider '" + p.name + "': " + secret.error().message,
+                          std::string("check ") + key);
+    return secret;
+}
+
+core::Result<dns::ProviderConfig> powerdns_config(const inventory::DnsProviderConfig& p) {
+    dns::PowerDnsConfig c;
+    c.name = p.name;
+    c.api_url = p.api_url;
+    c.server_id = p.server_id;
+    c.ttl = p.ttl;
+    c.timeout = p.timeout;
+    c.ca_bundle = p.ca_bundle;
+    auto key = provider_secret(p, p.api_key_file, "api_key_file");
+    if (!key)
+        return key.failure();
+    c.api_key = *key;
+    return dns::ProviderConfig(c);
+}
+
 core::Result<dns::ProviderConfig> provider_config(const inventory::DnsProviderConfig& p) {
+    if (p.type == "powerdns")
+        return powerdns_config(p);
     if (p.type == "exec") {
         dns::ExecConfig c;
         c.name = p.name;
@@ -34,12 +63,9 @@ core::Result<dns::ProviderConfig> provider_config(const inventory::DnsProviderCo
     c.tsig_algorithm = p.tsig_algorithm;
     c.ttl = p.ttl;
     if (!p.tsig_secret_file.empty()) {
-        // Paths were resolved against the inventory's directory at load time.
-        auto secret = inventory::read_secret(p.tsig_secret_file, "");
+        auto secret = provider_secret(p, p.tsig_secret_file, "tsig_secret_file");
         if (!secret)
-            return core::fail(core::ErrorKind::Config,
-                              "DNS provider '" + p.name + "': " + secret.error().message,
-                              "check tsig_secret_file");
+            return secret.failure();
         c.tsig_secret = *secret;
     }
     return dns::ProviderConfig(c);

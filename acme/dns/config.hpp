@@ -35,8 +35,19 @@ struct ExecConfig {
     core::Seconds timeout{120};  // per command run
 };
 
+// The PowerDNS Authoritative HTTP API.
+struct PowerDnsConfig {
+    std::string name;     // provider name in messages ("pdns")
+    std::string api_url;  // "http://127.0.0.1:8081" (the part before /api/v1)
+    std::string server_id = "localhost";
+    std::string api_key;  // sent as X-API-Key; never logged
+    std::uint32_t ttl = 60;
+    core::Seconds timeout{30};  // whole present/cleanup, retries included
+    std::string ca_bundle;      // PEM file trusted for an https api_url (empty: system)
+};
+
 // The tag is the variant index; `make_provider` dispatches on it.
-using ProviderConfig = std::variant<Rfc2136Config, ExecConfig>;
+using ProviderConfig = std::variant<Rfc2136Config, ExecConfig, PowerDnsConfig>;
 
 // Where challenge names are looked up and propagation is checked.
 struct ResolverConfig {

@@ -362,6 +362,14 @@ void Lab::start_dns() const {
     lab_command(*this, "start-dns");
 }
 
+void Lab::stop_pdns() const {
+    lab_command(*this, "stop-pdns");
+}
+
+void Lab::start_pdns() const {
+    lab_command(*this, "start-pdns");
+}
+
 std::vector<LabHost> Lab::hosts() const {
     return hosts_;
 }

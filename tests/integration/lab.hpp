@@ -61,6 +61,9 @@ struct Lab {
     // Stop / restart only named (DNS outage tests); zone contents are kept.
     void stop_dns() const;
     void start_dns() const;
+    // Stop / restart only PowerDNS (zone pdns.test; its database is kept).
+    void stop_pdns() const;
+    void start_pdns() const;
 
     // The fleet, in order (LAB_FLEET; empty when started with LAB_HOSTS=0).
     std::vector<LabHost> hosts() const;

@@ -422,3 +422,34 @@ TEST_CASE("two notifiers to the same place are warned about", "[inventory]") {
           });
     CHECK(result.ok());
 }
+
+TEST_CASE("powerdns providers: settings, defaults and their errors", "[inventory]") {
+    ::setenv("CERTFLEET_TEST_PDNS_KEY", "k", 1);
+    auto good = parse(with_acme(R"("dns": { "providers": {
+  "pdns": { "type": "powerdns", "api_url": "http://127.0.0.1:8081",
+            "api_key_file": "env:CERTFLEET_TEST_PDNS_KEY", "ttl": 120 } } })"));
+    for (const auto& line : formatted(good))
+        UNSCOPED_INFO(line);
+    REQUIRE(good.inventory);
+    const auto& p = good.inventory->dns.providers.at("pdns");
+    CHECK(p.type == "powerdns");
+    CHECK(p.api_url == "http://127.0.0.1:8081");
+    CHECK(p.server_id == "localhost");
+    CHECK(p.api_key_file == "env:CERTFLEET_TEST_PDNS_KEY");
+    CHECK(p.ttl == 120);
+    CHECK(p.timeout == Seconds{30});
+
+    auto bad = parse(with_acme(R"("dns": { "providers": {
+  "p": { "type": "powerdns", "api_url": "127.0.0.1:8081", "server_id": "a/b", "server": "x" } } })"));
+    CHECK(formatted(bad) ==
+          std::vector<std::string>{
+              "inv.json:2:8: dns.providers.p.api_key_file: required key is missing",
+              "inv.json:2:41: dns.providers.p.api_url: expected an http:// or https:// URL like "
+              "\"http://127.0.0.1:8081\"",
+              "inv.json:2:72: dns.providers.p.server_id: expected a server name like "
+              "\"localhost\"",
+              "inv.json:2:79: dns.providers.p.server: unknown key 'server': only for \"rfc2136\" "
+              "providers",
+          });
+    ::unsetenv("CERTFLEET_TEST_PDNS_KEY");
+}
