@@ -17,7 +17,7 @@ OLD=${1:?usage: bench/compare.sh OLD_BIN NEW_BIN [HOSTS] [ROUNDS]}
 NEW=${2:?usage: bench/compare.sh OLD_BIN NEW_BIN [HOSTS] [ROUNDS]}
 HOSTS=${3:-50}
 ROUNDS=${4:-6}
-export LAB_ADDR=${LAB_ADDR:-127.0.64.1} LAB_HOSTS=$HOSTS
+export LAB_ADDR=${LAB_ADDR:-127.0.65.1} LAB_HOSTS=$HOSTS
 WORK=$(mktemp -d /tmp/certfleet-bench-compare.XXXXXX)
 LAB="$WORK/lab"
 "$ROOT/examples/lab/lab" start "$LAB" >/dev/null
