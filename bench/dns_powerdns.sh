@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark: obtain COUNT certificates with 2 names each from the lab's pebble
-# through the lab's PowerDNS Authoritative HTTP API — certfleet's `powerdns`
-# provider, then Debian's lego 4.9.1 with its `pdns` provider and the same
-# names, in the same run against the same lab. Prints the timings and a
-# markdown row for bench/RESULTS.md.
+# through the lab's PowerDNS Authoritative HTTP API — certfleet's native
+# `powerdns` provider, certfleet's `lexicon` provider (Debian's lexicon 3.11,
+# its powerdns provider), then Debian's lego 4.9.1 with its `pdns` provider,
+# same names, same run, same lab. Prints the timings and a markdown row for
+# bench/RESULTS.md.
 #
 #   bench/dns_powerdns.sh [COUNT]     (default 10; needs a built ./build/certfleet)
 #
@@ -24,31 +25,46 @@ trap '"$ROOT/examples/lab/lab" stop "$LAB" >/dev/null 2>&1 || true; rm -rf "$WOR
 # lab.env is KEY=VALUE lines (values may hold spaces), not shell.
 while IFS='=' read -r key value; do [ -n "$key" ] && export "$key=$value"; done <"$LAB/lab.env"
 
-names() { echo "bench$1.pdns.test www.bench$1.pdns.test"; }
+names() { echo "lego$1.$LAB_PDNS_ZONE www.lego$1.$LAB_PDNS_ZONE"; }
 
-# --- certfleet -----------------------------------------------------------
-python3 - "$WORK/certfleet.json" "$COUNT" <<PY
+# --- certfleet: native powerdns, then lexicon --------------------------------
+# inventory PATH PROVIDER-JSON PREFIX: COUNT certificates PREFIXi + www.PREFIXi
+inventory() {
+    python3 - "$1" "$COUNT" "$2" "$3" <<PY
 import json, sys
-path, count = sys.argv[1], int(sys.argv[2])
+path, count, provider, prefix = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
+zone = "$LAB_PDNS_ZONE"
 inv = {
-  "state_dir": "$WORK/state",
+  "state_dir": path + ".state",
   "acme": {"directory": "$LAB_ACME_DIRECTORY", "accept_terms": True, "ca_bundle": "$LAB_CA_BUNDLE",
            "contact": ["mailto:bench@example.test"]},
-  "dns": {"providers": {"pdns": {"type": "powerdns", "api_url": "$LAB_PDNS_API_URL",
-                                  "api_key_file": "$LAB_PDNS_API_KEY_FILE"}},
+  "dns": {"providers": {"p": provider},
           "nameservers": ["$LAB_PDNS"], "propagation_timeout": "60s", "poll_interval": "1s"},
-  "certificates": {f"bench{i}": {"domains": [f"bench{i}.pdns.test", f"www.bench{i}.pdns.test"], "dns": "pdns"}
+  "certificates": {f"{prefix}{i}": {"domains": [f"{prefix}{i}.{zone}", f"www.{prefix}{i}.{zone}"], "dns": "p"}
                    for i in range(1, count + 1)},
 }
 json.dump(inv, open(path, "w"), indent=2)
 PY
-# Register the account first so both tools are timed on issuance alone.
-"$BIN" -q -c "$WORK/certfleet.json" issue --dry-run >/dev/null
-start=$(date +%s.%N)
-"$BIN" -q -c "$WORK/certfleet.json" issue
-end=$(date +%s.%N)
-certfleet_s=$(echo "$end - $start" | bc)
-issued=$(find "$WORK/state/certificates" -maxdepth 2 -name cert.pem | wc -l)
+}
+inventory "$WORK/native.json" \
+    '{"type": "powerdns", "api_url": "'"$LAB_PDNS_API_URL"'", "api_key_file": "'"$LAB_PDNS_API_KEY_FILE"'"}' bench
+inventory "$WORK/lexicon.json" \
+    '{"type": "lexicon", "provider": "powerdns", "zone": "'"$LAB_PDNS_ZONE"'",
+      "options": {"pdns-server": "'"$LAB_PDNS_API_URL"'"},
+      "credentials": {"token": "'"$LAB_PDNS_API_KEY_FILE"'"}}' lx
+# timed_issue INVENTORY: seconds for one `certfleet issue` (account registered first, untimed)
+timed_issue() {
+    "$BIN" -q -c "$1" issue --dry-run >/dev/null
+    local start end
+    start=$(date +%s.%N)
+    "$BIN" -q -c "$1" issue
+    end=$(date +%s.%N)
+    echo "$end - $start" | bc
+}
+certfleet_s=$(timed_issue "$WORK/native.json")
+lexicon_s=$(timed_issue "$WORK/lexicon.json")
+issued=$(find "$WORK/native.json.state/certificates" -maxdepth 2 -name cert.pem | wc -l)
+lexicon_issued=$(find "$WORK/lexicon.json.state/certificates" -maxdepth 2 -name cert.pem | wc -l)
 
 # --- lego ----------------------------------------------------------------
 export LEGO_CA_CERTIFICATES="$LAB_CA_BUNDLE" PDNS_API_URL="$LAB_PDNS_API_URL" PDNS_API_KEY
@@ -57,7 +73,7 @@ export PDNS_POLLING_INTERVAL=1 PDNS_PROPAGATION_TIMEOUT=60 PDNS_TTL=60
 lego_common=(--server "$LAB_ACME_DIRECTORY" --accept-tos --email bench@example.test
              --path "$WORK/lego" --dns pdns --dns.resolvers "$LAB_DNS" --dns.disable-cp)
 # Account registration outside the timing, as for certfleet.
-lego "${lego_common[@]}" --domains warmup.pdns.test run >/dev/null 2>&1 || true
+lego "${lego_common[@]}" --domains "warmup.$LAB_PDNS_ZONE" run >/dev/null 2>&1 || true
 start=$(date +%s.%N)
 for i in $(seq 1 "$COUNT"); do
   args=()
@@ -66,10 +82,13 @@ for i in $(seq 1 "$COUNT"); do
 done
 end=$(date +%s.%N)
 lego_s=$(echo "$end - $start" | bc)
-lego_issued=$(find "$WORK/lego/certificates" -name 'bench*.crt' ! -name '*issuer*' | wc -l)
+lego_issued=$(find "$WORK/lego/certificates" -name 'lego*.crt' ! -name '*issuer*' | wc -l)
 
 ratio=$(echo "scale=1; $lego_s / $certfleet_s" | bc)
+lexicon_ratio=$(echo "scale=1; $lexicon_s / $certfleet_s" | bc)
 printf 'certfleet powerdns: %d certificates in %.2f s\n' "$issued" "$certfleet_s"
+printf 'certfleet lexicon:  %d certificates in %.2f s (%sx native)\n' "$lexicon_issued" "$lexicon_s" "$lexicon_ratio"
 printf 'lego pdns:          %d certificates in %.2f s\n' "$lego_issued" "$lego_s"
-printf 'ratio:              lego / certfleet = %sx\n' "$ratio"
-printf '| %s | %d x 2 names | %.2f s | %.2f s | %sx |\n' "$(date -u +%Y-%m-%d)" "$COUNT" "$certfleet_s" "$lego_s" "$ratio"
+printf 'ratio:              lego / certfleet powerdns = %sx\n' "$ratio"
+printf '| %s | %d x 2 names | %.2f s | %.2f s (%sx) | %.2f s (%sx) |\n' "$(date -u +%Y-%m-%d)" "$COUNT" \
+    "$certfleet_s" "$lexicon_s" "$lexicon_ratio" "$lego_s" "$ratio"

@@ -19,6 +19,13 @@ std::string lower(std::string_view text) {
     return out;
 }
 
+std::string upper(std::string_view text) {
+    std::string out(text);
+    for (char& c : out)
+        c = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+    return out;
+}
+
 std::string lower_first(std::string text) {
     if (!text.empty())
         text[0] = lower_char(text[0]);

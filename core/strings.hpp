@@ -13,6 +13,9 @@ namespace certfleet::core {
 // "Content-Type" -> "content-type"; bytes outside A-Z are kept.
 std::string lower(std::string_view text);
 
+// "lexicon_powerdns" -> "LEXICON_POWERDNS"; bytes outside a-z are kept.
+std::string upper(std::string_view text);
+
 // "No such file" -> "no such file": an OS message placed mid-sentence.
 std::string lower_first(std::string text);
 

@@ -59,6 +59,9 @@ const std::vector<ProviderType>& provider_types() {
         {"powerdns",
          {"api_url", "server_id", "api_key_file", "ttl", "timeout", "ca_bundle"},
          "only for \"powerdns\" providers"},
+        {"lexicon",
+         {"provider", "options", "credentials", "zone", "program", "ttl", "timeout"},
+         "only for \"lexicon\" providers"},
     };
     return types;
 }
@@ -87,6 +90,7 @@ std::pair<std::vector<std::string_view>, KeyNotes> provider_keys(const std::stri
 
 void load_rfc2136(ObjectReader& r, DnsProviderConfig& provider);
 void load_powerdns(ObjectReader& r, DnsProviderConfig& provider);
+void load_lexicon(ObjectReader& r, DnsProviderConfig& provider);
 
 void load_provider(Checker& checker, const std::string& name, const Json& value,
                    const std::string& path, DnsProviderConfig& provider) {
@@ -99,12 +103,14 @@ void load_provider(Checker& checker, const std::string& name, const Json& value,
     ObjectReader r(checker, value, path, known, notes);
     if (!r.valid())
         return;
-    if (auto t = r.one_of("type", {"rfc2136", "exec", "powerdns"}, true))
+    if (auto t = r.one_of("type", {"rfc2136", "exec", "powerdns", "lexicon"}, true))
         provider.type = *t;
     if (type == "rfc2136") {
         load_rfc2136(r, provider);
     } else if (type == "powerdns") {
         load_powerdns(r, provider);
+    } else if (type == "lexicon") {
+        load_lexicon(r, provider);
     } else if (type == "exec") {
         if (auto command = r.non_empty_string("command", true))
             provider.command = *command;
@@ -162,6 +168,37 @@ void load_powerdns(ObjectReader& r, DnsProviderConfig& provider) {
         provider.timeout = *timeout;
     if (auto bundle = r.readable_file("ca_bundle"))
         provider.ca_bundle = *bundle;
+}
+
+// "options": {"pdns-server": "http://…"}: non-secret, on lexicon's command line.
+// "credentials": {"token": "env:CF_TOKEN"}: secrets, only in its environment.
+void load_lexicon(ObjectReader& r, DnsProviderConfig& provider) {
+    if (auto name = r.non_empty_string("provider", true))
+        provider.lexicon_provider = *name;
+    auto read_map = [&](std::string_view key, bool secret) {
+        std::vector<std::pair<std::string, std::string>> out;
+        const Json* map = r.object(key);
+        if (!map)
+            return out;
+        ObjectReader entries(r.checker(), *map, r.path_of(key), kAnyKey);
+        for (const auto& [name, value] : map->items()) {
+            auto read = secret ? entries.secret(name) : entries.non_empty_string(name);
+            if (read)
+                out.emplace_back(name, *read);
+        }
+        return out;
+    };
+    provider.options = read_map("options", false);
+    provider.credentials = read_map("credentials", true);
+    if (auto zone = r.non_empty_string("zone"))
+        provider.zone = *zone;
+    if (auto program = r.non_empty_string("program"))
+        provider.program = *program;
+    if (auto ttl = r.integer("ttl", 1, 86400))
+        provider.ttl = static_cast<uint32_t>(*ttl);
+    provider.timeout = Seconds{60};
+    if (auto timeout = r.duration("timeout"))
+        provider.timeout = *timeout;
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ struct AcmeConfig {
 
 struct DnsProviderConfig {
     std::string name;
-    std::string type;  // "rfc2136" | "exec" | "powerdns"
+    std::string type;  // "rfc2136" | "exec" | "powerdns" | "lexicon"
     // rfc2136
     std::string server;  // "host:port" (port default 53)
     std::string tsig_name;
@@ -51,6 +51,12 @@ struct DnsProviderConfig {
     std::string server_id = "localhost";
     std::string api_key_file;  // resolved path or "env:NAME"
     std::string ca_bundle;     // resolved path; empty: the system's trust store
+    // lexicon
+    std::string lexicon_provider;                                  // "cloudflare"
+    std::vector<std::pair<std::string, std::string>> options;      // non-secret, name → value
+    std::vector<std::pair<std::string, std::string>> credentials;  // name → secret reference
+    std::string zone;                                              // --delegated
+    std::string program = "lexicon";
 };
 
 struct DnsConfig {

@@ -45,9 +45,29 @@ core::Result<dns::ProviderConfig> powerdns_config(const inventory::DnsProviderCo
     return dns::ProviderConfig(c);
 }
 
+core::Result<dns::ProviderConfig> lexicon_config(const inventory::DnsProviderConfig& p) {
+    dns::LexiconConfig c;
+    c.name = p.name;
+    c.provider = p.lexicon_provider;
+    c.options = p.options;
+    c.zone = p.zone;
+    c.program = p.program;
+    c.ttl = p.ttl;
+    c.timeout = p.timeout;
+    for (const auto& [name, reference] : p.credentials) {
+        auto value = provider_secret(p, reference, "credentials");
+        if (!value)
+            return value.failure();
+        c.credentials.emplace_back(name, *value);
+    }
+    return dns::ProviderConfig(c);
+}
+
 core::Result<dns::ProviderConfig> provider_config(const inventory::DnsProviderConfig& p) {
     if (p.type == "powerdns")
         return powerdns_config(p);
+    if (p.type == "lexicon")
+        return lexicon_config(p);
     if (p.type == "exec") {
         dns::ExecConfig c;
         c.name = p.name;

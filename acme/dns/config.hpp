@@ -8,6 +8,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -46,8 +47,23 @@ struct PowerDnsConfig {
     std::string ca_bundle;      // PEM file trusted for an https api_url (empty: system)
 };
 
+// Debian's lexicon (DNS-Lexicon 3.11) run once per record: about 80 DNS APIs.
+struct LexiconConfig {
+    std::string name;      // provider name in messages
+    std::string provider;  // lexicon's provider ("cloudflare", "powerdns", "ovh", …)
+    // Non-secret provider options, passed as "--<name> <value>" ("pdns-server").
+    std::vector<std::pair<std::string, std::string>> options;
+    // Secrets, passed only as LEXICON_<PROVIDER>_AUTH_<NAME> in lexicon's
+    // environment, never on its command line ("token" → ..._AUTH_TOKEN).
+    std::vector<std::pair<std::string, std::string>> credentials;
+    std::string zone;  // --delegated: the zone when it is not the registered domain
+    std::string program = "lexicon";
+    std::uint32_t ttl = 60;
+    core::Seconds timeout{60};  // per lexicon run
+};
+
 // The tag is the variant index; `make_provider` dispatches on it.
-using ProviderConfig = std::variant<Rfc2136Config, ExecConfig, PowerDnsConfig>;
+using ProviderConfig = std::variant<Rfc2136Config, ExecConfig, PowerDnsConfig, LexiconConfig>;
 
 // Where challenge names are looked up and propagation is checked.
 struct ResolverConfig {

@@ -15,6 +15,12 @@ TEST_CASE("strings: lower, lower_first", "[strings]") {
     CHECK(lower_first("1 Two") == "1 Two");
 }
 
+TEST_CASE("strings: upper", "[strings]") {
+    CHECK(upper("lexicon_powerdns_auth_token") == "LEXICON_POWERDNS_AUTH_TOKEN");
+    CHECK(upper("a-1Z") == "A-1Z");
+    CHECK(upper("\xC3\xA4") == "\xC3\xA4");  // bytes outside a-z are kept
+}
+
 TEST_CASE("strings: trim", "[strings]") {
     CHECK(trim("  value\r\n") == "value");
     CHECK(trim("\t a b \t") == "a b");

@@ -1,6 +1,6 @@
 // The powerdns DNS provider against the lab's PowerDNS Authoritative (zone
-// pdns.test, HTTP API on loopback; the lab's BIND forwards pebble's queries
-// for pdns.test to it): issuance through the API, values at one name side by
+// pdns.example.net, HTTP API on loopback; the lab's BIND forwards pebble's
+// queries for it there): issuance through the API, values at one name side by
 // side, clean-up of only certfleet's own values, a wrong key and an outage.
 #include <algorithm>
 
@@ -16,7 +16,7 @@ using nlohmann::json;
 
 namespace {
 
-const char* const kChallengeName = "_acme-challenge.pdns.test.";
+const char* const kChallengeName = "_acme-challenge.pdns.example.net.";
 
 // The lab's PowerDNS API, spoken directly (not through certfleet's provider).
 struct PdnsApi {
@@ -26,7 +26,7 @@ struct PdnsApi {
     core::HttpResponse send(const std::string& method, const std::string& body = "") {
         core::HttpRequest req;
         req.method = method;
-        req.url = lab.value("LAB_PDNS_API_URL") + "/api/v1/servers/localhost/zones/pdns.test.";
+        req.url = lab.value("LAB_PDNS_API_URL") + "/api/v1/servers/localhost/zones/pdns.example.net.";
         req.headers = {"X-API-Key: " + read_file(lab.value("LAB_PDNS_API_KEY_FILE")),
                        "Content-Type: application/json"};
         req.body = body;
@@ -64,7 +64,7 @@ struct PdnsApi {
 TestInventory pdns_inventory(const std::string& prefix, const std::string& api_key_file) {
     const Lab& lab = Lab::get();
     return write_inventory(
-        prefix, {{"pdns", {{"domains", {"pdns.test", "*.pdns.test"}}, {"dns", "lab-pdns"}}}},
+        prefix, {{"pdns", {{"domains", {"pdns.example.net", "*.pdns.example.net"}}, {"dns", "lab-pdns"}}}},
         [&](json& inv) {
             inv["dns"]["providers"]["lab-pdns"] = {{"type", "powerdns"},
                                                    {"api_url", lab.value("LAB_PDNS_API_URL")},
