@@ -26,7 +26,8 @@ struct PdnsApi {
     core::HttpResponse send(const std::string& method, const std::string& body = "") {
         core::HttpRequest req;
         req.method = method;
-        req.url = lab.value("LAB_PDNS_API_URL") + "/api/v1/servers/localhost/zones/pdns.example.net.";
+        req.url =
+            lab.value("LAB_PDNS_API_URL") + "/api/v1/servers/localhost/zones/pdns.example.net.";
         req.headers = {"X-API-Key: " + read_file(lab.value("LAB_PDNS_API_KEY_FILE")),
                        "Content-Type: application/json"};
         req.body = body;
@@ -64,7 +65,8 @@ struct PdnsApi {
 TestInventory pdns_inventory(const std::string& prefix, const std::string& api_key_file) {
     const Lab& lab = Lab::get();
     return write_inventory(
-        prefix, {{"pdns", {{"domains", {"pdns.example.net", "*.pdns.example.net"}}, {"dns", "lab-pdns"}}}},
+        prefix,
+        {{"pdns", {{"domains", {"pdns.example.net", "*.pdns.example.net"}}, {"dns", "lab-pdns"}}}},
         [&](json& inv) {
             inv["dns"]["providers"]["lab-pdns"] = {{"type", "powerdns"},
                                                    {"api_url", lab.value("LAB_PDNS_API_URL")},
