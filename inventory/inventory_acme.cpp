@@ -1,5 +1,6 @@
 // acme and dns sections.
 #include <algorithm>
+#include <map>
 
 #include "inventory/inventory_check.hpp"
 
@@ -48,27 +49,47 @@ void load_eab(ObjectReader& acme, Inventory& inventory) {
 struct ProviderType {
     std::string_view name;
     std::vector<std::string_view> keys;
-    std::string_view note;  // for a key given to another type
 };
 const std::vector<ProviderType>& provider_types() {
     static const std::vector<ProviderType> types = {
-        {"rfc2136",
-         {"server", "tsig_name", "tsig_algorithm", "tsig_secret_file", "ttl"},
-         "only for \"rfc2136\" providers"},
-        {"exec", {"command", "mode", "timeout"}, "only for \"exec\" providers"},
-        {"powerdns",
-         {"api_url", "server_id", "api_key_file", "ttl", "timeout", "ca_bundle"},
-         "only for \"powerdns\" providers"},
-        {"lexicon",
-         {"provider", "options", "credentials", "zone", "program", "ttl", "timeout"},
-         "only for \"lexicon\" providers"},
+        {"rfc2136", {"server", "tsig_name", "tsig_algorithm", "tsig_secret_file", "ttl"}},
+        {"exec", {"command", "mode", "timeout"}},
+        {"powerdns", {"api_url", "server_id", "api_key_file", "ttl", "timeout", "ca_bundle"}},
+        {"lexicon", {"provider", "options", "credentials", "zone", "program", "ttl", "timeout"}},
     };
     return types;
 }
 
+bool takes(const ProviderType& type, std::string_view key) {
+    return std::find(type.keys.begin(), type.keys.end(), key) != type.keys.end();
+}
+
+// For a key given to a type that does not take it: every type that does
+// (`only for "rfc2136", "powerdns" or "lexicon" providers`). Built once.
+const std::map<std::string_view, std::string>& key_notes() {
+    static const std::map<std::string_view, std::string> notes = [] {
+        std::map<std::string_view, std::vector<std::string_view>> owners;
+        for (const auto& t : provider_types())
+            for (auto k : t.keys)
+                owners[k].push_back(t.name);
+        std::map<std::string_view, std::string> out;
+        for (const auto& [key, types] : owners) {
+            std::string list;
+            for (std::size_t i = 0; i < types.size(); ++i)
+                list += std::string(i == 0                  ? ""
+                                    : i + 1 == types.size() ? " or "
+                                                            : ", ") +
+                        "\"" + std::string(types[i]) + "\"";
+            out[key] = "only for " + list + " providers";
+        }
+        return out;
+    }();
+    return notes;
+}
+
 // The keys a provider of `type` may have (every type's, when the type is
 // unknown, so the only error is the type's), and a note for each key that
-// belongs to other types only.
+// other types take.
 std::pair<std::vector<std::string_view>, KeyNotes> provider_keys(const std::string& type) {
     const ProviderType* mine = nullptr;
     for (const auto& t : provider_types())
@@ -76,15 +97,12 @@ std::pair<std::vector<std::string_view>, KeyNotes> provider_keys(const std::stri
             mine = &t;
     std::vector<std::string_view> known = {"type"};
     KeyNotes notes;
-    for (const auto& t : provider_types())
-        for (auto k : t.keys) {
-            const bool ours =
-                !mine || std::find(mine->keys.begin(), mine->keys.end(), k) != mine->keys.end();
-            if (ours && std::find(known.begin(), known.end(), k) == known.end())
-                known.push_back(k);
-            if (!ours)
-                notes.emplace_back(k, t.note);
-        }
+    for (const auto& [key, note] : key_notes()) {
+        if (!mine || takes(*mine, key))
+            known.push_back(key);
+        else
+            notes.emplace_back(key, note);
+    }
     return {known, notes};
 }
 

@@ -451,5 +451,11 @@ TEST_CASE("powerdns providers: settings, defaults and their errors", "[inventory
               "inv.json:2:79: dns.providers.p.server: unknown key 'server': only for \"rfc2136\" "
               "providers",
           });
+    // A key other types take names all of them.
+    auto shared = parse(with_acme(R"("dns": { "providers": {
+  "h": { "type": "exec", "command": "/bin/true", "ttl": 60 } } })"));
+    CHECK(formatted(shared) ==
+          std::vector<std::string>{"inv.json:2:50: dns.providers.h.ttl: unknown key 'ttl': only "
+                                   "for \"rfc2136\", \"powerdns\" or \"lexicon\" providers"});
     ::unsetenv("CERTFLEET_TEST_PDNS_KEY");
 }
