@@ -18,78 +18,18 @@
 
 #include "core/fd.hpp"
 #include "core/sigpipe_guard.hpp"
-
-extern char** environ;
+#include "core/spawn.hpp"
 
 namespace certfleet::core {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-using std::chrono::milliseconds;
-
-// The shared descriptor owner; the local name keeps the pipe plumbing short.
+using detail::Child;
+using detail::Pipe;
+using detail::set_nonblocking;
 using Fd = UniqueFd;
 
-struct Pipe {
-    Fd read_end;
-    Fd write_end;
-};
-
-// O_CLOEXEC on both ends so concurrent spawns in other threads never inherit
-// them; posix_spawn's dup2 onto 0/1/2 clears the flag for the child's copy.
-bool make_pipe(Pipe& p) {
-    std::array<int, 2> fds{};
-    if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
-        return false;
-    }
-    p.read_end = Fd(fds[0]);
-    p.write_end = Fd(fds[1]);
-    return true;
-}
-
-void set_nonblocking(int fd) {
-    const int flags = ::fcntl(fd, F_GETFL);
-    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-}
-
-std::mutex g_withheld_mutex;
-std::set<std::string, std::less<>> g_withheld;  // see withhold_from_children
-
-std::vector<std::string> build_environment(const ProcessOptions& options) {
-    std::vector<std::string> env;
-    std::set<std::string> overridden;
-    {
-        std::lock_guard lock(g_withheld_mutex);
-        overridden.insert(g_withheld.begin(), g_withheld.end());
-    }
-    for (const auto& [name, value] : options.env) {
-        overridden.insert(name);
-    }
-    if (options.inherit_env && environ != nullptr) {
-        for (char** e = environ; *e != nullptr; ++e) {
-            std::string_view entry(*e);
-            const auto eq = entry.find('=');
-            if (eq == std::string_view::npos ||
-                overridden.count(std::string(entry.substr(0, eq))) == 0) {
-                env.emplace_back(entry);
-            }
-        }
-    }
-    for (const auto& [name, value] : options.env) {
-        env.push_back(name + "=" + value);
-    }
-    return env;
-}
-
-std::vector<char*> c_strings(std::vector<std::string>& strings) {
-    std::vector<char*> out;
-    out.reserve(strings.size() + 1);
-    for (auto& s : strings) {
-        out.push_back(s.data());
-    }
-    out.push_back(nullptr);
-    return out;
-}
+using SteadyClock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
 
 class Capture {
 public:
@@ -143,11 +83,6 @@ std::string ProcessResult::status_text() const {
     return "exit code " + std::to_string(exit_code);
 }
 
-void withhold_from_children(const std::string& name) {
-    std::lock_guard lock(g_withheld_mutex);
-    g_withheld.insert(name);
-}
-
 std::string summarize_output(std::string_view text, std::size_t max_chars) {
     const auto first = text.find_first_not_of(" \t\r\n");
     if (first == std::string_view::npos) {
@@ -162,68 +97,6 @@ std::string summarize_output(std::string_view text, std::size_t max_chars) {
 }
 
 namespace {
-
-// A child spawn_child started.
-struct Child {
-    pid_t pid = -1;
-    SteadyClock::time_point started;
-};
-
-// stdin from the `in` pipe (or /dev/null), stdout and stderr into their pipes.
-void redirect_standard_streams(posix_spawn_file_actions_t& actions, const ProcessOptions& options,
-                               const Pipe& in, const Pipe& out, const Pipe& err) {
-    if (options.stdin_data) {
-        posix_spawn_file_actions_adddup2(&actions, in.read_end.get(), STDIN_FILENO);
-    } else {
-        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    }
-    posix_spawn_file_actions_adddup2(&actions, out.write_end.get(), STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err.write_end.get(), STDERR_FILENO);
-}
-
-// Own process group so a timeout can kill the command and its children;
-// clean signal state so an ignored SIGPIPE etc. in the manager does not leak.
-void isolate_child(posix_spawnattr_t& attr) {
-    posix_spawnattr_setflags(
-        &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setpgroup(&attr, 0);
-    sigset_t mask;
-    sigemptyset(&mask);
-    posix_spawnattr_setsigmask(&attr, &mask);
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2}) {
-        sigaddset(&defaults, sig);
-    }
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-}
-
-Result<Child> spawn_child(const ProcessOptions& options, const Pipe& in, const Pipe& out,
-                          const Pipe& err) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    redirect_standard_streams(actions, options, in, out, err);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    isolate_child(attr);
-
-    std::vector<std::string> argv_storage = options.argv;
-    std::vector<std::string> env_storage = build_environment(options);
-    auto argv = c_strings(argv_storage);
-    auto envp = c_strings(env_storage);
-
-    Child child;
-    child.started = SteadyClock::now();
-    const int rc = ::posix_spawnp(&child.pid, argv[0], &actions, &attr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    if (rc != 0) {
-        return fail(ErrorKind::Generic, "cannot run '" + options.argv[0] + "': " + errno_text(rc),
-                    rc == ENOENT ? "check the command path and PATH" : "");
-    }
-    spdlog::debug("started '{}' (pid {})", options.argv[0], child.pid);
-    return child;
-}
 
 // Drives a started child to its end: feeds its stdin, captures stdout and
 // stderr, and at the deadline sends its process group SIGTERM, then SIGKILL
@@ -379,10 +252,11 @@ Result<ProcessResult> run_process(const ProcessOptions& options) {
         return fail(ErrorKind::Generic, "cannot run a process: empty command");
     }
     Pipe in, out, err;
-    if ((options.stdin_data && !make_pipe(in)) || !make_pipe(out) || !make_pipe(err)) {
+    if ((options.stdin_data && !detail::make_pipe(in)) || !detail::make_pipe(out) ||
+        !detail::make_pipe(err)) {
         return fail(ErrorKind::Io, std::string("cannot create pipes: ") + errno_text(errno));
     }
-    auto child = spawn_child(options, in, out, err);
+    auto child = detail::spawn_child(options, in, out, err);
     if (!child) {
         return child.failure();
     }
