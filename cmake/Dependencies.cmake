@@ -6,6 +6,8 @@ find_package(CLI11 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(Threads REQUIRED)
+# Route 53 answers in XML; tinyxml2 never fetches external entities.
+find_package(tinyxml2 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LDNS REQUIRED IMPORTED_TARGET ldns)
 pkg_check_modules(LIBSSH2 REQUIRED IMPORTED_TARGET libssh2)

@@ -68,7 +68,7 @@ endforeach()
 # What each module needs from outside (Debian packages, cmake/Dependencies.cmake).
 target_link_libraries(certfleet_core PUBLIC OpenSSL::SSL OpenSSL::Crypto CURL::libcurl
   nlohmann_json::nlohmann_json spdlog::spdlog Threads::Threads)
-target_link_libraries(certfleet_acme_dns PUBLIC PkgConfig::LDNS)
+target_link_libraries(certfleet_acme_dns PUBLIC PkgConfig::LDNS tinyxml2::tinyxml2)
 target_link_libraries(certfleet_state PUBLIC SQLite::SQLite3)
 target_link_libraries(certfleet_distribute PUBLIC PkgConfig::LIBSSH2)
 target_link_libraries(certfleet PRIVATE CLI11::CLI11)

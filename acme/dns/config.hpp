@@ -62,8 +62,49 @@ struct LexiconConfig {
     core::Seconds timeout{60};  // per lexicon run
 };
 
+// Cloudflare's API v4 with an API token (Bearer): zones by name, TXT records
+// listed (paginated), created and deleted one by one (the API has no batch).
+struct CloudflareConfig {
+    std::string name;
+    std::string api_url = "https://api.cloudflare.com/client/v4";
+    std::string api_token;      // sent as "Authorization: Bearer"; never logged
+    std::uint32_t ttl = 120;    // Cloudflare's minimum outside Enterprise plans
+    core::Seconds timeout{30};  // whole present/cleanup, retries included
+    std::string ca_bundle;      // extra trust for api_url (tests; empty: system)
+};
+
+// Amazon Route 53 with Signature Version 4: one ChangeResourceRecordSets per
+// hosted zone (UPSERT / DELETE of whole TXT value sets), then GetChange until
+// INSYNC.
+struct Route53Config {
+    std::string name;
+    std::string endpoint = "https://route53.amazonaws.com";
+    std::string region = "us-east-1";  // Route 53 signs in us-east-1
+    std::string access_key_id;
+    std::string secret_access_key;  // never logged
+    std::string session_token;      // temporary credentials (STS); may be empty
+    std::string hosted_zone_id;     // empty: found through ListHostedZones
+    std::uint32_t ttl = 60;
+    core::Seconds timeout{180};  // whole present/cleanup, the INSYNC wait included
+    std::chrono::milliseconds insync_poll{std::chrono::seconds(2)};
+    std::string ca_bundle;  // extra trust for endpoint (tests; empty: system)
+};
+
+// acme-dns (joohoi/acme-dns): one registration per domain, kept in
+// `storage_dir` (0600 files); the operator CNAMEs _acme-challenge.<domain>
+// to the registration's fulldomain once; each challenge is one /update.
+struct AcmeDnsConfig {
+    std::string name;
+    std::string api_url;                  // "https://auth.acme-dns.io"
+    std::string storage_dir;              // "<state_dir>/acme-dns/<provider name>"
+    std::vector<std::string> allow_from;  // CIDR ranges sent at registration
+    core::Seconds timeout{30};            // whole present, retries included
+    std::string ca_bundle;                // extra trust for api_url (empty: system)
+};
+
 // The tag is the variant index; `make_provider` dispatches on it.
-using ProviderConfig = std::variant<Rfc2136Config, ExecConfig, PowerDnsConfig, LexiconConfig>;
+using ProviderConfig = std::variant<Rfc2136Config, ExecConfig, PowerDnsConfig, LexiconConfig,
+                                    CloudflareConfig, Route53Config, AcmeDnsConfig>;
 
 // Where challenge names are looked up and propagation is checked.
 struct ResolverConfig {

@@ -1,9 +1,12 @@
 #include "acme/dns/factory.hpp"
 
+#include "acme/dns/acme_dns.hpp"
+#include "acme/dns/cloudflare.hpp"
 #include "acme/dns/exec.hpp"
 #include "acme/dns/lexicon.hpp"
 #include "acme/dns/powerdns.hpp"
 #include "acme/dns/rfc2136.hpp"
+#include "acme/dns/route53.hpp"
 
 namespace certfleet::acme::dns {
 
@@ -16,6 +19,15 @@ core::Result<std::unique_ptr<DnsProvider>> make_provider(const ProviderConfig& c
     }
     if (const auto* powerdns = std::get_if<PowerDnsConfig>(&config)) {
         return make_powerdns_provider(*powerdns);
+    }
+    if (const auto* cloudflare = std::get_if<CloudflareConfig>(&config)) {
+        return make_cloudflare_provider(*cloudflare);
+    }
+    if (const auto* route53 = std::get_if<Route53Config>(&config)) {
+        return make_route53_provider(*route53);
+    }
+    if (const auto* acme_dns = std::get_if<AcmeDnsConfig>(&config)) {
+        return make_acme_dns_provider(*acme_dns);
     }
     return make_exec_provider(std::get<ExecConfig>(config));
 }

@@ -1,10 +1,16 @@
 #include "acme/dns/lexicon.hpp"
 
-#include <cerrno>
+#include <algorithm>
+#include <cstdlib>
+#include <mutex>
 #include <optional>
+#include <unistd.h>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/coprocess.hpp"
+#include "core/fs.hpp"
 #include "core/process.hpp"
 #include "core/strings.hpp"
 #include "core/time.hpp"
@@ -14,6 +20,7 @@ namespace {
 
 using core::ErrorKind;
 using core::fail;
+using Json = nlohmann::json;
 
 std::string without_trailing_dot(std::string name) {
     if (!name.empty() && name.back() == '.')
@@ -36,10 +43,48 @@ std::string redacted(std::string text, const LexiconConfig& config) {
 // The last two lines of a Python traceback say what went wrong.
 std::string last_lines(const std::string& text) {
     std::string trimmed = core::trim(text);
+    if (trimmed.empty())
+        return trimmed;
     std::size_t cut = trimmed.size();
     for (int lines = 0; lines < 2 && cut != std::string::npos && cut > 0; ++lines)
         cut = trimmed.rfind('\n', cut - 1);
     return cut == std::string::npos ? trimmed : trimmed.substr(cut + 1);
+}
+
+// The interpreter line of a Python program ("#!/usr/bin/python3",
+// "#!/usr/bin/env python3") as argv; empty when it has none.
+std::vector<std::string> interpreter_of(const std::string& path) {
+    auto head = core::read_file(path, 256);
+    if (!head || !head->starts_with("#!"))
+        return {};
+    std::string line = head->substr(2, head->find('\n') - 2);
+    std::vector<std::string> argv;
+    for (std::size_t at = 0; at < line.size();) {
+        const std::size_t start = line.find_first_not_of(" \t", at);
+        if (start == std::string::npos)
+            break;
+        const std::size_t end = std::min(line.find_first_of(" \t", start), line.size());
+        argv.push_back(line.substr(start, end - start));
+        at = end;
+    }
+    return argv;
+}
+
+// `program` itself when it names a path, else the first executable in PATH.
+std::optional<std::string> find_program(const std::string& program) {
+    if (program.find('/') != std::string::npos)
+        return ::access(program.c_str(), X_OK) == 0 ? std::optional(program) : std::nullopt;
+    const char* path = std::getenv("PATH");
+    const std::string dirs = path ? path : "/usr/bin:/bin";
+    for (std::size_t at = 0; at <= dirs.size();) {
+        const std::size_t end = std::min(dirs.find(':', at), dirs.size());
+        const std::string dir = dirs.substr(at, end - at);
+        const std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
+        if (::access(candidate.c_str(), X_OK) == 0)
+            return candidate;
+        at = end + 1;
+    }
+    return std::nullopt;
 }
 
 class LexiconProvider final : public DnsProvider {
@@ -47,6 +92,7 @@ public:
     explicit LexiconProvider(LexiconConfig config) : m_config(std::move(config)) {}
 
     core::Status present(const std::vector<ChallengeRecord>& records) override {
+        std::lock_guard lock(m_mutex);
         for (const auto& record : records)
             if (auto st = run("create", record); !st)
                 return st;  // the caller cleans up whatever was added
@@ -54,6 +100,7 @@ public:
     }
 
     core::Status cleanup(const std::vector<ChallengeRecord>& records) override {
+        std::lock_guard lock(m_mutex);
         std::optional<core::Error> first_error;
         for (const auto& record : records)
             if (auto st = run("delete", record); !st) {
@@ -71,43 +118,123 @@ public:
         return "lexicon " + m_config.name + " (" + m_config.provider + ")";
     }
 
+    // Lexicon's authenticate() per name: its read-only zone lookup. When every
+    // name fails, the credentials are the likely cause: the provider fails.
+    core::Result<AccessCheck> check_access(const std::vector<ChallengeRecord>& records) override {
+        std::lock_guard lock(m_mutex);
+        AccessCheck check;
+        std::optional<core::Error> first_error;
+        for (const auto& record : records) {
+            if (auto st = run("check", record); st) {
+                check.notes.push_back("lexicon finds the zone of " + record.fqdn);
+            } else {
+                check.problems.push_back(st.error().message);
+                if (!first_error)
+                    first_error = st.error();
+            }
+        }
+        if (first_error && check.notes.empty())
+            return fail(*first_error);
+        return check;
+    }
+
 private:
-    core::Status run(const std::string& action, const ChallengeRecord& record) const;
+    core::Status run(const std::string& action, const ChallengeRecord& record);
+    core::Status start_driver();
+    core::Failure driver_failure(const std::string& what, const core::Error& error) const;
+    core::Failure lexicon_failure(const std::string& what, const Json& answer) const;
 
     LexiconConfig m_config;
+    std::mutex m_mutex;  // one request at a time through the one driver
+    std::unique_ptr<core::LineCoprocess> m_driver;
 };
 
-core::Status LexiconProvider::run(const std::string& action, const ChallengeRecord& record) const {
+core::Failure LexiconProvider::driver_failure(const std::string& what,
+                                              const core::Error& error) const {
+    std::string detail = m_driver ? redacted(last_lines(m_driver->stderr_tail()), m_config) : "";
+    return fail(
+        error.kind,
+        describe() + ": " + what + ": " + error.message + (detail.empty() ? "" : ": " + detail),
+        error.kind == ErrorKind::Timeout
+            ? "check that the DNS API answers, or raise the provider's timeout"
+            : "run lexicon by hand with the same LEXICON_* variables and "
+              "--log_level DEBUG");
+}
+
+// Lexicon's own words: the exception, and what it logged before it.
+core::Failure LexiconProvider::lexicon_failure(const std::string& what, const Json& answer) const {
+    std::string detail = answer.value("error", std::string("no error text"));
+    if (const std::string log = answer.value("log", std::string()); !log.empty())
+        detail += " (" + last_lines(log) + ")";
+    return fail(ErrorKind::Dns, describe() + ": " + what + " failed: " + redacted(detail, m_config),
+                "run the same lexicon command by hand with the same LEXICON_* variables and "
+                "--log_level DEBUG");
+}
+
+// Starts the driver with lexicon's own interpreter and hands it the settings;
+// its first answer says whether lexicon could be imported.
+core::Status LexiconProvider::start_driver() {
+    auto program = find_program(m_config.program);
+    if (!program)
+        return fail(ErrorKind::Config, describe() + ": '" + m_config.program + "' is not installed",
+                    "install Debian's lexicon package: apt-get install lexicon");
     core::ProcessOptions options;
-    options.argv = lexicon_argv(m_config, action, record);
+    options.argv = interpreter_of(*program);
+    if (options.argv.empty() || options.argv.back().find("python") == std::string::npos)
+        return fail(ErrorKind::Config,
+                    describe() + ": '" + *program + "' is not lexicon's Python entry point",
+                    "set \"program\" to the lexicon command (Debian: /usr/bin/lexicon)");
+    options.argv.insert(options.argv.end(), {"-c", kLexiconDriver, *program});
     for (const auto& [name, value] : m_config.credentials)
         options.env.emplace_back(lexicon_credential_variable(m_config.provider, name), value);
-    options.timeout = m_config.timeout;
-    options.max_output = 64 * 1024;
+    auto driver = core::LineCoprocess::start(options);
+    if (!driver)
+        return fail(ErrorKind::Config, describe() + ": " + driver.error().message,
+                    "install Debian's lexicon package: apt-get install lexicon");
+    m_driver = std::move(*driver);
+    Json settings_options = Json::object();
+    for (const auto& [name, value] : m_config.options)
+        settings_options[lexicon_option_key(name)] = value;
+    const Json settings{{"provider", m_config.provider},
+                        {"options", settings_options},
+                        {"ttl", m_config.ttl},
+                        {"delegated", without_trailing_dot(m_config.zone)}};
+    auto answer = m_driver->exchange(settings.dump(), m_config.timeout);
+    if (!answer)
+        return driver_failure("starting lexicon", answer.error());
+    const Json reply = Json::parse(*answer, nullptr, false);
+    if (reply.is_object() && reply.value("missing", false))
+        return fail(ErrorKind::Config,
+                    describe() + ": lexicon cannot be imported by " + options.argv.front() + ": " +
+                        reply.value("error", std::string()),
+                    "install Debian's lexicon package: apt-get install lexicon");
+    if (!reply.is_object() || !reply.value("ok", false))
+        return fail(ErrorKind::Protocol,
+                    describe() + ": unexpected answer from the lexicon driver");
+    spdlog::debug("{}: lexicon driver started ({})", describe(), *program);
+    return {};
+}
+
+core::Status LexiconProvider::run(const std::string& action, const ChallengeRecord& record) {
+    if (!m_driver || !m_driver->alive()) {
+        m_driver.reset();
+        if (auto st = start_driver(); !st) {
+            m_driver.reset();
+            return st;
+        }
+    }
+    const std::string name = without_trailing_dot(record.fqdn);
     const std::string what = "lexicon " + action + " TXT " + record.fqdn;
     spdlog::debug("{}: running {}", describe(), what);
-    auto result = core::run_process(options);
-    if (!result) {
-        if (result.error().message.find(core::errno_text(ENOENT)) != std::string::npos)
-            return fail(ErrorKind::Config,
-                        describe() + ": '" + m_config.program + "' is not installed",
-                        "install Debian's lexicon package: apt-get install lexicon");
-        return fail(result.error().kind, describe() + ": " + result.error().message);
-    }
-    if (result->timed_out)
-        return fail(ErrorKind::Timeout,
-                    describe() + ": " + what + " did not finish within " +
-                        core::format_duration(m_config.timeout) + " and was killed",
-                    "check that the DNS API answers, or raise the provider's timeout");
-    if (!result->success()) {
-        std::string detail = redacted(last_lines(result->err), m_config);
-        if (detail.empty())
-            detail = redacted(last_lines(result->out), m_config);
-        return fail(ErrorKind::Dns,
-                    describe() + ": " + what + " failed (" + result->status_text() + "): " + detail,
-                    "run the same lexicon command by hand with the same LEXICON_* variables "
-                    "and --log_level DEBUG");
-    }
+    const Json request{{"action", action}, {"name", name}, {"content", record.value}};
+    auto answer = m_driver->exchange(request.dump(), m_config.timeout);
+    if (!answer)
+        return driver_failure(what, answer.error());
+    const Json reply = Json::parse(*answer, nullptr, false);
+    if (!reply.is_object())
+        return fail(ErrorKind::Protocol, describe() + ": " + what + ": unreadable driver answer");
+    if (!reply.value("ok", false))
+        return lexicon_failure(what, reply);
     return {};
 }
 
@@ -120,21 +247,10 @@ std::string lexicon_credential_variable(const std::string& provider, const std::
     return core::upper(out);
 }
 
-std::vector<std::string> lexicon_argv(const LexiconConfig& config, const std::string& action,
-                                      const ChallengeRecord& record) {
-    std::vector<std::string> argv{config.program};
-    if (!config.zone.empty())
-        argv.insert(argv.end(), {"--delegated", without_trailing_dot(config.zone)});
-    argv.push_back(config.provider);
-    for (const auto& [name, value] : config.options)
-        argv.insert(argv.end(), {"--" + name, value});
-    // The zone lexicon works in is found from the record's own name (its
-    // registered domain, or --delegated), so CNAME targets elsewhere work too.
-    const std::string name = without_trailing_dot(record.fqdn);
-    argv.insert(argv.end(), {action, name, "TXT", "--name", name, "--content", record.value});
-    if (action == "create")
-        argv.insert(argv.end(), {"--ttl", std::to_string(config.ttl)});
-    return argv;
+std::string lexicon_option_key(const std::string& option) {
+    std::string key = option;
+    std::replace(key.begin(), key.end(), '-', '_');
+    return key;
 }
 
 core::Result<std::unique_ptr<DnsProvider>> make_lexicon_provider(LexiconConfig config) {

@@ -60,6 +60,7 @@ public:
     std::string describe() const override {
         return "powerdns " + m_config.name + " (" + m_config.api_url + ")";
     }
+    core::Result<AccessCheck> check_access(const std::vector<ChallengeRecord>& records) override;
 
 private:
     core::Status change(const std::vector<ChallengeRecord>& records, bool add);
@@ -137,6 +138,24 @@ core::Status PowerDnsProvider::change(const std::vector<ChallengeRecord>& record
     return {};
 }
 
+// One GET of the zone list: the key works, and each name has its zone.
+core::Result<AccessCheck> PowerDnsProvider::check_access(
+    const std::vector<ChallengeRecord>& records) {
+    auto zones = list_zones(Clock::now() + m_config.timeout);
+    if (!zones)
+        return zones.failure();
+    AccessCheck check;
+    for (const auto& r : records) {
+        const std::string fqdn = normalize_fqdn(r.fqdn);
+        if (const Zone* zone = zone_of(*zones, fqdn))
+            check.notes.push_back("zone " + zone->name + " holds " + fqdn);
+        else
+            check.problems.push_back("no zone on server '" + m_config.server_id + "' holds " +
+                                     fqdn + " (zones: " + zone_names(*zones) + ")");
+    }
+    return check;
+}
+
 core::Result<std::vector<Zone>> PowerDnsProvider::list_zones(Clock::time_point deadline) {
     auto response = request("GET", "/zones", "", "list zones", deadline);
     if (!response)
@@ -210,7 +229,8 @@ core::Failure PowerDnsProvider::http_failure(const core::HttpResponse& response,
                              std::to_string(response.status) + ": " + api_error_text(response);
     if (response.status == 401 || response.status == 403)
         return fail(ErrorKind::Config, text,
-                    "check api_key_file: the key must match the server's api-key setting");
+                    "check api_key_file: the key must match the server's api-key setting (PowerDNS "
+                    "keys are not scoped: use a server of its own or a proxy to limit one)");
     if (response.status == 404)
         return fail(ErrorKind::Dns, text, "check api_url and server_id (usually \"localhost\")");
     if (response.status == 429) {

@@ -21,6 +21,13 @@ struct ChallengeRecord {
     std::string key_authorization;  // token.thumbprint (for exec "raw" mode)
 };
 
+// What one read-only call to the provider's API showed.
+struct AccessCheck {
+    bool checked = true;                // false: this provider type has no read-only call
+    std::vector<std::string> notes;     // "zone example.org. visible for _acme-challenge…"
+    std::vector<std::string> problems;  // findings that would stop an issuance
+};
+
 class DnsProvider {
 public:
     virtual ~DnsProvider() = default;
@@ -37,6 +44,15 @@ public:
     // cleanup run the command once per record).
     virtual core::Seconds timeout() const = 0;
     virtual std::string describe() const = 0;  // for messages: "rfc2136 primary (127.0.0.1:5300)"
+    // `validate --online`: one read-only call (list zones) proving that the
+    // credentials work and can see the zone of each record (`value` unused;
+    // `fqdn` is where the TXT would go, CNAMEs already followed). A failure
+    // is a credential or API problem, its hint naming the least privilege
+    // the provider needs; per-name problems go in AccessCheck::problems.
+    virtual core::Result<AccessCheck> check_access(const std::vector<ChallengeRecord>& records) {
+        (void)records;
+        return AccessCheck{false, {}, {}};
+    }
 };
 
 }  // namespace certfleet::acme::dns
