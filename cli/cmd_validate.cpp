@@ -1,20 +1,80 @@
 // certfleet validate: parse and check the inventory and every file it refers
-// to; report every problem at once (exit 78), warnings never fail.
+// to; report every problem at once (exit 78), warnings never fail. With
+// --online, one read-only call per DNS provider checks its credentials.
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/common.hpp"
+#include "operations/dns_wiring.hpp"
 
 namespace certfleet::cli {
+namespace {
+
+nlohmann::json access_json(const operations::ProviderAccess& a) {
+    nlohmann::json j{{"provider", a.provider},
+                     {"type", a.type},
+                     {"checked", !a.error && a.check.checked},
+                     {"ok", !a.error && a.check.checked && a.check.problems.empty()},
+                     {"notes", a.check.notes},
+                     {"problems", a.check.problems}};
+    if (a.error) {
+        j["error"] = a.error->message;
+        j["hint"] = a.error->hint;
+    }
+    return j;
+}
+
+void print_access(const operations::ProviderAccess& a) {
+    const std::string who = "dns provider '" + a.provider + "' (" + a.type + "): ";
+    if (a.error) {
+        std::cout << who << "FAILED: " << a.error->message << "\n";
+        if (!a.error->hint.empty())
+            std::cout << "  next step: " << a.error->hint << "\n";
+        return;
+    }
+    if (!a.check.checked) {
+        std::cout << who << "not checked (" << a.type << " has no read-only call)\n";
+        return;
+    }
+    std::cout << who << (a.check.problems.empty() ? "OK" : "PROBLEMS") << "\n";
+    for (const auto& note : a.check.notes)
+        std::cout << "  ok: " << note << "\n";
+    for (const auto& problem : a.check.problems)
+        std::cout << "  problem: " << problem << "\n";
+}
+
+// True when every provider that could be checked answered and saw every name.
+bool check_dns_online(const inventory::Inventory& inv, bool json, nlohmann::json& out) {
+    operations::DnsWiring wiring(inv, nullptr);
+    bool ok = true;
+    out = nlohmann::json::array();
+    for (const auto& access : wiring.check_access()) {
+        ok = ok && !access.error && access.check.problems.empty();
+        out.push_back(access_json(access));
+        if (!json)
+            print_access(access);
+    }
+    return ok;
+}
+
+}  // namespace
 
 void add_validate_command(CLI::App& app, Globals& g, int& exit_code) {
     auto* cmd = app.add_subcommand(
         "validate",
         "Parse and check the inventory and the files it references; list every problem");
+    static bool online = false;
+    cmd->add_flag("--online", online,
+                  "Also make one read-only call per DNS provider (list zones) with its "
+                  "credentials, and report per provider whether they work and see the zone of "
+                  "every certificate's challenge name (acme-dns: whether the CNAME is in place)");
     cmd->footer(
         "Problems are printed as FILE:LINE:COL: json.path: message. Exit 0 when valid "
-        "(warnings allowed), 78 when not.");
+        "(warnings allowed), 78 when not. With --online, also 78 when a DNS provider refuses "
+        "its credentials, cannot be reached, or cannot see a challenge name's zone; the "
+        "message names the permission the provider needs. rfc2136 and exec providers have "
+        "no read-only call and are reported as not checked.");
     cmd->callback([&g, &exit_code] {
         setup_logging(g);
         std::string path = g.config.empty() ? default_config_path() : g.config;
@@ -25,12 +85,14 @@ void add_validate_command(CLI::App& app, Globals& g, int& exit_code) {
                 std::cerr << d.format() << "\n";
             (d.warning ? warnings : errors).push_back(d.format());
         }
+        nlohmann::json dns = nullptr;
+        const bool dns_ok =
+            !online || !result.ok() || check_dns_online(*result.inventory, g.json, dns);
         if (g.json) {
-            std::cout << nlohmann::json{{"valid", result.ok()},
-                                        {"errors", errors},
-                                        {"warnings", warnings}}
-                             .dump(2)
-                      << "\n";
+            nlohmann::json out{{"valid", result.ok()}, {"errors", errors}, {"warnings", warnings}};
+            if (online)
+                out["dns_providers"] = dns;
+            std::cout << out.dump(2) << "\n";
         } else if (result.ok()) {
             const auto& inv = *result.inventory;
             std::cout << path << ": OK (" << inv.certificates.size() << " certificates, "
@@ -42,7 +104,7 @@ void add_validate_command(CLI::App& app, Globals& g, int& exit_code) {
         } else {
             std::cerr << path << ": " << errors.size() << " error(s)\n";
         }
-        exit_code = result.ok() ? kOk : kInvalidInventory;
+        exit_code = result.ok() && dns_ok ? kOk : kInvalidInventory;
     });
 }
 

@@ -47,21 +47,41 @@ void load_eab(ObjectReader& acme, Inventory& inventory) {
 
 // The settings each provider type takes (besides "type").
 struct ProviderType {
-    std::string_view name;
+    DnsProviderType type;
     std::vector<std::string_view> keys;
+    std::string_view name() const {
+        return core::enum_name(kDnsProviderTypeNames, type, "unknown");
+    }
 };
 const std::vector<ProviderType>& provider_types() {
+    using T = DnsProviderType;
     static const std::vector<ProviderType> types = {
-        {"rfc2136", {"server", "tsig_name", "tsig_algorithm", "tsig_secret_file", "ttl"}},
-        {"exec", {"command", "mode", "timeout"}},
-        {"powerdns", {"api_url", "server_id", "api_key_file", "ttl", "timeout", "ca_bundle"}},
-        {"lexicon", {"provider", "options", "credentials", "zone", "program", "ttl", "timeout"}},
+        {T::Rfc2136, {"server", "tsig_name", "tsig_algorithm", "tsig_secret_file", "ttl"}},
+        {T::Exec, {"command", "mode", "timeout"}},
+        {T::PowerDns, {"api_url", "server_id", "api_key_file", "ttl", "timeout", "ca_bundle"}},
+        {T::Lexicon, {"provider", "options", "credentials", "zone", "program", "ttl", "timeout"}},
+        {T::Cloudflare, {"api_token_file", "api_url", "ttl", "timeout", "ca_bundle"}},
+        {T::Route53,
+         {"access_key_id_file", "secret_access_key_file", "profile", "hosted_zone_id", "region",
+          "endpoint", "ttl", "timeout", "ca_bundle"}},
+        {T::AcmeDns, {"api_url", "allow_from", "timeout", "ca_bundle"}},
     };
     return types;
 }
 
 bool takes(const ProviderType& type, std::string_view key) {
     return std::find(type.keys.begin(), type.keys.end(), key) != type.keys.end();
+}
+
+// "\"a\", \"b\" or \"c\""
+std::string quoted_list(const std::vector<std::string_view>& names) {
+    std::string list;
+    for (std::size_t i = 0; i < names.size(); ++i)
+        list += std::string(i == 0                  ? ""
+                            : i + 1 == names.size() ? " or "
+                                                    : ", ") +
+                "\"" + std::string(names[i]) + "\"";
+    return list;
 }
 
 // For a key given to a type that does not take it: every type that does
@@ -71,17 +91,10 @@ const std::map<std::string_view, std::string>& key_notes() {
         std::map<std::string_view, std::vector<std::string_view>> owners;
         for (const auto& t : provider_types())
             for (auto k : t.keys)
-                owners[k].push_back(t.name);
+                owners[k].push_back(t.name());
         std::map<std::string_view, std::string> out;
-        for (const auto& [key, types] : owners) {
-            std::string list;
-            for (std::size_t i = 0; i < types.size(); ++i)
-                list += std::string(i == 0                  ? ""
-                                    : i + 1 == types.size() ? " or "
-                                                            : ", ") +
-                        "\"" + std::string(types[i]) + "\"";
-            out[key] = "only for " + list + " providers";
-        }
+        for (const auto& [key, types] : owners)
+            out[key] = "only for " + quoted_list(types) + " providers";
         return out;
     }();
     return notes;
@@ -93,7 +106,7 @@ const std::map<std::string_view, std::string>& key_notes() {
 std::pair<std::vector<std::string_view>, KeyNotes> provider_keys(const std::string& type) {
     const ProviderType* mine = nullptr;
     for (const auto& t : provider_types())
-        if (t.name == type)
+        if (t.name() == type)
             mine = &t;
     std::vector<std::string_view> known = {"type"};
     KeyNotes notes;
@@ -106,37 +119,57 @@ std::pair<std::vector<std::string_view>, KeyNotes> provider_keys(const std::stri
     return {known, notes};
 }
 
+std::optional<DnsProviderType> read_type(ObjectReader& r) {
+    // The list spelled out for one_of's message and its "did you mean";
+    // kDnsProviderTypeNames converts (a name missing from it: no type).
+    auto name = r.one_of(
+        "type", {"rfc2136", "exec", "powerdns", "lexicon", "cloudflare", "route53", "acme-dns"},
+        true);
+    return name ? core::enum_from_name(kDnsProviderTypeNames, *name) : std::nullopt;
+}
+
 void load_rfc2136(ObjectReader& r, DnsProviderConfig& provider);
+void load_exec(ObjectReader& r, DnsProviderConfig& provider);
 void load_powerdns(ObjectReader& r, DnsProviderConfig& provider);
 void load_lexicon(ObjectReader& r, DnsProviderConfig& provider);
+void load_cloudflare(ObjectReader& r, DnsProviderConfig& provider);
+void load_route53(ObjectReader& r, DnsProviderConfig& provider);
+void load_acme_dns(ObjectReader& r, DnsProviderConfig& provider);
 
 void load_provider(Checker& checker, const std::string& name, const Json& value,
                    const std::string& path, DnsProviderConfig& provider) {
     provider.name = name;
-    std::string type;
+    std::string type_name;
     if (value.is_object() && value.contains("type") && value["type"].is_string())
-        type = value["type"].get<std::string>();
-    auto [known, notes] = provider_keys(type);
+        type_name = value["type"].get<std::string>();
+    auto [known, notes] = provider_keys(type_name);
 
     ObjectReader r(checker, value, path, known, notes);
     if (!r.valid())
         return;
-    if (auto t = r.one_of("type", {"rfc2136", "exec", "powerdns", "lexicon"}, true))
-        provider.type = *t;
-    if (type == "rfc2136") {
-        load_rfc2136(r, provider);
-    } else if (type == "powerdns") {
-        load_powerdns(r, provider);
-    } else if (type == "lexicon") {
-        load_lexicon(r, provider);
-    } else if (type == "exec") {
-        if (auto command = r.non_empty_string("command", true))
-            provider.command = *command;
-        if (auto mode = r.one_of("mode", {"default", "raw"}))
-            provider.mode = *mode;
-        if (auto timeout = r.duration("timeout"))
-            provider.timeout = *timeout;
-    }
+    const auto type = read_type(r);
+    if (!type)
+        return;
+    provider.type = *type;
+    using Loader = void (*)(ObjectReader&, DnsProviderConfig&);
+    static constexpr std::pair<DnsProviderType, Loader> loaders[] = {
+        {DnsProviderType::Rfc2136, load_rfc2136},       {DnsProviderType::Exec, load_exec},
+        {DnsProviderType::PowerDns, load_powerdns},     {DnsProviderType::Lexicon, load_lexicon},
+        {DnsProviderType::Cloudflare, load_cloudflare}, {DnsProviderType::Route53, load_route53},
+        {DnsProviderType::AcmeDns, load_acme_dns},
+    };
+    for (const auto& [t, load] : loaders)
+        if (t == *type)
+            load(r, provider);
+}
+
+void load_exec(ObjectReader& r, DnsProviderConfig& provider) {
+    if (auto command = r.non_empty_string("command", true))
+        provider.command = *command;
+    if (auto mode = r.one_of("mode", {"default", "raw"}))
+        provider.mode = *mode;
+    if (auto timeout = r.duration("timeout"))
+        provider.timeout = *timeout;
 }
 
 void load_rfc2136(ObjectReader& r, DnsProviderConfig& provider) {
@@ -165,13 +198,31 @@ void load_rfc2136(ObjectReader& r, DnsProviderConfig& provider) {
         provider.ttl = static_cast<uint32_t>(*ttl);
 }
 
+// An http(s) API address; `key` names it in the error.
+void load_api_url(ObjectReader& r, std::string_view key, bool required, std::string_view example,
+                  DnsProviderConfig& provider) {
+    auto url = r.non_empty_string(key, required);
+    if (!url)
+        return;
+    if (!url->starts_with("http://") && !url->starts_with("https://"))
+        r.checker().error(r.path_of(key), "expected an http:// or https:// URL like \"" +
+                                              std::string(example) + "\"");
+    provider.api_url = *url;
+}
+
+// ttl, timeout (with the type's default) and ca_bundle, as most HTTP APIs take.
+void load_http_common(ObjectReader& r, DnsProviderConfig& provider, Seconds default_timeout) {
+    if (auto ttl = r.integer("ttl", 1, 86400))
+        provider.ttl = static_cast<uint32_t>(*ttl);
+    provider.timeout = default_timeout;
+    if (auto timeout = r.duration("timeout"))
+        provider.timeout = *timeout;
+    if (auto bundle = r.readable_file("ca_bundle"))
+        provider.ca_bundle = *bundle;
+}
+
 void load_powerdns(ObjectReader& r, DnsProviderConfig& provider) {
-    if (auto url = r.non_empty_string("api_url", true)) {
-        if (!url->starts_with("http://") && !url->starts_with("https://"))
-            r.checker().error(r.path_of("api_url"),
-                              "expected an http:// or https:// URL like \"http://127.0.0.1:8081\"");
-        provider.api_url = *url;
-    }
+    load_api_url(r, "api_url", true, "http://127.0.0.1:8081", provider);
     if (auto server_id = r.non_empty_string("server_id")) {
         if (server_id->find('/') != std::string::npos)
             r.checker().error(r.path_of("server_id"), "expected a server name like \"localhost\"");
@@ -179,13 +230,52 @@ void load_powerdns(ObjectReader& r, DnsProviderConfig& provider) {
     }
     if (auto key = r.secret("api_key_file", true))
         provider.api_key_file = *key;
-    if (auto ttl = r.integer("ttl", 1, 86400))
-        provider.ttl = static_cast<uint32_t>(*ttl);
-    provider.timeout = Seconds{30};
-    if (auto timeout = r.duration("timeout"))
-        provider.timeout = *timeout;
-    if (auto bundle = r.readable_file("ca_bundle"))
-        provider.ca_bundle = *bundle;
+    load_http_common(r, provider, Seconds{30});
+}
+
+void load_cloudflare(ObjectReader& r, DnsProviderConfig& provider) {
+    provider.api_url = "https://api.cloudflare.com/client/v4";
+    load_api_url(r, "api_url", false, "https://api.cloudflare.com/client/v4", provider);
+    if (auto token = r.secret("api_token_file", true))
+        provider.api_token_file = *token;
+    provider.ttl = 120;
+    load_http_common(r, provider, Seconds{30});
+    if (provider.ttl != 1 && provider.ttl < 60)
+        r.checker().error(r.path_of("ttl"), "Cloudflare takes 1 (automatic) or 60 and more");
+}
+
+void load_route53(ObjectReader& r, DnsProviderConfig& provider) {
+    provider.api_url = "https://route53.amazonaws.com";
+    load_api_url(r, "endpoint", false, "https://route53.amazonaws.com", provider);
+    auto key_id = r.secret("access_key_id_file");
+    auto secret = r.secret("secret_access_key_file");
+    const bool has_id = r.get("access_key_id_file") != nullptr;
+    const bool has_secret = r.get("secret_access_key_file") != nullptr;
+    if (has_id && !has_secret)
+        r.missing("secret_access_key_file", "access_key_id_file is set");
+    if (has_secret && !has_id)
+        r.missing("access_key_id_file", "secret_access_key_file is set");
+    if (key_id)
+        provider.access_key_id_file = *key_id;
+    if (secret)
+        provider.secret_access_key_file = *secret;
+    if (auto profile = r.non_empty_string("profile"))
+        provider.aws_profile = *profile;
+    if (has_id && r.get("profile"))
+        r.checker().error(r.path_of("profile"),
+                          "give either the key files or a shared-credentials profile, not both");
+    if (auto zone = r.non_empty_string("hosted_zone_id"))
+        provider.hosted_zone_id = *zone;
+    if (auto region = r.non_empty_string("region"))
+        provider.region = *region;
+    load_http_common(r, provider, Seconds{180});
+}
+
+void load_acme_dns(ObjectReader& r, DnsProviderConfig& provider) {
+    load_api_url(r, "api_url", true, "https://auth.acme-dns.io", provider);
+    if (auto ranges = r.strings("allow_from"))
+        provider.allow_from = *ranges;
+    load_http_common(r, provider, Seconds{30});
 }
 
 // "options": {"pdns-server": "http://…"}: non-secret, on lexicon's command line.

@@ -197,7 +197,7 @@ void check_notifier_paths(Checker& checker, std::string_view path,
 
 void check_local_paths(Checker& checker, const Inventory& inventory) {
     for (const auto& [name, provider] : inventory.dns.providers)
-        if (provider.type == "exec")
+        if (provider.type == DnsProviderType::Exec)
             check_command(checker, member_path(member_path("dns.providers", name), "command"),
                           provider.command);
     for (const auto& [event, command] : inventory.hooks.commands)

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/crypto.hpp"
+#include "core/enum_names.hpp"
 #include "core/time.hpp"
 
 namespace certfleet::inventory {
@@ -33,20 +34,31 @@ struct AcmeConfig {
     std::string profile;
 };
 
+// How a DNS provider publishes challenge records (docs/inventory.md).
+enum class DnsProviderType { Rfc2136, Exec, PowerDns, Lexicon, Cloudflare, Route53, AcmeDns };
+inline constexpr core::EnumNames<DnsProviderType> kDnsProviderTypeNames[] = {
+    {DnsProviderType::Rfc2136, "rfc2136"},       {DnsProviderType::Exec, "exec"},
+    {DnsProviderType::PowerDns, "powerdns"},     {DnsProviderType::Lexicon, "lexicon"},
+    {DnsProviderType::Cloudflare, "cloudflare"}, {DnsProviderType::Route53, "route53"},
+    {DnsProviderType::AcmeDns, "acme-dns"},
+};
+
 struct DnsProviderConfig {
     std::string name;
-    std::string type;  // "rfc2136" | "exec" | "powerdns" | "lexicon"
+    DnsProviderType type = DnsProviderType::Rfc2136;
     // rfc2136
     std::string server;  // "host:port" (port default 53)
     std::string tsig_name;
     std::string tsig_algorithm = "hmac-sha256";
     std::string tsig_secret_file;  // resolved path or "env:NAME"; content is base64
-    uint32_t ttl = 60;
+    uint32_t ttl = 60;             // cloudflare: 120
     // exec
     std::string command;
     std::string mode = "default";  // "default" | "raw"
-    Seconds timeout{120};          // exec: per command; powerdns: per present/cleanup (30s)
-    // powerdns
+    // exec: per command (120s); lexicon: per run (60s); route53: whole
+    // present/cleanup with the INSYNC wait (180s); others: per present/cleanup (30s)
+    Seconds timeout{120};
+    // powerdns, cloudflare, acme-dns (api_url); route53 (endpoint)
     std::string api_url;  // "http://127.0.0.1:8081"
     std::string server_id = "localhost";
     std::string api_key_file;  // resolved path or "env:NAME"
@@ -57,6 +69,16 @@ struct DnsProviderConfig {
     std::vector<std::pair<std::string, std::string>> credentials;  // name → secret reference
     std::string zone;                                              // --delegated
     std::string program = "lexicon";
+    // cloudflare
+    std::string api_token_file;  // resolved path or "env:NAME"
+    // route53: keys from these, else the AWS environment / shared credentials
+    std::string access_key_id_file;      // resolved path or "env:NAME"
+    std::string secret_access_key_file;  // resolved path or "env:NAME"
+    std::string aws_profile;             // shared credentials profile ("" : AWS_PROFILE/default)
+    std::string hosted_zone_id;          // "" : found by name
+    std::string region = "us-east-1";
+    // acme-dns
+    std::vector<std::string> allow_from;  // CIDR ranges sent at registration
 };
 
 struct DnsConfig {

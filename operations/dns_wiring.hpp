@@ -5,12 +5,22 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
+#include "acme/dns/provider.hpp"
 #include "acme/issuer.hpp"
 #include "inventory/model.hpp"
 
 namespace certfleet::operations {
+
+// What `validate --online` learned about one DNS provider.
+struct ProviderAccess {
+    std::string provider;              // the inventory's name for it
+    std::string type;                  // "cloudflare"
+    std::optional<core::Error> error;  // credentials refused, API down, settings unusable
+    acme::dns::AccessCheck check;      // when no error: per-name notes and problems
+};
 
 class DnsWiring {
 public:
@@ -22,9 +32,14 @@ public:
     core::Result<acme::DnsSolver> solver_for(const inventory::CertificateSpec& spec);
     // The provider the inventory's dns.providers calls `name` (made once).
     core::Result<acme::dns::DnsProvider*> provider_named(const std::string& name);
+    // One read-only call per provider (validate --online) for the challenge
+    // names of the certificates that use it.
+    std::vector<ProviderAccess> check_access();
 
 private:
     core::Result<acme::dns::DnsProvider*> provider(const std::string& name);
+    core::Status ensure_checker();
+    std::vector<acme::dns::ChallengeRecord> challenge_names(const std::string& provider_name);
 
     const inventory::Inventory& m_inventory;
     const std::atomic<bool>* m_cancel;

@@ -3,12 +3,13 @@
 // queries for it there): issuance through the API, values at one name side by
 // side, clean-up of only certfleet's own values, a wrong key and an outage.
 #include <algorithm>
+#include <map>
 
 #include <catch2/catch.hpp>
 
 #include "core/crypto.hpp"
-#include "core/http.hpp"
 #include "issue_support.hpp"
+#include "pdns_support.hpp"
 
 using namespace certfleet;
 using namespace certfleet::testing;
@@ -17,50 +18,6 @@ using nlohmann::json;
 namespace {
 
 const char* const kChallengeName = "_acme-challenge.pdns.example.net.";
-
-// The lab's PowerDNS API, spoken directly (not through certfleet's provider).
-struct PdnsApi {
-    const Lab& lab = Lab::get();
-    core::CurlHttpClient http{core::HttpOptions{}};
-
-    core::HttpResponse send(const std::string& method, const std::string& body = "") {
-        core::HttpRequest req;
-        req.method = method;
-        req.url =
-            lab.value("LAB_PDNS_API_URL") + "/api/v1/servers/localhost/zones/pdns.example.net.";
-        req.headers = {"X-API-Key: " + read_file(lab.value("LAB_PDNS_API_KEY_FILE")),
-                       "Content-Type: application/json"};
-        req.body = body;
-        auto response = http.send(req);
-        REQUIRE(response);
-        return *response;
-    }
-    // The TXT values at `name` (quotes removed), sorted.
-    std::vector<std::string> txt(const std::string& name) {
-        auto zone = json::parse(send("GET").body);
-        std::vector<std::string> values;
-        for (const auto& rrset : zone["rrsets"])
-            if (rrset["name"] == name && rrset["type"] == "TXT")
-                for (const auto& r : rrset["records"]) {
-                    std::string v = r["content"];
-                    values.push_back(v.substr(1, v.size() - 2));
-                }
-        std::sort(values.begin(), values.end());
-        return values;
-    }
-    void set_txt(const std::string& name, const std::vector<std::string>& values) {
-        json rrset{{"name", name}, {"type", "TXT"}};
-        if (values.empty()) {
-            rrset["changetype"] = "DELETE";
-        } else {
-            rrset["changetype"] = "REPLACE";
-            rrset["ttl"] = 60;
-            for (const auto& v : values)
-                rrset["records"].push_back({{"content", "\"" + v + "\""}, {"disabled", false}});
-        }
-        CHECK(send("PATCH", json{{"rrsets", {rrset}}}.dump()).status == 204);
-    }
-};
 
 TestInventory pdns_inventory(const std::string& prefix, const std::string& api_key_file) {
     const Lab& lab = Lab::get();
@@ -81,7 +38,7 @@ TestInventory pdns_inventory(const std::string& prefix, const std::string& api_k
 TEST_CASE("powerdns: apex and wildcard in one order; a value certfleet did not write survives",
           "[issue][powerdns]") {
     PdnsApi api;
-    api.set_txt(kChallengeName, {"kept-by-someone-else"});
+    REQUIRE(api.set_txt(kChallengeName, {"kept-by-someone-else"}));
     auto t = pdns_inventory("pdns-issue", Lab::get().value("LAB_PDNS_API_KEY_FILE"));
     auto r = run_certfleet(cf_args(t, {"--json", "issue"}));
     INFO(r.err);
@@ -93,7 +50,7 @@ TEST_CASE("powerdns: apex and wildcard in one order; a value certfleet did not w
     CHECK(info->dns_names.size() == 2);
     // Both challenge values went in beside the foreign one and only they came out.
     CHECK(api.txt(kChallengeName) == std::vector<std::string>{"kept-by-someone-else"});
-    api.set_txt(kChallengeName, {});
+    CHECK(api.set_txt(kChallengeName, {}));
 }
 
 TEST_CASE("powerdns: a wrong API key is a clear error and the CA validates nothing",
@@ -151,4 +108,65 @@ TEST_CASE("powerdns: an API that refuses connections is named in the error, boun
     CHECK_THAT(error, Catch::Contains("powerdns lab-pdns (" + closed + ")"));
     CHECK_THAT(error, Catch::Contains("list zones"));
     CHECK(PdnsApi().txt(kChallengeName).empty());
+}
+
+TEST_CASE(
+    "validate --online: one read-only call per provider; a wrong key and an unseen zone "
+    "are reported per provider",
+    "[validate][powerdns][lexicon]") {
+    const Lab& lab = Lab::get();
+    auto dir = make_temp_dir("pdns-online");
+    write_file(dir + "/wrong.key", "not-the-key", 0600);
+    const std::string zone = lab.value("LAB_PDNS_ZONE");
+    auto t = write_inventory(
+        "pdns-online",
+        {{"good", {{"domains", {"v." + zone, "*.v." + zone}}, {"dns", "lab-pdns"}}},
+         {"elsewhere", {{"domains", {"v.nowhere.test"}}, {"dns", "lab-pdns"}}},
+         {"badkey", {{"domains", {"w." + zone}}, {"dns", "wrong-key"}}},
+         {"lx", {{"domains", {"x." + zone}}, {"dns", "lab-lexicon"}}}},
+        [&](json& inv) {
+            auto& providers = inv["dns"]["providers"];
+            providers["lab-pdns"] = {{"type", "powerdns"},
+                                     {"api_url", lab.value("LAB_PDNS_API_URL")},
+                                     {"api_key_file", lab.value("LAB_PDNS_API_KEY_FILE")}};
+            providers["wrong-key"] = providers["lab-pdns"];
+            providers["wrong-key"]["api_key_file"] = dir + "/wrong.key";
+            providers["lab-lexicon"] = {
+                {"type", "lexicon"},
+                {"provider", "powerdns"},
+                {"options", {{"pdns-server", lab.value("LAB_PDNS_API_URL")}}},
+                {"credentials", {{"token", lab.value("LAB_PDNS_API_KEY_FILE")}}},
+                {"zone", zone}};
+            inv["dns"]["nameservers"] = {lab.value("LAB_PDNS")};
+        });
+    const std::string zones_before = PdnsApi().send("GET").body;
+
+    auto offline = run_certfleet(cf_args(t, {"validate"}));
+    CHECK(offline.exit_code == 0);  // offline, nothing is asked
+    auto r = run_certfleet(cf_args(t, {"--json", "validate", "--online"}));
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 78);
+    std::map<std::string, json> by_name;
+    const json out = json::parse(r.out);
+    for (const auto& p : out["dns_providers"])
+        by_name[p["provider"].get<std::string>()] = p;
+    REQUIRE(by_name.count("wrong-key") == 1);
+    REQUIRE(by_name.count("lab-pdns") == 1);
+    REQUIRE(by_name.count("lab-lexicon") == 1);
+
+    CHECK(by_name["wrong-key"]["ok"] == false);
+    CHECK_THAT(by_name["wrong-key"]["error"].get<std::string>(), Catch::Contains("HTTP 401"));
+    CHECK_THAT(by_name["wrong-key"]["hint"].get<std::string>(), Catch::Contains("api_key_file"));
+
+    CHECK(by_name["lab-pdns"]["ok"] == false);
+    CHECK(by_name["lab-pdns"]["notes"].size() == 1);  // apex and wildcard share one name
+    REQUIRE(by_name["lab-pdns"]["problems"].size() == 1);
+    CHECK_THAT(by_name["lab-pdns"]["problems"][0].get<std::string>(),
+               Catch::Contains("_acme-challenge.v.nowhere.test."));
+
+    CHECK(by_name["lab-lexicon"]["ok"] == true);
+    CHECK(by_name["lab-lexicon"]["checked"] == true);
+
+    CHECK_THAT(r.out + r.err, !Catch::Contains("not-the-key"));
+    CHECK(PdnsApi().send("GET").body == zones_before);  // read-only: the zone is unchanged
 }

@@ -34,7 +34,7 @@ TEST_CASE("the full example inventory (every section) loads into the model", "[i
     CHECK(inv.acme.profile == "tlsserver");
 
     const auto& primary = inv.dns.providers.at("primary");
-    CHECK(primary.type == "rfc2136");
+    CHECK(primary.type == DnsProviderType::Rfc2136);
     CHECK(primary.server == "ns1.example.org:53");
     CHECK(primary.tsig_name == "certfleet");
     CHECK(primary.ttl == 60);
@@ -432,7 +432,7 @@ TEST_CASE("powerdns providers: settings, defaults and their errors", "[inventory
         UNSCOPED_INFO(line);
     REQUIRE(good.inventory);
     const auto& p = good.inventory->dns.providers.at("pdns");
-    CHECK(p.type == "powerdns");
+    CHECK(p.type == DnsProviderType::PowerDns);
     CHECK(p.api_url == "http://127.0.0.1:8081");
     CHECK(p.server_id == "localhost");
     CHECK(p.api_key_file == "env:CERTFLEET_TEST_PDNS_KEY");
@@ -455,7 +455,61 @@ TEST_CASE("powerdns providers: settings, defaults and their errors", "[inventory
     auto shared = parse(with_acme(R"("dns": { "providers": {
   "h": { "type": "exec", "command": "/bin/true", "ttl": 60 } } })"));
     CHECK(formatted(shared) ==
-          std::vector<std::string>{"inv.json:2:50: dns.providers.h.ttl: unknown key 'ttl': only "
-                                   "for \"rfc2136\", \"powerdns\" or \"lexicon\" providers"});
+          std::vector<std::string>{
+              "inv.json:2:50: dns.providers.h.ttl: unknown key 'ttl': only for \"rfc2136\", "
+              "\"powerdns\", \"lexicon\", \"cloudflare\" or \"route53\" providers"});
     ::unsetenv("CERTFLEET_TEST_PDNS_KEY");
+}
+
+TEST_CASE("cloudflare, route53 and acme-dns providers: settings, defaults and their errors",
+          "[inventory]") {
+    ::setenv("CERTFLEET_TEST_CF_TOKEN", "t", 1);
+    auto good = parse(with_acme(R"("dns": { "providers": {
+  "cf": { "type": "cloudflare", "api_token_file": "env:CERTFLEET_TEST_CF_TOKEN" },
+  "aws": { "type": "route53", "hosted_zone_id": "Z123", "profile": "dns" },
+  "keys": { "type": "route53", "access_key_id_file": "env:CERTFLEET_TEST_CF_TOKEN",
+            "secret_access_key_file": "env:CERTFLEET_TEST_CF_TOKEN", "endpoint": "http://127.0.0.1:1" },
+  "adns": { "type": "acme-dns", "api_url": "https://auth.example.net",
+            "allow_from": ["192.0.2.0/24"] } } })"));
+    for (const auto& line : formatted(good))
+        UNSCOPED_INFO(line);
+    REQUIRE(good.inventory);
+    const auto& providers = good.inventory->dns.providers;
+    const auto& cf = providers.at("cf");
+    CHECK(cf.type == DnsProviderType::Cloudflare);
+    CHECK(cf.api_url == "https://api.cloudflare.com/client/v4");
+    CHECK(cf.api_token_file == "env:CERTFLEET_TEST_CF_TOKEN");
+    CHECK(cf.ttl == 120);
+    CHECK(cf.timeout == Seconds{30});
+    const auto& aws = providers.at("aws");
+    CHECK(aws.type == DnsProviderType::Route53);
+    CHECK(aws.api_url == "https://route53.amazonaws.com");
+    CHECK(aws.hosted_zone_id == "Z123");
+    CHECK(aws.aws_profile == "dns");
+    CHECK(aws.access_key_id_file.empty());
+    CHECK(aws.region == "us-east-1");
+    CHECK(aws.timeout == Seconds{180});
+    CHECK(providers.at("keys").api_url == "http://127.0.0.1:1");
+    const auto& adns = providers.at("adns");
+    CHECK(adns.type == DnsProviderType::AcmeDns);
+    CHECK(adns.allow_from == std::vector<std::string>{"192.0.2.0/24"});
+
+    auto bad = parse(with_acme(R"("dns": { "providers": {
+  "c": { "type": "cloudflare", "ttl": 30, "tsig_name": "x" },
+  "r": { "type": "route53", "access_key_id_file": "env:CERTFLEET_TEST_CF_TOKEN" },
+  "a": { "type": "acme-dns" },
+  "t": { "type": "cloudfare" } } })"));
+    CHECK(formatted(bad) ==
+          std::vector<std::string>{
+              "inv.json:2:8: dns.providers.c.api_token_file: required key is missing",
+              "inv.json:2:39: dns.providers.c.ttl: Cloudflare takes 1 (automatic) or 60 and more",
+              "inv.json:2:43: dns.providers.c.tsig_name: unknown key 'tsig_name': only for "
+              "\"rfc2136\" providers",
+              "inv.json:3:8: dns.providers.r.secret_access_key_file: required key is missing "
+              "(access_key_id_file is set)",
+              "inv.json:4:8: dns.providers.a.api_url: required key is missing",
+              "inv.json:5:18: dns.providers.t.type: 'cloudfare' is not one of rfc2136, exec, "
+              "powerdns, lexicon, cloudflare, route53 or acme-dns (did you mean 'cloudflare'?)",
+          });
+    ::unsetenv("CERTFLEET_TEST_CF_TOKEN");
 }
