@@ -22,13 +22,13 @@
 #include <netinet/in.h>
 #include <set>
 #include <sys/stat.h>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "acme/dns/http_api.hpp"
 #include "acme/dns/names.hpp"
 #include "core/fs.hpp"
 #include "core/strings.hpp"
@@ -38,11 +38,10 @@ namespace {
 
 using core::ErrorKind;
 using core::fail;
-using Clock = std::chrono::steady_clock;
+using Clock = ApiClock;
 using Json = nlohmann::json;
 
-constexpr int kMaxAttempts = 3;  // per request: transient failures only
-constexpr std::size_t kMaxErrorText = 300;
+constexpr int kMaxAttempts = 3;                   // per request: transient failures only
 constexpr std::size_t kMaxFileBytes = 64 * 1024;  // a registration is about 250 bytes
 constexpr std::size_t kValuesKept = 2;            // acme-dns keeps a registration's two latest
 constexpr std::size_t kMaxFieldLength = 253;
@@ -152,9 +151,7 @@ std::string api_error_text(const core::HttpResponse& response) {
     std::string text = json.is_object() && json.contains("error") && json["error"].is_string()
                            ? json["error"].get<std::string>()
                            : response.body;
-    if (text.size() > kMaxErrorText)
-        text = text.substr(0, kMaxErrorText) + "…";
-    return text;
+    return excerpt(text);
 }
 
 // The records of one domain in a batch (a domain and its wildcard share
@@ -477,44 +474,22 @@ core::Failure AcmeDnsProvider::http_failure(const core::HttpResponse& response,
     if (response.status == 401 || response.status == 403)
         return fail(ErrorKind::Config, text,
                     "check api_url, and that acme-dns allows this machine's address");
-    if (response.status == 429) {
-        auto failure = fail(ErrorKind::RateLimited, text, "the next run tries again");
-        failure.error.retry_after_seconds = response.retry_after(core::SystemClock().now());
-        return failure;
-    }
+    if (response.status == 429)
+        return rate_limited(response, text);
     return fail(ErrorKind::Dns, text);
 }
 
-// One request; network errors, 5xx and 429 are tried again (at most
-// `max_attempts`, backing off, Retry-After obeyed) within the deadline. Any
-// final HTTP status is returned for the caller to judge. A /register whose
-// answer was lost and is sent again leaves an unused registration on the
-// server, which is harmless.
+// One request, tried again as send_with_retries does, at most `max_attempts`
+// times. Any final HTTP status is returned for the caller to judge. A
+// /register whose answer was lost and is sent again leaves an unused
+// registration on the server, which is harmless.
 core::Result<core::HttpResponse> AcmeDnsProvider::send(const core::HttpRequest& request,
                                                        const std::string& what,
                                                        Clock::time_point deadline,
                                                        int max_attempts) {
-    std::chrono::milliseconds pause(500);
-    for (int attempt = 1;; ++attempt) {
-        auto response = m_http->send(request);
-        const bool transient = !response || response->status >= 500 || response->status == 429;
-        if (!transient || (response && attempt == max_attempts))
-            return response;
-        if (!response && attempt == max_attempts)
-            return fail(response.error().kind,
-                        describe() + ": " + what + ": " + response.error().message,
-                        response.error().hint);
-        if (response) {
-            if (auto after = response->retry_after(core::SystemClock().now()))
-                pause = std::max(pause, std::chrono::milliseconds(*after * 1000));
-        }
-        if (Clock::now() + pause >= deadline)
-            return response ? response
-                            : fail(ErrorKind::Timeout,
-                                   describe() + ": " + what + ": " + response.error().message);
-        std::this_thread::sleep_for(pause);
-        pause *= 2;
-    }
+    RetryPolicy policy;
+    policy.max_attempts = max_attempts;
+    return send_with_retries(*m_http, request, describe() + ": " + what, deadline, policy);
 }
 
 }  // namespace
@@ -585,14 +560,8 @@ core::Result<std::unique_ptr<DnsProvider>> make_acme_dns_provider(
                         "\"2001:db8::/32\"");
     if (config.timeout <= core::Seconds(0))
         return fail(ErrorKind::Config, who + ": timeout must be positive");
-    if (!http) {
-        core::HttpOptions options;
-        options.ca_bundle = config.ca_bundle;
-        options.total_timeout = config.timeout;
-        options.connect_timeout = std::min(config.timeout, core::Seconds(10));
-        options.stall_timeout = std::min(config.timeout, core::Seconds(10));
-        http = std::make_shared<core::CurlHttpClient>(options);
-    }
+    if (!http)
+        http = make_api_client(config.ca_bundle, config.timeout);
     return std::unique_ptr<DnsProvider>(
         std::make_unique<AcmeDnsProvider>(std::move(config), std::move(http)));
 }

@@ -5,10 +5,9 @@
 // are found in the token's zone list (the longest zone holding the name), read
 // once per call and checked for every record before anything is written.
 //
-// Every request goes through one helper bounded by the call's deadline: at
-// most kMaxAttempts for network errors, 5xx and 429 (Retry-After obeyed),
-// backing off from 500 ms. The token goes only into the Authorization header
-// and is cut out of any text the API sends back.
+// Every request goes through send_with_retries (http_api.hpp), bounded by the
+// call's deadline. The token goes only into the Authorization header and is
+// cut out of any text the API sends back.
 #include "acme/dns/cloudflare.hpp"
 
 #include <algorithm>
@@ -17,12 +16,12 @@
 #include <map>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "acme/dns/http_api.hpp"
 #include "acme/dns/names.hpp"
 
 namespace certfleet::acme::dns {
@@ -30,11 +29,9 @@ namespace {
 
 using core::ErrorKind;
 using core::fail;
-using Clock = std::chrono::steady_clock;
+using Clock = ApiClock;
 using Json = nlohmann::json;
 
-constexpr int kMaxAttempts = 3;  // per request: transient failures only
-constexpr std::size_t kMaxErrorText = 300;
 // A listing longer than this is not an account we can make sense of: 5000
 // zones, or 10000 TXT records at one name.
 constexpr int kMaxPages = 100;
@@ -411,9 +408,7 @@ std::string CloudflareProvider::api_error_text(const core::HttpResponse& respons
          !m_config.api_token.empty() && at != std::string::npos;
          at = text.find(m_config.api_token, at))
         text.replace(at, m_config.api_token.size(), "[token]");
-    if (text.size() > kMaxErrorText)
-        text = text.substr(0, kMaxErrorText) + "…";
-    return text;
+    return excerpt(text);
 }
 
 core::Failure CloudflareProvider::http_failure(const core::HttpResponse& response,
@@ -422,18 +417,14 @@ core::Failure CloudflareProvider::http_failure(const core::HttpResponse& respons
                              std::to_string(response.status) + ": " + api_error_text(response);
     if (response.status == 401 || response.status == 403)
         return fail(ErrorKind::Config, text, kPermissionHint);
-    if (response.status == 429) {
-        auto failure = fail(ErrorKind::RateLimited, text, "the next run tries again");
-        failure.error.retry_after_seconds = response.retry_after(core::SystemClock().now());
-        return failure;
-    }
+    if (response.status == 429)
+        return rate_limited(response, text);
     return fail(ErrorKind::Dns, text);
 }
 
-// One request with the bearer token. Network errors, 5xx and 429 are tried
-// again (at most kMaxAttempts, backing off, Retry-After obeyed) within the
-// deadline. Any other answer, or the last one, is returned as it is for the
-// caller to judge; only a failed transport is a failure here.
+// One request with the bearer token, tried again as send_with_retries does.
+// Any final answer is returned for the caller to judge (an identical record,
+// a record already gone); only a failed transport is a failure here.
 core::Result<core::HttpResponse> CloudflareProvider::exchange(const std::string& method,
                                                               const std::string& path,
                                                               const std::string& body,
@@ -446,33 +437,7 @@ core::Result<core::HttpResponse> CloudflareProvider::exchange(const std::string&
     if (!body.empty())
         req.headers.emplace_back("Content-Type: application/json");
     req.body = body;
-    std::chrono::milliseconds pause(500);
-    for (int attempt = 1;; ++attempt) {
-        // cleanup() goes on past failures: the deadline still bounds the call.
-        if (Clock::now() >= deadline)
-            return fail(ErrorKind::Timeout, describe() + ": " + what + ": gave up after " +
-                                                std::to_string(m_config.timeout.count()) + " s");
-        auto response = m_http->send(req);
-        const bool transient = !response || response->status >= 500 || response->status == 429;
-        if (response && !transient)
-            return response;
-        if (response) {
-            if (auto after = response->retry_after(core::SystemClock().now()))
-                pause = std::max(pause, std::chrono::milliseconds(*after * 1000));
-        }
-        const bool out_of_time = Clock::now() + pause >= deadline;
-        if (attempt == kMaxAttempts || out_of_time) {
-            if (response)
-                return response;  // the caller turns the 5xx / 429 into its failure
-            const ErrorKind kind = out_of_time || response.error().kind == ErrorKind::Timeout
-                                       ? ErrorKind::Timeout
-                                       : ErrorKind::Dns;
-            return fail(kind, describe() + ": " + what + ": " + response.error().message,
-                        response.error().hint);
-        }
-        std::this_thread::sleep_for(pause);
-        pause *= 2;
-    }
+    return send_with_retries(*m_http, req, describe() + ": " + what, deadline);
 }
 
 bool has_space_or_control(const std::string& text) {
@@ -501,14 +466,8 @@ core::Result<std::unique_ptr<DnsProvider>> make_cloudflare_provider(
         return fail(ErrorKind::Config,
                     who + ": ttl " + std::to_string(config.ttl) +
                         " is out of range: 1 (automatic) or 60 to 86400 seconds");
-    if (!http) {
-        core::HttpOptions options;
-        options.ca_bundle = config.ca_bundle;
-        options.total_timeout = config.timeout;
-        options.connect_timeout = std::min(config.timeout, core::Seconds(10));
-        options.stall_timeout = std::min(config.timeout, core::Seconds(10));
-        http = std::make_shared<core::CurlHttpClient>(options);
-    }
+    if (!http)
+        http = make_api_client(config.ca_bundle, config.timeout);
     return std::unique_ptr<DnsProvider>(
         std::make_unique<CloudflareProvider>(std::move(config), std::move(http)));
 }

@@ -5,11 +5,11 @@
 #include <map>
 #include <mutex>
 #include <set>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "acme/dns/http_api.hpp"
 #include "acme/dns/names.hpp"
 
 namespace certfleet::acme::dns {
@@ -17,11 +17,8 @@ namespace {
 
 using core::ErrorKind;
 using core::fail;
-using Clock = std::chrono::steady_clock;
+using Clock = ApiClock;
 using Json = nlohmann::json;
-
-constexpr int kMaxAttempts = 3;  // per request: transient failures only
-constexpr std::size_t kMaxErrorText = 300;
 
 // A zone as the API lists it: `id` goes into URLs, `name` is matched.
 struct Zone {
@@ -40,9 +37,7 @@ std::string api_error_text(const core::HttpResponse& response) {
     std::string text = json.is_object() && json.contains("error") && json["error"].is_string()
                            ? json["error"].get<std::string>()
                            : response.body;
-    if (text.size() > kMaxErrorText)
-        text = text.substr(0, kMaxErrorText) + "…";
-    return text;
+    return excerpt(text);
 }
 
 class PowerDnsProvider final : public DnsProvider {
@@ -233,16 +228,13 @@ core::Failure PowerDnsProvider::http_failure(const core::HttpResponse& response,
                     "keys are not scoped: use a server of its own or a proxy to limit one)");
     if (response.status == 404)
         return fail(ErrorKind::Dns, text, "check api_url and server_id (usually \"localhost\")");
-    if (response.status == 429) {
-        auto failure = fail(ErrorKind::RateLimited, text, "the next run tries again");
-        failure.error.retry_after_seconds = response.retry_after(core::SystemClock().now());
-        return failure;
-    }
+    if (response.status == 429)
+        return rate_limited(response, text);
     return fail(ErrorKind::Dns, text);
 }
 
-// One API request with X-API-Key; network errors, 5xx and 429 are tried again
-// (at most kMaxAttempts, backing off, Retry-After obeyed) within the deadline.
+// One API request with X-API-Key, tried again as send_with_retries does; a
+// final answer other than 2xx is this provider's failure.
 core::Result<core::HttpResponse> PowerDnsProvider::request(const std::string& method,
                                                            const std::string& path,
                                                            const std::string& body,
@@ -255,28 +247,10 @@ core::Result<core::HttpResponse> PowerDnsProvider::request(const std::string& me
     if (!body.empty())
         req.headers.push_back("Content-Type: application/json");
     req.body = body;
-    std::chrono::milliseconds pause(500);
-    for (int attempt = 1;; ++attempt) {
-        auto response = m_http->send(req);
-        const bool transient = !response || response->status >= 500 || response->status == 429;
-        if (response && response->status >= 200 && response->status < 300)
-            return response;
-        if (!transient || attempt == kMaxAttempts)
-            return response ? core::Result<core::HttpResponse>(http_failure(*response, what))
-                            : fail(response.error().kind,
-                                   describe() + ": " + what + ": " + response.error().message,
-                                   response.error().hint);
-        if (response) {
-            if (auto after = response->retry_after(core::SystemClock().now()))
-                pause = std::max(pause, std::chrono::milliseconds(*after * 1000));
-        }
-        if (Clock::now() + pause >= deadline)
-            return response ? core::Result<core::HttpResponse>(http_failure(*response, what))
-                            : fail(ErrorKind::Timeout,
-                                   describe() + ": " + what + ": " + response.error().message);
-        std::this_thread::sleep_for(pause);
-        pause *= 2;
-    }
+    auto response = send_with_retries(*m_http, req, describe() + ": " + what, deadline);
+    if (response && !is_success(*response))
+        return http_failure(*response, what);
+    return response;
 }
 
 }  // namespace
@@ -292,14 +266,8 @@ core::Result<std::unique_ptr<DnsProvider>> make_powerdns_provider(
         return fail(ErrorKind::Config, who + ": the API key is empty", "check api_key_file");
     if (config.server_id.empty() || config.server_id.find('/') != std::string::npos)
         return fail(ErrorKind::Config, who + ": server_id must be a name like \"localhost\"");
-    if (!http) {
-        core::HttpOptions options;
-        options.ca_bundle = config.ca_bundle;
-        options.total_timeout = config.timeout;
-        options.connect_timeout = std::min(config.timeout, core::Seconds(10));
-        options.stall_timeout = std::min(config.timeout, core::Seconds(10));
-        http = std::make_shared<core::CurlHttpClient>(options);
-    }
+    if (!http)
+        http = make_api_client(config.ca_bundle, config.timeout);
     return std::unique_ptr<DnsProvider>(
         std::make_unique<PowerDnsProvider>(std::move(config), std::move(http)));
 }

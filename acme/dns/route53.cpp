@@ -19,6 +19,7 @@
 
 #include "acme/dns/aws_credentials.hpp"
 #include "acme/dns/aws_sigv4.hpp"
+#include "acme/dns/http_api.hpp"
 #include "acme/dns/names.hpp"
 
 namespace certfleet::acme::dns {
@@ -256,11 +257,10 @@ using route53_xml::Action;
 using route53_xml::Change;
 using route53_xml::HostedZone;
 using route53_xml::RecordSet;
-using Clock = std::chrono::steady_clock;
+using Clock = ApiClock;
 
-constexpr int kMaxAttempts = 3;    // per request: transient failures only
-constexpr int kMaxZonePages = 20;  // of 100 zones: more needs hosted_zone_id
-constexpr std::size_t kMaxErrorText = 300;
+constexpr long kThrottledWaitSeconds = 2;
+constexpr int kMaxZonePages = 20;           // of 100 zones: more needs hosted_zone_id
 constexpr std::size_t kMaxZonesNamed = 10;  // in a message
 constexpr const char* kApi = "/2013-04-01";
 
@@ -362,7 +362,7 @@ private:
                                              const std::string& zone_id,
                                              Clock::time_point deadline);
     core::Failure http_failure(const core::HttpResponse& response, const std::string& what,
-                               const std::string& zone_id, std::chrono::milliseconds pause) const;
+                               const std::string& zone_id) const;
     core::Failure garbage(const std::string& what, const core::Error& error) const;
     std::string api_text(const core::HttpResponse& response) const;
 
@@ -591,34 +591,28 @@ std::string Route53Provider::api_text(const core::HttpResponse& response) const 
              at != std::string::npos; at = text.find(secret, at + cut.size()))
             text.replace(at, secret.size(), cut);
     }
-    if (text.size() > kMaxErrorText)
-        text = text.substr(0, kMaxErrorText) + "…";
-    return text;
+    return excerpt(text);
 }
 
 core::Failure Route53Provider::http_failure(const core::HttpResponse& response,
-                                            const std::string& what, const std::string& zone_id,
-                                            std::chrono::milliseconds pause) const {
+                                            const std::string& what,
+                                            const std::string& zone_id) const {
     const std::string code = route53_xml::parse_error(response.body).code;
     const std::string text = describe() + ": " + what + ": HTTP " +
                              std::to_string(response.status) + ": " + api_text(response);
     if (response.status == 401 || response.status == 403 || is_credential_problem(code))
         return fail(ErrorKind::Config, text, iam_hint(zone_id));
-    if (response.status == 429 || is_throttling(code)) {
-        auto failure = fail(ErrorKind::RateLimited, text, "the next run tries again");
-        const auto after = response.retry_after(core::SystemClock().now());
-        const auto pause_seconds = std::chrono::ceil<std::chrono::seconds>(pause).count();
-        failure.error.retry_after_seconds = after ? *after : std::max<long>(1, pause_seconds);
-        return failure;
-    }
+    // Throttling comes without Retry-After: the next run waits a little at least.
+    if (response.status == 429 || is_throttling(code))
+        return rate_limited(response, text, kThrottledWaitSeconds);
     if (code == "NoSuchHostedZone")
         return fail(ErrorKind::Dns, text, "check hosted_zone_id");
     return fail(ErrorKind::Dns, text);
 }
 
-// One signed API request; network errors, 5xx, 429 and throttling are tried
-// again (at most kMaxAttempts, backing off, Retry-After obeyed) within the
-// deadline. Each attempt is signed anew: the signature covers the time.
+// One signed API request, tried again as send_with_retries does (throttling
+// too); a final answer other than 2xx is this provider's failure. Each attempt
+// is signed anew: the signature covers the time.
 core::Result<core::HttpResponse> Route53Provider::request(
     const std::string& method, const std::string& target, const std::string& body,
     const std::string& what, const std::string& zone_id, Clock::time_point deadline) {
@@ -630,30 +624,18 @@ core::Result<core::HttpResponse> Route53Provider::request(
     req.body = body;
     const AwsCredentials credentials{m_config.access_key_id, m_config.secret_access_key,
                                      m_config.session_token};
-    std::chrono::milliseconds pause(500);
-    for (int attempt = 1;; ++attempt) {
-        sigv4::sign_request(req, credentials, m_config.region, "route53",
+    RetryPolicy policy;
+    policy.also_transient = [](const core::HttpResponse& response) {
+        return is_throttling(route53_xml::parse_error(response.body).code);
+    };
+    policy.before_attempt = [&](core::HttpRequest& attempt) {
+        sigv4::sign_request(attempt, credentials, m_config.region, "route53",
                             sigv4::amz_date(core::SystemClock().now()));
-        auto response = m_http->send(req);
-        if (response && response->status >= 200 && response->status < 300)
-            return response;
-        const bool transient = !response || response->status >= 500 || response->status == 429 ||
-                               is_throttling(route53_xml::parse_error(response->body).code);
-        if (response) {
-            if (auto after = response->retry_after(core::SystemClock().now()))
-                pause = std::max(pause, std::chrono::milliseconds(*after * 1000));
-        }
-        const bool out_of_time = Clock::now() + pause >= deadline;
-        if (!transient || attempt == kMaxAttempts || out_of_time) {
-            if (response)
-                return http_failure(*response, what, zone_id, pause);
-            return fail(out_of_time ? ErrorKind::Timeout : response.error().kind,
-                        describe() + ": " + what + ": " + response.error().message,
-                        response.error().hint);
-        }
-        std::this_thread::sleep_for(pause);
-        pause *= 2;
-    }
+    };
+    auto response = send_with_retries(*m_http, req, describe() + ": " + what, deadline, policy);
+    if (response && !is_success(*response))
+        return http_failure(*response, what, zone_id);
+    return response;
 }
 
 bool plain_word(const std::string& text) {
@@ -709,15 +691,9 @@ core::Result<std::unique_ptr<DnsProvider>> make_route53_provider(
     Route53Config config, std::shared_ptr<core::HttpClient> http) {
     if (auto st = validate(config); !st)
         return st.failure();
-    if (!http) {
-        core::HttpOptions options;
-        options.ca_bundle = config.ca_bundle;
-        // One Route 53 call is small: config.timeout bounds the whole wait.
-        options.total_timeout = std::min(config.timeout, core::Seconds(30));
-        options.connect_timeout = std::min(config.timeout, core::Seconds(10));
-        options.stall_timeout = std::min(config.timeout, core::Seconds(10));
-        http = std::make_shared<core::CurlHttpClient>(options);
-    }
+    // One Route 53 call is small: config.timeout bounds the whole INSYNC wait.
+    if (!http)
+        http = make_api_client(config.ca_bundle, std::min(config.timeout, core::Seconds(30)));
     return std::unique_ptr<DnsProvider>(
         std::make_unique<Route53Provider>(std::move(config), std::move(http)));
 }
