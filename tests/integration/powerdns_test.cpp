@@ -3,7 +3,9 @@
 // queries for it there): issuance through the API, values at one name side by
 // side, clean-up of only certfleet's own values, a wrong key and an outage.
 #include <algorithm>
+#include <atomic>
 #include <map>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -169,4 +171,48 @@ TEST_CASE(
 
     CHECK_THAT(r.out + r.err, !Catch::Contains("not-the-key"));
     CHECK(PdnsApi().send("GET").body == zones_before);  // read-only: the zone is unchanged
+}
+
+TEST_CASE(
+    "powerdns: PowerDNS stopped mid-order fails the certificate; the next run removes "
+    "the records it could not, through the same API",
+    "[issue][powerdns][failure]") {
+    using namespace std::chrono_literals;
+    const Lab& lab = Lab::get();
+    PdnsApi api;
+    REQUIRE(api.set_txt(kChallengeName, {}));
+    auto t = pdns_inventory("pdns-mid-order", lab.value("LAB_PDNS_API_KEY_FILE"));
+    // A second "authoritative" server that never answers holds the order in
+    // its propagation check for 5 s: the window in which PowerDNS goes away.
+    json inv = json::parse(read_file(t.path));
+    inv["dns"]["nameservers"].push_back(lab.value("LAB_ADDR") + ":9");
+    inv["dns"]["propagation_timeout"] = "5s";
+    write_file(t.path, inv.dump(2), 0600);
+
+    std::atomic<bool> stopped{false};
+    CommandResult r;
+    std::thread issue([&] { r = run_certfleet(cf_args(t, {"--json", "issue"})); });
+    // As soon as certfleet's values are in the zone, PowerDNS (API and DNS) goes.
+    const auto give_up = std::chrono::steady_clock::now() + 60s;
+    while (!stopped && std::chrono::steady_clock::now() < give_up) {
+        if (api.txt(kChallengeName).size() == 2) {
+            lab.stop_pdns();
+            stopped = true;
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+    issue.join();
+    INFO(r.err);
+    REQUIRE(stopped);
+    CHECK(r.exit_code == 2);
+    const auto c = json::parse(r.out)["certificates"][0];
+    CHECK(c["action"] == "failed");
+    CHECK_THAT(r.err, Catch::Contains("powerdns lab-pdns"));  // the clean-up's failure is named
+    CHECK(c["serial"] == "");  // nothing issued, nothing stored
+
+    lab.start_pdns();
+    CHECK(PdnsApi().txt(kChallengeName).size() == 2);  // left behind while the API was down
+    auto next = run_certfleet(cf_args(t, {"--json", "issue"}));
+    INFO(next.err);
+    CHECK(PdnsApi().txt(kChallengeName).empty());  // removed by the next run's recovery
 }
