@@ -47,12 +47,18 @@ core::Status RememberingProvider::present(const std::vector<dns::ChallengeRecord
 
 core::Status RememberingProvider::cleanup(const std::vector<dns::ChallengeRecord>& records) {
     auto removed = m_inner.cleanup(records);
-    if (removed) {
-        std::lock_guard lock(m_ledger_mutex);
-        if (auto st = m_ledger.forget_challenges(entries(records)); !st)
-            log_unrecorded(m_ledger, m_cert, "that its challenge records are removed", st.error(),
-                           "the next run removes them again (harmless)");
+    if (!removed) {
+        // They stay in the ledger: say so, so the operator knows nothing is lost.
+        core::Error error = removed.error();
+        const std::string later =
+            "the records stay remembered and the next run removes them once the DNS API answers";
+        error.hint = error.hint.empty() ? later : error.hint + "; " + later;
+        return core::fail(error);
     }
+    std::lock_guard lock(m_ledger_mutex);
+    if (auto st = m_ledger.forget_challenges(entries(records)); !st)
+        log_unrecorded(m_ledger, m_cert, "that its challenge records are removed", st.error(),
+                       "the next run removes them again (harmless)");
     return removed;
 }
 
