@@ -58,6 +58,25 @@ bool check_dns_online(const inventory::Inventory& inv, bool json, nlohmann::json
     return ok;
 }
 
+// Every DNS provider built from its settings, offline (secrets read, each
+// type's own checks): what the inventory's schema alone cannot see.
+std::vector<std::string> provider_setting_errors(const inventory::Inventory& inv,
+                                                 const std::string& path) {
+    operations::DnsWiring wiring(inv, nullptr);
+    std::vector<std::string> out;
+    for (const auto& [name, error] : wiring.settings_errors())
+        out.push_back(path + ": dns.providers." + name + ": " + error.describe());
+    return out;
+}
+
+void print_summary(const std::string& path, const inventory::Inventory& inv, std::size_t warnings) {
+    std::cout << path << ": OK (" << inv.certificates.size() << " certificates, "
+              << inv.hosts.size() << " hosts, " << inv.dns.providers.size() << " DNS providers";
+    if (warnings > 0)
+        std::cout << ", " << warnings << " warning(s)";
+    std::cout << ")\n";
+}
+
 }  // namespace
 
 void add_validate_command(CLI::App& app, Globals& g, int& exit_code) {
@@ -85,26 +104,26 @@ void add_validate_command(CLI::App& app, Globals& g, int& exit_code) {
                 std::cerr << d.format() << "\n";
             (d.warning ? warnings : errors).push_back(d.format());
         }
+        if (result.ok())
+            for (const auto& e : provider_setting_errors(*result.inventory, path)) {
+                if (!g.json)
+                    std::cerr << e << "\n";
+                errors.push_back(e);
+            }
+        const bool valid = errors.empty();
         nlohmann::json dns = nullptr;
-        const bool dns_ok =
-            !online || !result.ok() || check_dns_online(*result.inventory, g.json, dns);
+        const bool dns_ok = !online || !valid || check_dns_online(*result.inventory, g.json, dns);
         if (g.json) {
-            nlohmann::json out{{"valid", result.ok()}, {"errors", errors}, {"warnings", warnings}};
+            nlohmann::json out{{"valid", valid}, {"errors", errors}, {"warnings", warnings}};
             if (online)
                 out["dns_providers"] = dns;
             std::cout << out.dump(2) << "\n";
-        } else if (result.ok()) {
-            const auto& inv = *result.inventory;
-            std::cout << path << ": OK (" << inv.certificates.size() << " certificates, "
-                      << inv.hosts.size() << " hosts, " << inv.dns.providers.size()
-                      << " DNS providers";
-            if (!warnings.empty())
-                std::cout << ", " << warnings.size() << " warning(s)";
-            std::cout << ")\n";
+        } else if (valid) {
+            print_summary(path, *result.inventory, warnings.size());
         } else {
             std::cerr << path << ": " << errors.size() << " error(s)\n";
         }
-        exit_code = result.ok() && dns_ok ? kOk : kInvalidInventory;
+        exit_code = valid && dns_ok ? kOk : kInvalidInventory;
     });
 }
 

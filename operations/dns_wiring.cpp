@@ -238,6 +238,15 @@ std::vector<dns::ChallengeRecord> DnsWiring::challenge_names(const std::string& 
     return records;
 }
 
+std::vector<std::pair<std::string, core::Error>> DnsWiring::settings_errors() {
+    std::lock_guard lock(m_mutex);
+    std::vector<std::pair<std::string, core::Error>> errors;
+    for (const auto& [name, settings] : m_inventory.dns.providers)
+        if (auto made = provider(name); !made)
+            errors.emplace_back(name, made.error());
+    return errors;
+}
+
 std::vector<ProviderAccess> DnsWiring::check_access() {
     std::lock_guard lock(m_mutex);
     std::vector<ProviderAccess> out;

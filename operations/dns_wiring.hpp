@@ -35,6 +35,10 @@ public:
     // One read-only call per provider (validate --online) for the challenge
     // names of the certificates that use it.
     std::vector<ProviderAccess> check_access();
+    // Builds every provider from its settings (secrets read, each type's own
+    // checks) without any network traffic: what `validate` checks offline.
+    // Provider name → why it cannot be built.
+    std::vector<std::pair<std::string, core::Error>> settings_errors();
 
 private:
     core::Result<acme::dns::DnsProvider*> provider(const std::string& name);

@@ -217,3 +217,28 @@ TEST_CASE(
     INFO(next.err);
     CHECK(PdnsApi().txt(kChallengeName).empty());  // removed by the next run's recovery
 }
+
+TEST_CASE(
+    "validate builds every DNS provider offline: settings only the provider can judge are "
+    "errors with their path",
+    "[validate]") {
+    auto dir = make_temp_dir("validate-build");
+    write_file(dir + "/token", "two words", 0600);
+    auto t = write_inventory(
+        "validate-build", {{"cf", {{"domains", {"cf.example.test"}}, {"dns", "cf"}}}},
+        [&](json& inv) {
+            inv["dns"]["providers"]["cf"] = {{"type", "cloudflare"},
+                                             {"api_url", "http://127.0.0.1:9/client/v4"},
+                                             {"api_token_file", dir + "/token"}};
+        });
+    auto r = run_certfleet(cf_args(t, {"--json", "validate"}));
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 78);
+    const json out = json::parse(r.out);
+    CHECK(out["valid"] == false);
+    REQUIRE(out["errors"].size() == 1);
+    const std::string error = out["errors"][0];
+    CHECK_THAT(error, Catch::Contains(t.path + ": dns.providers.cf: "));
+    CHECK_THAT(error, Catch::Contains("blanks"));
+    CHECK_THAT(error, !Catch::Contains("two words"));
+}
