@@ -37,7 +37,22 @@ void add_check_command(CLI::App& app, Globals& g, int& exit_code) {
         "Forecast:         certfleet check --at 2027-01-01");
     cmd->callback([&g, &exit_code, options, at] {
         setup_logging(g);
-        auto inv = load_inventory_or_exit(g);
+        // Monitoring reads stdout and the plugin codes 0-3: an inventory it
+        // cannot judge is UNKNOWN there, not a 78 it would call out of bounds.
+        auto inv =
+            load_inventory_or_exit(g, kUnknown, [&g](const std::vector<std::string>& errors) {
+                const std::string summary = "CERTFLEET UNKNOWN - inventory invalid: " +
+                                            (errors.empty() ? "" : errors.front());
+                if (g.json)
+                    std::cout << nlohmann::json{{"state", "UNKNOWN"},
+                                                {"summary", summary},
+                                                {"items", nlohmann::json::array()},
+                                                {"errors", errors}}
+                                     .dump(2)
+                              << "\n";
+                else
+                    std::cout << summary << "\n";
+            });
         options->at = parse_at_or_exit(*at);
         State state = open_state_readonly(inv);
         auto report = operations::run_check(inv, state.store, state.ledger, *options);

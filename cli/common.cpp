@@ -80,17 +80,26 @@ void print_error(const std::string& message, const std::string& hint) {
 }
 
 inventory::Inventory load_inventory_or_exit(const Globals& g) {
+    return load_inventory_or_exit(g, kInvalidInventory, nullptr);
+}
+
+inventory::Inventory load_inventory_or_exit(
+    const Globals& g, int exit_code,
+    const std::function<void(const std::vector<std::string>& errors)>& on_invalid) {
     std::string path = g.config.empty() ? default_config_path() : g.config;
     auto result = inventory::load_inventory(path);
     for (const auto& d : result.diagnostics)
         if (!d.warning || d.security || !g.quiet)  // -q: errors and exposed secrets
             std::cerr << d.format() << "\n";
     if (!result.ok()) {
-        size_t errors = 0;
+        std::vector<std::string> errors;
         for (const auto& d : result.diagnostics)
-            errors += d.warning ? 0 : 1;
-        std::cerr << path << ": " << errors << " error(s); nothing was done\n";
-        throw ExitRequest{kInvalidInventory};
+            if (!d.warning)
+                errors.push_back(d.format());
+        std::cerr << path << ": " << errors.size() << " error(s); nothing was done\n";
+        if (on_invalid)
+            on_invalid(errors);
+        throw ExitRequest{exit_code};
     }
     inventory::Inventory inv = std::move(*result.inventory);
     if (!g.state_dir.empty())

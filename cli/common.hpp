@@ -47,6 +47,11 @@ bool stderr_is_terminal();
 std::string default_config_path();
 
 inventory::Inventory load_inventory_or_exit(const Globals& g);
+// The same, for monitoring: an invalid inventory is reported by `on_invalid`
+// (given the problems, first error first) before the exit with `exit_code`.
+inventory::Inventory load_inventory_or_exit(
+    const Globals& g, int exit_code,
+    const std::function<void(const std::vector<std::string>& errors)>& on_invalid);
 
 // The state a mutating command needs: store, ledger and the state lock.
 // Exits 75 when another run holds the lock, 2 when the state cannot be opened.

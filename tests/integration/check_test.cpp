@@ -163,3 +163,21 @@ TEST_CASE("run: a second run exits 75 at once while the state lock is held", "[c
     CHECK(r.err.find("lock") != std::string::npos);
     CHECK(took < std::chrono::seconds(5));
 }
+
+TEST_CASE("check: an invalid inventory is UNKNOWN (exit 3) with its first problem, never silence",
+          "[check][failure]") {
+    auto dir = make_temp_dir("check-invalid");
+    write_file(dir + "/certfleet.json", "{\n  \"acme\": 1\n}\n", 0600);
+    auto r = run_certfleet({"-c", dir + "/certfleet.json", "check"});
+    CHECK(r.exit_code == 3);
+    CHECK(first_line(r.out) == "CERTFLEET UNKNOWN - inventory invalid: " + dir +
+                                   "/certfleet.json:2:11: acme: expected an object, not a number");
+    CHECK_THAT(r.err, Catch::Contains("1 error(s); nothing was done"));
+
+    auto j = run_certfleet({"-c", dir + "/certfleet.json", "--json", "check"});
+    CHECK(j.exit_code == 3);
+    const json doc = json::parse(j.out);
+    CHECK(doc["state"] == "UNKNOWN");
+    CHECK(doc["items"].empty());
+    CHECK(doc["errors"].size() == 1);
+}
