@@ -4,6 +4,7 @@
 #include <iostream>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -80,7 +81,15 @@ void print_error(const std::string& message, const std::string& hint) {
 }
 
 inventory::Inventory load_inventory_or_exit(const Globals& g) {
-    return load_inventory_or_exit(g, kInvalidInventory, nullptr);
+    // Scripts reading --json get a document even now, not an empty stdout.
+    return load_inventory_or_exit(
+        g, kInvalidInventory, [&g](const std::vector<std::string>& errors) {
+            if (g.json)
+                std::cout << nlohmann::json{{"error", "the inventory is invalid; nothing was done"},
+                                            {"errors", errors}}
+                                 .dump(2)
+                          << "\n";
+        });
 }
 
 inventory::Inventory load_inventory_or_exit(

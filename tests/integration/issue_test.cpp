@@ -202,4 +202,12 @@ TEST_CASE("an invalid inventory exits 78 and lists every problem", "[issue][fail
     CHECK_THAT(r.err, Catch::Contains("certfleet.json:5:"));
     auto v = run_certfleet({"-c", dir + "/certfleet.json", "validate"});
     CHECK(v.exit_code == 78);
+    // Scripts reading --json still get a document.
+    for (const char* command : {"issue", "status", "deploy"}) {
+        auto j = run_certfleet({"-c", dir + "/certfleet.json", "--json", command});
+        CHECK(j.exit_code == 78);
+        const auto doc = nlohmann::json::parse(j.out);
+        CHECK(doc["error"] == "the inventory is invalid; nothing was done");
+        CHECK(doc["errors"].size() >= 3);
+    }
 }
