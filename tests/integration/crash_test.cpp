@@ -65,6 +65,8 @@ const std::vector<CrashCert> kCerts = {
 };
 
 std::string last_lines(const std::string& text, size_t n) {
+    if (text.empty())
+        return text;  // a run killed before it printed anything
     size_t pos = text.size();
     for (size_t i = 0; i <= n && pos != std::string::npos && pos > 0; ++i)
         pos = text.rfind('\n', pos - 1);
