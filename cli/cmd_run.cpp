@@ -25,8 +25,8 @@ void add_run_command(CLI::App& app, Globals& g, int& exit_code) {
         "run", "The scheduled job: renew what is due, deploy what is stale, check, notify");
     auto jitter = std::make_shared<std::string>();
     cmd->add_option("--jitter", *jitter,
-                    "Sleep a random 0..DUR first (default 0s on a terminal, 5m otherwise) so "
-                    "many managers do not hit the CA at the same second")
+                    "Sleep a random 0..DUR first (default 0s on a terminal, 5m otherwise; 0: no "
+                    "wait) so many managers do not hit the CA at the same second")
         ->type_name("DUR");
     auto no_audit = std::make_shared<bool>(false);
     cmd->add_flag("--no-audit", *no_audit,
@@ -49,7 +49,9 @@ void add_run_command(CLI::App& app, Globals& g, int& exit_code) {
         operations::RunOptions options;
         options.jitter = stderr_is_terminal() ? core::Seconds{0} : core::Seconds{300};
         if (!jitter->empty()) {
-            auto d = core::parse_duration(*jitter);
+            // A bare 0 needs no unit: no wait is no wait in any unit.
+            auto d = *jitter == "0" ? std::optional<core::Seconds>(core::Seconds{0})
+                                    : core::parse_duration(*jitter);
             if (!d) {
                 print_error("--jitter '" + *jitter + "' is not a duration",
                             "use e.g. 0s, 90s, 5m or 1h");

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <optional>
+#include <string>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -35,6 +37,42 @@ Examples:
   certfleet audit --host cdn-3            orphan certificates, stale deployments, exposed keys
 
 Config: -c PATH, else $CERTFLEET_CONFIG, else /etc/certfleet/certfleet.json)";
+
+// The first word that is not an option or a global option's value: the
+// command, when there is one.
+std::optional<std::string> command_word(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "-c" || arg == "--config" || arg == "--state-dir")
+            ++i;
+        else if (!arg.starts_with("-"))
+            return arg;
+    }
+    return std::nullopt;
+}
+
+bool asks_for_help_or_version(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "-h" || arg == "--help" || arg == "--version")
+            return true;
+    }
+    return false;
+}
+
+bool is_command(CLI::App& app, const std::string& word) {
+    for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
+        if (sub->get_name() == word)
+            return true;
+    return false;
+}
+
+std::string command_names(CLI::App& app) {
+    std::string names;
+    for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
+        names += (names.empty() ? "" : ", ") + sub->get_name();
+    return names;
+}
 
 int run_cli(int argc, char** argv) {
     using namespace certfleet::cli;
@@ -75,6 +113,14 @@ int run_cli(int argc, char** argv) {
     add_schedule_command(app, g, exit_code);
     add_audit_command(app, g, exit_code);
 
+    // CLI11 would only say "A subcommand is required".
+    const auto word = command_word(argc, argv);
+    if ((word && !is_command(app, *word)) || (!word && !asks_for_help_or_version(argc, argv))) {
+        std::cerr << "certfleet: " << (word ? "unknown command '" + *word + "'" : "no command")
+                  << "; the commands are " << command_names(app)
+                  << " (certfleet --help says what each does)\n";
+        return kUsage;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

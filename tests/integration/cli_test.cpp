@@ -1,0 +1,33 @@
+// The command line itself: what an operator who mistypes gets back.
+#include <catch2/catch.hpp>
+
+#include "issue_support.hpp"
+
+using namespace certfleet;
+using namespace certfleet::testing;
+
+TEST_CASE("cli: an unknown or missing command says so and lists the commands (exit 64)", "[cli]") {
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"frobnicate"}, {"-c", "/etc/certfleet/x.json", "statsu"}, {}, {"-q"}}) {
+        auto r = run_certfleet(args);
+        INFO(r.err);
+        CHECK(r.exit_code == 64);
+        CHECK_THAT(r.err, Catch::Contains("the commands are validate, issue, status, deploy, "
+                                          "renew, run, check, rollback, revoke, schedule, audit"));
+        CHECK_THAT(r.err, !Catch::Contains("A subcommand is required"));
+    }
+    CHECK_THAT(run_certfleet({"statsu"}).err, Catch::Contains("unknown command 'statsu'"));
+    CHECK_THAT(run_certfleet({}).err, Catch::Contains("certfleet: no command"));
+    CHECK(run_certfleet({"--help"}).exit_code == 0);
+    CHECK(run_certfleet({"--version"}).exit_code == 0);
+}
+
+TEST_CASE("cli: run --jitter 0 means no wait; a malformed jitter is a usage error", "[cli]") {
+    auto t = write_inventory("jitter-zero", nlohmann::json::object());
+    auto zero = run_certfleet(cf_args(t, {"run", "--jitter", "0", "--no-audit"}));
+    INFO(zero.err);
+    CHECK(zero.exit_code == 0);
+    auto bad = run_certfleet(cf_args(t, {"run", "--jitter", "0x"}));
+    CHECK(bad.exit_code == 64);
+    CHECK_THAT(bad.err, Catch::Contains("--jitter '0x' is not a duration"));
+}
