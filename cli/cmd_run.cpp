@@ -1,24 +1,12 @@
 // certfleet run: the scheduled job (cron / systemd timer). Takes the state
 // lock first (a second run exits 75 at once), then sleeps the jitter.
 #include <iostream>
-#include <unistd.h>
 
 #include "cli/common.hpp"
 #include "cli/output.hpp"
 #include "operations/run.hpp"
 
 namespace certfleet::cli {
-
-namespace {
-
-std::string this_host_name() {
-    char buf[256] = {};
-    if (::gethostname(buf, sizeof buf - 1) != 0)
-        return "certfleet";
-    return buf;
-}
-
-}  // namespace
 
 void add_run_command(CLI::App& app, Globals& g, int& exit_code) {
     auto* cmd = app.add_subcommand(

@@ -75,8 +75,9 @@ void print_schedule(const Globals& g, const ScheduleOptions& o) {
         print_or_write_systemd(operations::render_service(run, needs), operations::render_timer(),
                                o.output_dir);
     else
-        std::cout << operations::render_cron(run, needs, operations::random_cron_time(),
-                                             o.user_crontab);
+        std::cout << operations::render_cron(
+            run, needs, operations::stable_cron_time(this_host_name() + " " + run.config),
+            o.user_crontab);
 }
 
 }  // namespace
@@ -91,8 +92,9 @@ must validate first (else exit 78).
 --systemd: certfleet.service (oneshot, sandboxed: only the state directory,
 prometheus textfile directories and local hosts' cert_root are writable) and
 certfleet.timer (00:00 and 12:00 plus a random delay up to 1h, Persistent).
---cron: one line for /etc/cron.d at a random minute and hour (different on
-every machine), with --jitter 5m.
+--cron: one line for /etc/cron.d at a minute and hour derived from this
+machine's name and the inventory path (different across machines, the same
+on every call, so configuration management sees no change), with --jitter 5m.
 
 Examples:
   certfleet schedule --systemd --output-dir /etc/systemd/system

@@ -80,6 +80,13 @@ void print_error(const std::string& message, const std::string& hint) {
         std::cerr << "  next step: " << hint << "\n";
 }
 
+std::string this_host_name() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0)
+        return "certfleet";
+    return buf;
+}
+
 inventory::Inventory load_inventory_or_exit(const Globals& g) {
     // Scripts reading --json get a document even now, not an empty stdout.
     return load_inventory_or_exit(

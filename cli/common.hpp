@@ -45,6 +45,8 @@ extern std::atomic<bool> g_cancel;
 void setup_logging(const Globals& g);
 bool stderr_is_terminal();
 std::string default_config_path();
+// This machine's name ("certfleet" when it has none).
+std::string this_host_name();
 
 inventory::Inventory load_inventory_or_exit(const Globals& g);
 // The same, for monitoring: an invalid inventory is reported by `on_invalid`

@@ -1,7 +1,8 @@
 #include "operations/schedule.hpp"
 
 #include <filesystem>
-#include <random>
+
+#include "core/crypto.hpp"
 
 namespace certfleet::operations {
 
@@ -224,11 +225,12 @@ std::string render_timer() {
            "WantedBy=timers.target\n";
 }
 
-CronTime random_cron_time() {
-    std::random_device random;
+CronTime stable_cron_time(const std::string& seed) {
+    const std::string digest = core::sha256(seed);
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(digest[i]); };
     CronTime at;
-    at.minute = std::uniform_int_distribution<int>(0, 59)(random);
-    at.hour = std::uniform_int_distribution<int>(0, 11)(random);
+    at.minute = static_cast<int>((byte(0) << 8 | byte(1)) % 60);
+    at.hour = static_cast<int>((byte(2) << 8 | byte(3)) % 12);
     return at;
 }
 

@@ -54,9 +54,11 @@ struct CronTime {
     int minute = 0;  // 0..59
     int hour = 0;    // 0..11
 };
-// Spread over machines: every fleet manager at the same minute would hit the
-// CA together.
-CronTime random_cron_time();
+// Spread over machines (every fleet manager at the same minute would hit the
+// CA together) yet the same on every call for one machine and inventory, so
+// configuration management that writes the line sees no change: derived from
+// a hash of `seed` (this host's name and the inventory's path).
+CronTime stable_cron_time(const std::string& seed);
 // The crontab (with a comment and, for /etc/cron.d, PATH and the user field);
 // the run sleeps up to 5 minutes (--jitter 5m) on top of `at`.
 std::string render_cron(const ScheduledRun& run, const ScheduleNeeds& needs, CronTime at,

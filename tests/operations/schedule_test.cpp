@@ -2,6 +2,8 @@
 // inventories (quoting of odd paths, privilege tools, what must stay writable).
 #include "operations/schedule.hpp"
 
+#include <set>
+
 #include <catch2/catch.hpp>
 
 using namespace certfleet;
@@ -133,10 +135,17 @@ TEST_CASE("the crontab line runs twice a day with jitter, quoted for /bin/sh", "
     CHECK_THAT(user, Catch::EndsWith("\n59 11,23 * * * /usr/bin/certfleet -q -c "
                                      "/etc/certfleet/certfleet.json run --jitter 5m\n"));
     CHECK_THAT(user, !Catch::Contains("PATH="));
-    for (int i = 0; i < 20; ++i) {
-        auto at = operations::random_cron_time();
+    // The same machine and inventory: the same line on every call; others spread.
+    std::set<std::pair<int, int>> seen;
+    for (int i = 0; i < 50; ++i) {
+        auto at = operations::stable_cron_time("host-" + std::to_string(i) + " /etc/c.json");
         CHECK((at.minute >= 0 && at.minute <= 59 && at.hour >= 0 && at.hour <= 11));
+        const auto again =
+            operations::stable_cron_time("host-" + std::to_string(i) + " /etc/c.json");
+        CHECK((again.minute == at.minute && again.hour == at.hour));
+        seen.insert({at.hour, at.minute});
     }
+    CHECK(seen.size() > 40);
 }
 
 TEST_CASE("the timer fires twice a day, randomized and persistent", "[schedule]") {
