@@ -16,7 +16,8 @@ void add_rollback_command(CLI::App& app, Globals& g, int& exit_code) {
     auto o = std::make_shared<operations::RollbackOptions>();
     cmd->add_option("CERT", o->certificate, "Certificate name")->required();
     cmd->add_option("--host", o->host, "Host to roll back")->required();
-    cmd->add_option("--to", o->version, "Version to return to (default: the previous one)");
+    cmd->add_option("--to", o->version, "Version to return to (default: the previous one)")
+        ->type_name("VERSION");
     cmd->callback([&g, &exit_code, o] {
         setup_logging(g);
         auto inv = load_inventory_or_exit(g);

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/common.hpp"
+#include "cli/help_format.hpp"
 #include "core/http.hpp"
 
 namespace {
@@ -88,6 +89,7 @@ int run_cli(int argc, char** argv) {
     CLI::App app{
         "certfleet — certificate lifecycle manager for fleets (ACME DNS-01, SSH deployment)"};
     app.footer(kFooter);
+    app.formatter(std::make_shared<PlainHelp>());  // before the commands: they copy it
     app.require_subcommand(1);
     app.fallthrough();
     app.add_option("-c,--config", g.config, "Inventory file")->type_name("PATH");

@@ -31,3 +31,21 @@ TEST_CASE("cli: run --jitter 0 means no wait; a malformed jitter is a usage erro
     CHECK(bad.exit_code == 64);
     CHECK_THAT(bad.err, Catch::Contains("--jitter '0x' is not a duration"));
 }
+
+TEST_CASE("cli: --help speaks plainly: no CLI11 type notation, defaults and ranges in words",
+          "[cli]") {
+    for (const char* command : {"validate", "issue", "status", "deploy", "renew", "run", "check",
+                                "rollback", "revoke", "schedule", "audit"}) {
+        auto r = run_certfleet({command, "--help"});
+        INFO(command << ":\n" << r.out);
+        CHECK(r.exit_code == 0);
+        for (const char* notation : {" TEXT", "INT:", " UINT", "REQUIRED", "=unspecified", "in ["})
+            CHECK_THAT(r.out, !Catch::Contains(notation));
+    }
+    const auto issue = run_certfleet({"issue", "--help"}).out;
+    CHECK_THAT(issue, Catch::Contains("CERT..."));
+    CHECK_THAT(issue, Catch::Contains("--concurrency N"));
+    CHECK_THAT(issue, Catch::Contains("(1 to 64) (default: 8)"));
+    CHECK_THAT(run_certfleet({"rollback", "--help"}).out,
+               Catch::Contains("--host HOST                 Host to roll back (required)"));
+}
