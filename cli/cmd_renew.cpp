@@ -1,5 +1,5 @@
-// certfleet renew: issue what is due, then deploy. With --host H: only the
-// certificates H serves, deployed only to H.
+// certfleet renew: issue what is due, then deploy. With --host H (--group G):
+// only the certificates H (G's hosts) serve, deployed only there.
 #include <iostream>
 
 #include "cli/common.hpp"
@@ -16,12 +16,15 @@ void add_renew_command(CLI::App& app, Globals& g, int& exit_code) {
     auto* cmd = app.add_subcommand("renew", "Issue what is due (or --force), then deploy it");
     cmd->footer(
         "`certfleet renew --host cdn-3` renews only the certificates cdn-3 serves and\n"
-        "deploys them only to cdn-3.");
+        "deploys them only to cdn-3; `--group cdn` does the same for the group's hosts.");
     auto o = std::make_shared<operations::DeployOptions>();
     cmd->add_option("CERT", o->names, "Certificate names (default: all)");
     cmd->add_option("--host", o->hosts,
                     "Only the certificates this host serves, deployed only to it")
         ->type_name("HOST");
+    cmd->add_option("--group", o->groups,
+                    "Only the certificates this group's hosts serve, deployed only to its hosts")
+        ->type_name("GROUP");
     cmd->add_flag("--force", o->force, "Issue even if not due");
     cmd->add_flag("--dry-run", o->dry_run,
                   "Plan only: no ACME order, no DNS change, no host touched");
@@ -30,7 +33,7 @@ void add_renew_command(CLI::App& app, Globals& g, int& exit_code) {
         auto inv = load_inventory_or_exit(g);
         check_certificate_names(inv, o->names);
         check_host_names(inv, *o);
-        auto names = operations::certificates_to_renew(inv, o->names, o->hosts);
+        auto names = operations::certificates_to_renew(inv, o->names, o->hosts, o->groups);
         if (!names) {
             print_error(names.error().message);
             throw ExitRequest{kUsage};

@@ -10,10 +10,11 @@
 namespace certfleet::operations {
 
 // The certificates to renew: `names` (all when empty) narrowed to those every
-// host in `hosts` serves, in turn. Fails (ErrorKind::Config) when a host
-// serves none of them, naming the host.
-core::Result<std::vector<std::string>> certificates_to_renew(const inventory::Inventory& inventory,
-                                                             std::vector<std::string> names,
-                                                             const std::vector<std::string>& hosts);
+// host in `hosts` serves, in turn, then to those some host of each group in
+// `groups` serves. Fails (ErrorKind::Config) when a host or group serves none
+// of them, naming it.
+core::Result<std::vector<std::string>> certificates_to_renew(
+    const inventory::Inventory& inventory, std::vector<std::string> names,
+    const std::vector<std::string>& hosts, const std::vector<std::string>& groups = {});
 
 }  // namespace certfleet::operations

@@ -322,3 +322,30 @@ TEST_CASE("a read-only or full cert_root is refused before any change", "[deploy
     CHECK_THAT(rh["error"].get<std::string>(), Catch::Contains("read-only"));
     ::umount(root.c_str());
 }
+
+TEST_CASE("renew --group: only the certificates the group's hosts serve, planned only for them",
+          "[deploy][renew]") {
+    const Lab& lab = Lab::get();
+    REQUIRE(lab.hosts().size() >= 2);
+    const std::string edge = lab.hosts()[0].name;
+    const std::string other = lab.hosts()[1].name;
+    auto t = write_fleet_inventory("renew-group", [&](json& inv) {
+        inv["groups"]["edge"] = json::object();
+        inv["hosts"][edge]["groups"] = {"cdn", "edge"};
+        inv["certificates"]["solo"] = {
+            {"domains", {"solo.example.test"}}, {"dns", "lab-bind"}, {"deploy_to", {other}}};
+    });
+    auto r = run_certfleet(cf_args(t, {"--json", "renew", "--group", "edge", "--dry-run"}));
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    const json doc = json::parse(r.out);
+    REQUIRE(doc["certificates"].size() == 1);
+    CHECK(doc["certificates"][0]["name"] == "media");  // "solo" is not served by edge
+    for (const auto& h : doc["hosts"])
+        CHECK(h["name"] == edge);
+    CHECK(doc["hosts"].size() == 1);
+
+    auto unknown = run_certfleet(cf_args(t, {"renew", "--group", "nope", "--dry-run"}));
+    CHECK(unknown.exit_code == 64);
+    CHECK_THAT(unknown.err, Catch::Contains("no group named 'nope'"));
+}
