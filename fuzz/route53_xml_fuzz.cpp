@@ -15,7 +15,7 @@
 #include <tinyxml2.h>
 #include <vector>
 
-#include "acme/dns/route53.hpp"
+#include "acme/dns/route53_xml.hpp"
 
 namespace {
 

@@ -1,17 +1,14 @@
 // Amazon Route 53 (REST API 2013-04-01, XML, Signature Version 4): see
-// config.hpp for what the provider does. The XML readers and the change
-// batch writer are public (namespace route53_xml) so tests and the fuzzer
-// reach them without a provider: they read what the network sent.
+// config.hpp for what the provider does; its XML is route53_xml.hpp.
 #pragma once
 
-#include <cstdint>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "acme/dns/config.hpp"
 #include "acme/dns/provider.hpp"
+#include "acme/dns/route53_xml.hpp"
 #include "core/http.hpp"
 #include "core/result.hpp"
 
@@ -23,60 +20,4 @@ namespace certfleet::acme::dns {
 core::Result<std::unique_ptr<DnsProvider>> make_route53_provider(
     Route53Config config, std::shared_ptr<core::HttpClient> http = nullptr);
 
-namespace route53_xml {
-
-struct HostedZone {
-    std::string id;    // "Z123": the API's "/hostedzone/Z123" without its prefix
-    std::string name;  // normalized: "example.org."
-    bool private_zone = false;
-};
-
-// One page of ListHostedZones.
-struct HostedZonePage {
-    std::vector<HostedZone> zones;
-    std::string next_marker;  // empty: the last page
-};
-
-struct RecordSet {
-    std::string name;  // normalized, Route 53's \ooo escapes decoded
-    std::string type;
-    std::uint32_t ttl = 0;  // 0 for alias sets, which have none
-    // As Route 53 holds them, quotes included ("\"v\""), so values that are
-    // not ours go back exactly as they came.
-    std::vector<std::string> values;
-};
-
-// A change batch's state (ChangeResourceRecordSets, GetChange).
-struct ChangeInfo {
-    std::string id;      // "C123": "/change/C123" without its prefix
-    std::string status;  // "PENDING" | "INSYNC"
-};
-
-// An error answer: <ErrorResponse><Error><Code/><Message/></Error>, or the
-// <InvalidChangeBatch><Messages><Message/>… document Route 53 sends for a
-// refused change batch.
-struct ApiError {
-    std::string code;  // "Throttling", "InvalidChangeBatch", …; empty: not an error document
-    std::string message;
-};
-
-enum class Action { Upsert, Delete };
-
-struct Change {
-    Action action = Action::Upsert;
-    RecordSet set;
-};
-
-// Failures are ErrorKind::Protocol with a short reason ("no <ChangeInfo>").
-// Ids that could not go into a URL path as they are (anything but letters
-// and digits) are refused.
-core::Result<HostedZonePage> parse_hosted_zones(std::string_view xml);
-core::Result<std::vector<RecordSet>> parse_record_sets(std::string_view xml);
-core::Result<ChangeInfo> parse_change_info(std::string_view xml);
-ApiError parse_error(std::string_view xml);
-
-// The ChangeResourceRecordSetsRequest document, every text escaped.
-std::string change_batch_xml(const std::vector<Change>& changes);
-
-}  // namespace route53_xml
 }  // namespace certfleet::acme::dns
