@@ -30,6 +30,10 @@ void add_rollback_command(CLI::App& app, Globals& g, int& exit_code) {
         core::SystemClock clock;
         operations::Context ctx{inv, state.store, state.ledger, clock, &g_cancel, {}};
         auto outcome = operations::run_rollback(ctx, *o);
+        if (outcome.no_such_version) {
+            print_error(outcome.error, outcome.hint);
+            throw ExitRequest{kUsage};
+        }
         operations::DeployReport report{{outcome}};
         if (g.json)
             std::cout << fleet_report_json(nullptr, &report).dump(2) << "\n";

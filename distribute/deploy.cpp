@@ -348,7 +348,7 @@ Result<std::string> rollback_target(const HostTarget& host, const std::string& c
         return *std::prev(it);
     }
     if (!std::binary_search(layout.versions.begin(), layout.versions.end(), requested)) {
-        return fail(ErrorKind::Generic,
+        return fail(ErrorKind::Config,  // the operator's input, not the host, is wrong
                     "version " + requested + " of " + cert_name + " is not on " + host.host_name,
                     listing);
     }
@@ -407,6 +407,7 @@ DeployOutcome rollback(Transport& t, const HostTarget& host, const std::string& 
     const std::string listing = version_listing(host, *layout);
     auto target = rollback_target(host, cert_name, *layout, version, listing);
     if (!target) {
+        out.no_such_version = target.error().kind == ErrorKind::Config;
         return failed(out, target.error());
     }
     if (*target == out.version) {

@@ -71,7 +71,10 @@ struct DeployOutcome {
     std::string served_serial;
     std::string error;
     std::string hint;
-    bool adopted = false;               // hand-managed files were taken over as a version
+    bool adopted = false;  // hand-managed files were taken over as a version
+    // rollback: the version asked for is not on the host (a typo): nothing
+    // was touched, and the caller reports a usage error, not a failure.
+    bool no_such_version = false;
     std::vector<std::string> steps;     // human log of what was done
     std::vector<std::string> warnings;  // did not stop the deployment (clock skew, prune)
 };

@@ -336,6 +336,9 @@ HostOutcome run_rollback(Context& ctx, const RollbackOptions& options) {
                                         options.certificate, options.version);
     HostOutcome o = host_outcome(options.host, options.certificate, outcome);
     o.adopted = false;
+    o.no_such_version = outcome.no_such_version;
+    if (o.no_such_version)
+        return o;  // a typo changed nothing: no event, so no warning lingers
     // For `rollback`, the swap back succeeding is the result asked for.
     if (outcome.result == HostResult::Deployed)
         o.result = HostResult::RolledBack;

@@ -38,6 +38,7 @@ struct HostOutcome {
     // The host acted, but the ledger could not record it (what went wrong and
     // the next step); empty when recorded. Counts as a failure in exit_code.
     std::string ledger_error;
+    bool no_such_version = false;  // rollback --to a version the host lacks: nothing done
 };
 
 struct DeployReport {

@@ -140,6 +140,21 @@ TEST_CASE("first deployment adopts hand-managed hosts; every host serves the new
         CHECK(mode_of(base + "/" + current) == 0750);
     }
 
+    SECTION("rollback --to a mistyped version is a usage error that leaves nothing behind") {
+        const auto& h = hosts[1];
+        auto before = run_certfleet(cf_args(t, {"check"}));
+        auto typo = run_certfleet(
+            cf_args(t, {"rollback", "media", "--host", h.name, "--to", "20990101T000000Z-typo"}));
+        INFO(typo.err);
+        CHECK(typo.exit_code == 64);
+        CHECK_THAT(typo.err,
+                   Catch::Contains("version 20990101T000000Z-typo of media is not on " + h.name));
+        CHECK(served(h) == serial);  // nothing touched
+        auto after = run_certfleet(cf_args(t, {"check"}));
+        CHECK(after.exit_code == before.exit_code);  // and no warning left behind
+        CHECK(after.out == before.out);
+    }
+
     SECTION("rollback returns a host to the adopted pair, deploy brings it back") {
         const auto& h = hosts[1];
         auto rb = run_certfleet(cf_args(t, {"--json", "rollback", "media", "--host", h.name}));
