@@ -63,7 +63,7 @@ std::string jwk_thumbprint(const nlohmann::json& public_jwk);
 Result<std::string> make_csr_der(const PrivateKey& key, const std::vector<std::string>& domains);
 
 struct CertificateInfo {
-    std::string serial_hex;  // lowercase, no leading zeros, no colons
+    std::string serial_hex;  // as `openssl x509 -serial` prints it: see canonical_serial
     TimePoint not_before;
     TimePoint not_after;
     std::vector<std::string> dns_names;  // SAN dNSNames
@@ -103,6 +103,13 @@ std::string base64_encode(std::string_view data);
 Result<std::string> base64_decode(std::string_view text);
 std::string sha256(std::string_view data);  // raw 32 bytes
 std::string hex_encode(std::string_view data);
+
+// A serial number as `openssl x509 -serial` and CT logs print it: upper-case
+// hex, two digits per byte (so a leading zero is kept: "0A1B"), no colons, a
+// "-" before a negative one. Accepts certfleet's older spelling (lower case,
+// leading zeros stripped) and colon-separated bytes, so stores and ledgers
+// written by earlier versions compare equal.
+std::string canonical_serial(std::string_view serial);
 std::string hmac_sha256(std::string_view key, std::string_view data);  // raw
 std::string random_hex(std::size_t bytes);  // CSPRNG; 2*bytes lowercase hex digits
 

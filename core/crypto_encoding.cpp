@@ -1,5 +1,6 @@
 // base64 / base64url, hex, SHA-256, HMAC-SHA-256 and random tokens.
 #include <array>
+#include <cctype>
 #include <climits>
 #include <stdexcept>
 
@@ -131,6 +132,24 @@ std::string hex_encode(std::string_view data) {
         out += kDigits[b & 15];
     }
     return out;
+}
+
+std::string canonical_serial(std::string_view serial) {
+    const bool negative = serial.starts_with('-');
+    if (negative)
+        serial.remove_prefix(1);
+    std::string digits;
+    for (char c : serial) {
+        if (c != ':')
+            digits += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    if (digits.empty())
+        return {};  // no serial: stays "none"
+    const size_t first = digits.find_first_not_of('0');
+    digits = first == std::string::npos ? "00" : digits.substr(first);
+    if (digits.size() % 2 != 0)
+        digits.insert(0, "0");  // whole bytes, as OpenSSL prints them
+    return (negative ? "-" : "") + digits;
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {

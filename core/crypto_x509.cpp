@@ -83,11 +83,8 @@ Result<std::string> serial_hex(const X509* cert) {
         return openssl_failure("reading serial number");
     std::string bytes(static_cast<size_t>(BN_num_bytes(bn.get())), '\0');
     BN_bn2bin(bn.get(), reinterpret_cast<unsigned char*>(bytes.data()));
-    std::string hex = hex_encode(bytes);
-    const size_t first = hex.find_first_not_of('0');
-    hex = first == std::string::npos ? "0" : hex.substr(first);
     // RFC 5280 forbids negative serials but some CAs issued them; keep the sign.
-    return BN_is_negative(bn.get()) ? "-" + hex : hex;
+    return canonical_serial((BN_is_negative(bn.get()) ? "-" : "") + hex_encode(bytes));
 }
 
 std::vector<std::string> san_dns_names(const X509* cert) {

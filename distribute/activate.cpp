@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "core/crypto.hpp"
 #include "core/process.hpp"
 #include "distribute/deploy_internal.hpp"
 #include "distribute/tls_probe.hpp"
@@ -54,7 +55,7 @@ Result<std::string> verify_served(Run& r, const std::string& expected) {
         }
         auto served = probe_tls(v.address, v.port, v.server_name, left);
         if (served) {
-            last_serial = normalize_serial(served->info.serial_hex);
+            last_serial = core::canonical_serial(served->info.serial_hex);
             last_error.reset();
             if (last_serial == expected) {
                 return last_serial;

@@ -73,8 +73,9 @@ Result<MaterialFacts> check_material(const Material& m) {
     if (!info) {
         return bad(info.error().message);
     }
-    MaterialFacts facts{normalize_serial(info->serial_hex), info->not_before, info->not_after};
-    if (!m.serial_hex.empty() && normalize_serial(m.serial_hex) != facts.serial) {
+    MaterialFacts facts{core::canonical_serial(info->serial_hex), info->not_before,
+                        info->not_after};
+    if (!m.serial_hex.empty() && core::canonical_serial(m.serial_hex) != facts.serial) {
         return bad("its certificate has serial " + facts.serial + ", not " + m.serial_hex);
     }
     const auto full = core::split_pem_certificates(m.fullchain_pem);
@@ -210,7 +211,7 @@ bool already_done(Run& r, const Material& m, const std::string& serial) {
     }
     const auto& v = r.host.verify;
     auto served = probe_tls(v.address, v.port, v.server_name, r.host.verify_timeout);
-    if (served && normalize_serial(served->info.serial_hex) == serial) {
+    if (served && core::canonical_serial(served->info.serial_hex) == serial) {
         r.out.result = DeployResult::Unchanged;
         r.out.served_serial = serial;
         r.step("versions/" + m.version + " is already current and served");
@@ -374,7 +375,7 @@ Result<std::string> check_old_version(Run& r, const std::string& target,
         return fail(ErrorKind::Generic, where + " is damaged: its key and certificate do not match",
                     listing);
     }
-    return normalize_serial(info->serial_hex);
+    return core::canonical_serial(info->serial_hex);
 }
 
 Status check_cert_root_writable(Run& r) {

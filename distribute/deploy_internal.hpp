@@ -83,8 +83,6 @@ core::Result<Layout> read_layout(Transport& t, const CertPaths& paths);
 
 // "versions/X" -> "X"; anything else -> "".
 std::string version_of_target(const std::string& link_target);
-// Lowercase hex without colons or leading zeros, as core::CertificateInfo has it.
-std::string normalize_serial(const std::string& serial);
 
 // One deployment or rollback in progress on one host.
 struct Run {

@@ -74,17 +74,6 @@ std::string version_of_target(const std::string& link_target) {
     return link_target.substr(prefix.size());
 }
 
-std::string normalize_serial(const std::string& serial) {
-    std::string out;
-    for (char c : core::lower(serial)) {
-        if (c != ':') {
-            out += c;
-        }
-    }
-    const auto first = out.find_first_not_of('0');
-    return first == std::string::npos ? (out.empty() ? out : "0") : out.substr(first);
-}
-
 void Run::warn(std::string text) {
     out.steps.push_back("warning: " + text);
     out.warnings.push_back(std::move(text));

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include "core/crypto.hpp"
 #include "core/enum_names.hpp"
 #include "state/ledger_sql.hpp"
 
@@ -294,7 +295,7 @@ IssuanceRecord issuance_row(const Statement& q) {
     IssuanceRecord r;
     r.cert = q.text(0);
     r.version = q.text(1);
-    r.serial = q.text(2);
+    r.serial = core::canonical_serial(q.text(2));  // older versions wrote lower case
     auto domains = nlohmann::json::parse(q.text(3), nullptr, false);
     if (domains.is_array()) {
         for (const auto& d : domains) {

@@ -1,4 +1,5 @@
 // The ledger's small state tables: ARI windows and notification de-duplication.
+#include "core/crypto.hpp"
 #include "state/ledger.hpp"
 #include "state/ledger_sql.hpp"
 
@@ -64,7 +65,7 @@ constexpr const char* kAriColumns =
 
 AriRecord ari_row(const Statement& q) {
     return AriRecord{q.text(0),
-                     q.text(1),
+                     core::canonical_serial(q.text(1)),
                      from_db(q.integer(2)),
                      from_db(q.integer(3)),
                      from_db(q.integer(4)),

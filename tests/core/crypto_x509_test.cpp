@@ -156,7 +156,7 @@ TEST_CASE("certificate parsing, key match and chain verification", "[crypto]") {
 
     auto info = parse_certificate_pem(leaf.pem);
     REQUIRE(info.ok());
-    CHECK(info->serial_hex == "102030405060708");
+    CHECK(info->serial_hex == "0102030405060708");  // as `openssl x509 -serial` prints it
     CHECK(info->not_before == TimePoint(Seconds(leaf.not_before)));
     CHECK(info->not_after == TimePoint(Seconds(leaf.not_after)));
     CHECK(info->dns_names == std::vector<std::string>{"leaf.example.test", "*.leaf.example.test"});
@@ -169,7 +169,7 @@ TEST_CASE("certificate parsing, key match and chain verification", "[crypto]") {
     auto ca_info = parse_certificate_pem(ca.pem);
     REQUIRE(ca_info.ok());
     CHECK(ca_info->is_ca);
-    CHECK(ca_info->serial_hex == "1");
+    CHECK(ca_info->serial_hex == "01");
     CHECK(ca_info->dns_names.empty());
 
     auto der = certificate_der(leaf.pem);
@@ -209,4 +209,14 @@ TEST_CASE("certificate parsing, key match and chain verification", "[crypto]") {
     CHECK_THAT(bad.error().message, Catch::Contains("CN=leaf.example.test"));
     CHECK_FALSE(verify_chain("", ca.pem).ok());
     CHECK_FALSE(verify_chain(leaf.pem, "").ok());
+}
+
+TEST_CASE("serials are spelled as openssl x509 -serial prints them", "[crypto]") {
+    CHECK(canonical_serial("4a1f3c9e27b") == "04A1F3C9E27B");  // certfleet's older spelling
+    CHECK(canonical_serial("04:a1:f3:c9:e2:7b") == "04A1F3C9E27B");
+    CHECK(canonical_serial("04A1F3C9E27B") == "04A1F3C9E27B");
+    CHECK(canonical_serial("000001") == "01");
+    CHECK(canonical_serial("0") == "00");
+    CHECK(canonical_serial("-1f") == "-1F");
+    CHECK(canonical_serial("").empty());
 }

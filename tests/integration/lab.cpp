@@ -231,19 +231,16 @@ std::string parse_fleet(const std::vector<std::pair<std::string, std::string>>& 
     return {};
 }
 
-std::string normalize_serial(std::string text) {
+// The serial exactly as openssl printed it (certfleet must spell it the same).
+std::string openssl_serial(std::string text) {
     text = trim(text);
     const std::string prefix = "serial=";
     if (text.compare(0, prefix.size(), prefix) == 0) {
         text.erase(0, prefix.size());
     }
-    for (char& c : text) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    if (text.empty() || text.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    if (text.empty() || text.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
         return {};
     }
-    text.erase(0, std::min(text.find_first_not_of('0'), text.size() - 1));
     return text;
 }
 
@@ -393,7 +390,7 @@ std::string served_serial(const std::string& address, int port, const std::strin
     if (r.exit_code != 0) {
         return {};
     }
-    return normalize_serial(r.out);
+    return openssl_serial(r.out);
 }
 
 std::string served_serial(const std::string& address, const std::string& port,

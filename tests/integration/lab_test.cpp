@@ -160,17 +160,14 @@ CommandResult ssh(const Lab& lab, const LabHost& host, const std::string& comman
     return run_command(argv);
 }
 
-// Serial of the first certificate in a PEM file, in served_serial's format.
+// Serial of the first certificate in a PEM file exactly as openssl prints it:
+// certfleet's tables and JSON must use the same spelling (CT logs do too).
 std::string file_serial(const std::string& path) {
     CommandResult r = run_command({"openssl", "x509", "-noout", "-serial", "-in", path});
     INFO(path << ": " << r.err);
     REQUIRE(r.exit_code == 0);
     std::string s = r.out.substr(r.out.find('=') + 1);
     s.erase(s.find_last_not_of(" \r\n") + 1);
-    for (char& c : s) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    s.erase(0, std::min(s.find_first_not_of('0'), s.size() - 1));
     return s;
 }
 

@@ -187,7 +187,7 @@ TEST_CASE("fleet index: issued versions come from the ledger, others from the fi
     state::IssuanceRecord r;
     r.cert = "media";
     r.version = *version;
-    r.serial = "ledger-serial";
+    r.serial = "1ed6e5";  // not the file's serial, so the test sees which was used
     r.domains = {"media.example.test"};
     r.key_type = "ecdsa-p384";
     r.profile = "shortlived";
@@ -196,7 +196,7 @@ TEST_CASE("fleet index: issued versions come from the ledger, others from the fi
     REQUIRE(f.ledger.record_issuance(r));
     auto indexed = state::index_fleet(f.store, f.ledger, {"media"});
     REQUIRE(indexed.current["media"]);
-    CHECK(indexed.current["media"]->info.serial_hex == "ledger-serial");
+    CHECK(indexed.current["media"]->info.serial_hex == "1ED6E5");
     CHECK(indexed.current["media"]->key_type == core::KeyType::EcdsaP384);
     CHECK(indexed.latest_issuance["media"].profile == "shortlived");
 }

@@ -133,7 +133,7 @@ TEST_CASE("recovery: a store version without its ledger row gets the row", "[rec
     auto rows = ledger->issuances("site");
     REQUIRE(rows.size() == 1);
     CHECK(rows[0].version == *version);
-    CHECK(rows[0].serial == "5eed");
+    CHECK(rows[0].serial == "5EED");
     CHECK(rows[0].key_type == "ecdsa-p256");
     CHECK(rows[0].issued_at == test::ari::at("2026-11-21T10:30:00Z"));  // from the version name
     CHECK(rows[0].replaced_version.empty());

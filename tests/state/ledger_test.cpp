@@ -77,7 +77,7 @@ TEST_CASE("ledger file is 0600 and issuances round trip across reopen", "[ledger
     const auto expected = sample("site", "20261121T103000Z-4f20a477");
     CHECK(rows[0].cert == "site");
     CHECK(rows[0].version == expected.version);
-    CHECK(rows[0].serial == expected.serial);
+    CHECK(rows[0].serial == "4F20A477");  // read back as openssl prints it
     CHECK(rows[0].domains == expected.domains);
     CHECK(rows[0].key_type == "ecdsa-p384");
     CHECK(rows[0].profile == "tlsserver");
