@@ -18,6 +18,7 @@ void add_rollback_command(CLI::App& app, Globals& g, int& exit_code) {
     cmd->add_option("--host", o->host, "Host to roll back")->required();
     cmd->add_option("--to", o->version, "Version to return to (default: the previous one)")
         ->type_name("VERSION");
+    cmd->add_flag("--force", o->force, "Also to a version the CA revoked");
     cmd->callback([&g, &exit_code, o] {
         setup_logging(g);
         auto inv = load_inventory_or_exit(g);
@@ -33,6 +34,10 @@ void add_rollback_command(CLI::App& app, Globals& g, int& exit_code) {
         if (outcome.no_such_version) {
             print_error(outcome.error, outcome.hint);
             throw ExitRequest{kUsage};
+        }
+        if (outcome.refused) {
+            print_error(outcome.error, outcome.hint);
+            throw ExitRequest{kPartial};
         }
         operations::DeployReport report{{outcome}};
         if (g.json)

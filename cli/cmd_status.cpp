@@ -41,8 +41,12 @@ nlohmann::json certificate_json(const operations::CertificateStatus& c) {
         j["not_before"] = core::format_rfc3339(c.current->not_before);
         j["not_after"] = core::format_rfc3339(c.current->not_after);
         j["renew_at"] = core::format_rfc3339(c.current->renew_at);
+        j["revoked"] = nullptr;
+        if (const auto& r = c.current->revoked)
+            j["revoked"] = {{"at", core::format_rfc3339(r->at)}, {"reason", r->reason}};
     } else {
-        for (const char* k : {"serial", "version", "not_before", "not_after", "renew_at"})
+        for (const char* k :
+             {"serial", "version", "not_before", "not_after", "renew_at", "revoked"})
             j[k] = nullptr;
     }
     for (const auto& h : c.hosts)

@@ -390,7 +390,7 @@ Status check_cert_root_writable(Run& r) {
 }  // namespace
 
 DeployOutcome rollback(Transport& t, const HostTarget& host, const std::string& cert_name,
-                       const std::string& version) {
+                       const std::string& version, const RollbackGuard& guard) {
     DeployOutcome out;
     Run r{t, host, CertPaths(host.cert_root, cert_name), out};
     if (auto s = check_rollback_request(host, cert_name, version); !s) {
@@ -419,6 +419,12 @@ DeployOutcome rollback(Transport& t, const HostTarget& host, const std::string& 
     auto serial = check_old_version(r, *target, listing);
     if (!serial) {
         return failed(out, serial.error());
+    }
+    if (guard) {
+        if (auto allowed = guard(*target, *serial); !allowed) {
+            out.refused = true;
+            return failed(out, allowed.error());
+        }
     }
     if (auto s = check_cert_root_writable(r); !s) {
         return failed(out, s.error());

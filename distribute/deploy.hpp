@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,6 +76,8 @@ struct DeployOutcome {
     // rollback: the version asked for is not on the host (a typo): nothing
     // was touched, and the caller reports a usage error, not a failure.
     bool no_such_version = false;
+    // rollback: the caller's guard refused the version (revoked): nothing was touched.
+    bool refused = false;
     std::vector<std::string> steps;     // human log of what was done
     std::vector<std::string> warnings;  // did not stop the deployment (clock skew, prune)
 };
@@ -86,8 +89,12 @@ DeployOutcome deploy_version(Transport& t, const HostTarget& host, const Materia
 // Swaps back to `version` (empty: the newest one older than current), which
 // must already be on the host, then tests, reloads and verifies. Success is
 // Deployed; a failure that restored the version current before is Failed.
+// `guard` sees the version chosen and its serial before anything changes;
+// an error refuses the rollback (outcome.refused) with that error.
+using RollbackGuard =
+    std::function<core::Status(const std::string& version, const std::string& serial)>;
 DeployOutcome rollback(Transport& t, const HostTarget& host, const std::string& cert_name,
-                       const std::string& version);
+                       const std::string& version, const RollbackGuard& guard = {});
 
 struct HostCertState {
     std::optional<std::string> current_version;

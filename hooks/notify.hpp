@@ -24,7 +24,8 @@ namespace certfleet::hooks {
 // severity or a new error text makes it different and sends it at once).
 struct Notice {
     // renewal_failure | deployment_failure | rollback | expiry_warning |
-    // expiry_critical | audit_finding | resolved
+    // expiry_critical | revoked | served_mismatch | probe_failure |
+    // audit_finding | resolved
     std::string event;
     std::string severity;  // warning | critical | resolved
     std::string key;       // e.g. "expiry:site", "served:site@cdn-1", "renewal:site"

@@ -11,6 +11,7 @@
 #include "core/parallel.hpp"
 #include "distribute/tls_probe.hpp"
 #include "fleet/hosts.hpp"
+#include "operations/fleet_status.hpp"
 #include "state/store_index.hpp"
 
 namespace certfleet::operations {
@@ -30,6 +31,7 @@ constexpr core::EnumNames<CheckKind> kCheckKindNames[] = {
     {CheckKind::ServedMismatch, "served_mismatch"},
     {CheckKind::NameMismatch, "name_mismatch"},
     {CheckKind::ProbeFailed, "probe_failed"},
+    {CheckKind::Revoked, "revoked"},
 };
 
 // Keeps the worst reason as the item's kind, and every reason in the message
@@ -64,10 +66,18 @@ void set_validity(CheckItem& item, const core::CertificateInfo& info,
     add_reason(item, verdict.severity, CheckKind::Expiry, verdict.text);
 }
 
+// Critical until replaced: clients that check revocation refuse it.
+void judge_revocation(CheckItem& item, const state::Revocation* revoked, const std::string& what) {
+    if (revoked)
+        add_reason(item, renewal::Severity::Critical, CheckKind::Revoked,
+                   what + " " + describe_revocation(*revoked) + "; replace it: `certfleet renew " +
+                       item.certificate + "`");
+}
+
 CheckItem store_item(const inventory::CertificateSpec& spec,
                      const std::optional<state::StoredVersion>& current,
-                     const state::FailureState* failure, const inventory::Policy& policy,
-                     core::TimePoint at) {
+                     const state::FailureState* failure, const state::Revocation* revoked,
+                     const inventory::Policy& policy, core::TimePoint at) {
     CheckItem item = make_item(spec.name, "", CheckSource::Store);
     std::string failing;
     if (failure)
@@ -78,6 +88,7 @@ CheckItem store_item(const inventory::CertificateSpec& spec,
         set_validity(item, current->info, policy, at);
         if (failure)
             add_reason(item, renewal::Severity::Warning, CheckKind::RenewalFailing, failing);
+        judge_revocation(item, revoked, "serial " + current->info.serial_hex + " was");
     } else if (failure) {
         // Why it is not issued says more than that it is not.
         add_reason(item, renewal::Severity::Warning, CheckKind::RenewalFailing, failing);
@@ -150,8 +161,8 @@ std::string deploy_failure_text(const state::EventRecord& e) {
 
 void judge_served(CheckItem& item, const Probe& probe,
                   const std::optional<state::StoredVersion>& current,
-                  const state::EventRecord* failed_deploy, const inventory::Policy& policy,
-                  core::TimePoint at) {
+                  const state::EventRecord* failed_deploy, const state::FleetIndex& index,
+                  const inventory::Policy& policy, core::TimePoint at) {
     const std::string where = probe.address + ":" + std::to_string(probe.port);
     if (!probe.result) {
         add_reason(item, renewal::Severity::Unknown, CheckKind::ProbeFailed,
@@ -160,6 +171,9 @@ void judge_served(CheckItem& item, const Probe& probe,
     }
     const auto& served = *probe.result;
     set_validity(item, served.info, policy, at);
+    judge_revocation(
+        item, state::find_revocation(index.revocations, item.certificate, served.info.serial_hex),
+        where + " serves serial " + served.info.serial_hex + ",");
     if (!probe.server_name.empty()) {
         auto covers = core::certificate_covers(served.pem, probe.server_name);
         if (covers && !*covers)
@@ -273,12 +287,16 @@ CheckReport run_check(const inventory::Inventory& inv, const state::Store& store
         names.push_back(name);
     // From the ledger where it knows the version: 10,000 certificates in well
     // under a second instead of 10,000 PEM parses.
-    auto currents = state::index_fleet(store, ledger, names).current;
+    auto index = state::index_fleet(store, ledger, names);
+    auto& currents = index.current;
     for (const auto& [name, spec] : inv.certificates) {
         auto& current = currents[name];
         auto f = failures.find(name);
+        const auto* revoked =
+            current ? state::find_revocation(index.revocations, name, current->info.serial_hex)
+                    : nullptr;
         report.items.push_back(store_item(spec, current, f == failures.end() ? nullptr : &f->second,
-                                          inv.policy, options.at));
+                                          revoked, inv.policy, options.at));
     }
 
     // One served item per (certificate, host) with verification enabled.
@@ -318,7 +336,7 @@ CheckReport run_check(const inventory::Inventory& inv, const state::Store& store
     probe_all(probes, options);
     for (size_t i = 0; i < served.size(); ++i) {
         judge_served(served[i], probes[probe_of[i]], currents[served[i].certificate], failed_of[i],
-                     inv.policy, options.at);
+                     index, inv.policy, options.at);
         report.items.push_back(std::move(served[i]));
     }
     return report;

@@ -47,6 +47,7 @@ enum class CheckKind {
     ServedMismatch,  // "served_mismatch": the host serves another serial than the current
     NameMismatch,    // "name_mismatch": what it serves is not valid for its server name
     ProbeFailed,     // "probe_failed": the handshake failed; nothing was seen
+    Revoked,         // "revoked": the CA revoked it (the store's, or the one a host serves)
 };
 
 std::string_view check_source_name(CheckSource source);

@@ -8,6 +8,7 @@
 #include "core/limits.hpp"
 #include "distribute/rollout.hpp"
 #include "fleet/hosts.hpp"
+#include "operations/fleet_status.hpp"
 #include "state/store_index.hpp"
 
 namespace certfleet::operations {
@@ -328,17 +329,50 @@ DeployReport run_deploy(Context& ctx, const DeployOptions& options) {
     return report;
 }
 
+namespace {
+
+// Returning a host to a revoked certificate makes it serve what clients may
+// refuse: only on purpose (--force).
+distribute::RollbackGuard revoked_version_guard(const state::Ledger& ledger,
+                                                const RollbackOptions& options) {
+    if (options.force)
+        return {};
+    std::multimap<std::string, state::Revocation> revocations;
+    for (auto& r : ledger.revocations())
+        if (r.cert == options.certificate)
+            revocations.emplace(r.cert, std::move(r));
+    return [revocations, options](const std::string& version,
+                                  const std::string& serial) -> core::Status {
+        const auto* revoked = state::find_revocation(revocations, options.certificate, serial);
+        if (!revoked)
+            revoked = state::find_revocation(revocations, options.certificate, version);
+        if (!revoked)
+            return {};
+        return core::fail(core::ErrorKind::Config,
+                          "refusing to roll " + options.host + " back to version " + version +
+                              " of " + options.certificate + ": serial " + serial + " was " +
+                              describe_revocation(*revoked) + " and clients may refuse it",
+                          "roll back to another version (`certfleet rollback " +
+                              options.certificate + " --host " + options.host +
+                              " --list` shows them), or add --force to do it anyway");
+    };
+}
+
+}  // namespace
+
 HostOutcome run_rollback(Context& ctx, const RollbackOptions& options) {
     const auto& cert = ctx.inventory.certificates.at(options.certificate);
     const auto& host = ctx.inventory.hosts.at(options.host);
     auto transport = fleet::make_transport(host);
     auto outcome = distribute::rollback(*transport, fleet::host_target(ctx.inventory, host, cert),
-                                        options.certificate, options.version);
+                                        options.certificate, options.version,
+                                        revoked_version_guard(ctx.ledger, options));
     HostOutcome o = host_outcome(options.host, options.certificate, outcome);
     o.adopted = false;
     o.no_such_version = outcome.no_such_version;
-    if (o.no_such_version)
-        return o;  // a typo changed nothing: no event, so no warning lingers
+    o.refused = outcome.refused;
+    if (o.no_such_version || o.refused)
+        return o;  // nothing changed: no event, so no warning lingers
     // For `rollback`, the swap back succeeding is the result asked for.
     if (outcome.result == HostResult::Deployed)
         o.result = HostResult::RolledBack;

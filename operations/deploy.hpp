@@ -39,6 +39,7 @@ struct HostOutcome {
     // the next step); empty when recorded. Counts as a failure in exit_code.
     std::string ledger_error;
     bool no_such_version = false;  // rollback --to a version the host lacks: nothing done
+    bool refused = false;          // rollback to a revoked version without --force: nothing done
 };
 
 struct DeployReport {
@@ -54,6 +55,7 @@ struct RollbackOptions {
     std::string certificate;
     std::string host;
     std::string version;  // empty: the previous one
+    bool force = false;   // also to a version the CA revoked
 };
 HostOutcome run_rollback(Context& ctx, const RollbackOptions& options);
 

@@ -6,6 +6,7 @@
 #include "core/parallel.hpp"
 #include "distribute/tls_probe.hpp"
 #include "fleet/hosts.hpp"
+#include "state/store_index.hpp"
 
 namespace certfleet::operations {
 
@@ -14,7 +15,7 @@ namespace {
 constexpr core::EnumNames<HostState> kHostStateNames[] = {
     {HostState::Current, "current"}, {HostState::Stale, "stale"},
     {HostState::Missing, "missing"}, {HostState::Failed, "failed"},
-    {HostState::Unknown, "unknown"},
+    {HostState::Unknown, "unknown"}, {HostState::Revoked, "revoked"},
 };
 
 struct Item {
@@ -36,8 +37,11 @@ LastResults last_results(const state::Ledger& ledger, const std::vector<std::str
     return out;
 }
 
+using Revocations = std::multimap<std::string, state::Revocation>;
+
 void fill(Item& item, const inventory::Inventory& inv, distribute::Transport& transport,
-          bool connected, const std::string& connect_error, const LastResults& last_results) {
+          bool connected, const std::string& connect_error, const LastResults& last_results,
+          const Revocations& revocations) {
     auto& s = item.status;
     const auto& host = inv.hosts.at(s.host);
     auto target = fleet::host_target(inv, host, *item.cert);
@@ -63,8 +67,14 @@ void fill(Item& item, const inventory::Inventory& inv, distribute::Transport& tr
     bool know_served = !s.served_serial.empty();
     bool know_deployed = connected;
     const std::string& seen = know_served ? s.served_serial : s.deployed_serial;
+    const auto* revoked = state::find_revocation(revocations, item.cert->name, seen);
     if (!know_served && !know_deployed) {
         s.state = HostState::Unknown;
+    } else if (revoked) {
+        s.state = HostState::Revoked;
+        s.detail = (know_served ? "serves" : "has deployed") + std::string(" serial ") + seen +
+                   ", " + describe_revocation(*revoked) + "; replace it: `certfleet renew " +
+                   item.cert->name + "`";
     } else if (!item.store_serial.empty() && seen == item.store_serial) {
         s.state = HostState::Current;
     } else {
@@ -88,6 +98,11 @@ void mark_unknown(Item& item, const std::string& why) {
 }
 
 }  // namespace
+
+std::string describe_revocation(const state::Revocation& revocation) {
+    return "revoked at " + core::format_rfc3339(revocation.at) + " (reason " + revocation.reason +
+           ")";
+}
 
 std::string_view host_state_name(HostState state) {
     return core::enum_name(kHostStateNames, state, "unknown");
@@ -121,6 +136,9 @@ std::map<std::string, std::vector<HostCertStatus>> collect_host_status(
     for (const auto& [name, _] : inv.certificates)
         certs.push_back(name);
     const LastResults last = last_results(ledger, certs);
+    Revocations revocations;
+    for (auto& r : ledger.revocations())
+        revocations.emplace(r.cert, std::move(r));
     core::parallel_for(
         hosts.size(), concurrency,
         [&](std::size_t i) {
@@ -128,7 +146,7 @@ std::map<std::string, std::vector<HostCertStatus>> collect_host_status(
             auto connected = transport->connect();
             std::string error = connected ? std::string() : connected.error().message;
             for (auto& item : by_host.find(hosts[i])->second)
-                fill(item, inv, *transport, connected.ok(), error, last);
+                fill(item, inv, *transport, connected.ok(), error, last, revocations);
         },
         // What this host has and serves is not known: each of its rows says why.
         [&](std::size_t i, const std::string& what) {

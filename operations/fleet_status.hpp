@@ -21,6 +21,7 @@ enum class HostState {
     Missing,  // "missing": nothing of this certificate is deployed there
     Failed,   // "failed": not current, and its last deployment failed or rolled back
     Unknown,  // "unknown": unreachable, and nothing it serves could be seen
+    Revoked,  // "revoked": it serves (or, unprobed, has deployed) a serial the CA revoked
 };
 
 std::string_view host_state_name(HostState state);
@@ -34,6 +35,9 @@ struct HostCertStatus {
     HostState state = HostState::Unknown;
     std::string detail;
 };
+
+// "revoked at 2026-12-07T10:00:00Z (reason keyCompromise)"
+std::string describe_revocation(const state::Revocation& revocation);
 
 // Keyed by certificate name; only certificates in `names` (all when empty).
 std::map<std::string, std::vector<HostCertStatus>> collect_host_status(

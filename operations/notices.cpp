@@ -22,6 +22,8 @@ std::string event_for(const CheckItem& item) {
         case CheckKind::ServedMismatch:
         case CheckKind::NameMismatch:
             return "served_mismatch";
+        case CheckKind::Revoked:
+            return "revoked";
         case CheckKind::ProbeFailed:
             break;
     }
@@ -33,6 +35,9 @@ std::string next_step(const CheckItem& item) {
         (item.kind == CheckKind::Expiry && item.host.empty()))
         return "Next step: run `certfleet issue " + item.certificate +
                " -v` and fix what it reports (DNS provider, CA answer), then `certfleet run`.";
+    if (item.kind == CheckKind::Revoked)
+        return "Next step: run `certfleet renew " + item.certificate +
+               "`: it issues a replacement and deploys it to every host.";
     if (item.kind == CheckKind::ProbeFailed)
         return "Next step: check that " + item.host +
                " is up and its TLS listener answers (`certfleet status " + item.certificate + "`).";

@@ -5,6 +5,7 @@
 
 #include "core/enum_names.hpp"
 #include "operations/acme_session.hpp"
+#include "operations/fleet_status.hpp"
 
 namespace certfleet::operations {
 
@@ -72,6 +73,19 @@ std::optional<acme::RevocationReason> parse_revocation_reason(std::string_view n
 
 std::string_view revocation_reason_name(acme::RevocationReason reason) {
     return core::enum_name(kReasons, reason, "unspecified");
+}
+
+std::vector<std::string> hosts_serving(const inventory::Inventory& inv, const state::Store& store,
+                                       const state::Ledger& ledger, const std::string& cert,
+                                       const std::string& serial) {
+    std::vector<std::string> out;
+    if (serial.empty())
+        return out;
+    auto status = collect_host_status(inv, store, ledger, {cert}, 32);
+    for (const auto& h : status[cert])
+        if (h.served_serial == serial || (h.served_serial.empty() && h.deployed_serial == serial))
+            out.push_back(h.host);
+    return out;
 }
 
 RevokeOutcome revoke_current(const state::Store& store, state::Ledger& ledger,

@@ -49,6 +49,12 @@ struct RevokeOutcome {
     }
 };
 
+// The hosts that serve (or, unprobed, have deployed) `serial` of `cert`, as
+// `status` sees them (one connection per host, in parallel).
+std::vector<std::string> hosts_serving(const inventory::Inventory& inv, const state::Store& store,
+                                       const state::Ledger& ledger, const std::string& cert,
+                                       const std::string& serial);
+
 // Where the ACME client comes from: an AcmeSession (connected and with an
 // account on first use), or a client over a fake CA in tests.
 using AcmeClientSource = std::function<core::Result<acme::AcmeClient*>()>;

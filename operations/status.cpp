@@ -41,22 +41,29 @@ CertificateStatus certificate_status(const inventory::Inventory& inv,
     if (!current)
         return status;
     status.current =
-        CurrentVersion{current->version, current->info.serial_hex, current->info.not_before,
-                       current->info.not_after, decision.renew_at};
-    if (now >= current->info.not_after)
+        CurrentVersion{current->version,        current->info.serial_hex, current->info.not_before,
+                       current->info.not_after, decision.renew_at,        std::nullopt};
+    if (const auto* revoked =
+            state::find_revocation(index.revocations, name, current->info.serial_hex)) {
+        // Revoked outranks expiry and due: clients may refuse it today.
+        status.current->revoked = *revoked;
+        status.state = CertificateState::Revoked;
+        status.reason =
+            describe_revocation(*revoked) + "; replace it: `certfleet renew " + name + "`";
+    } else if (now >= current->info.not_after) {
         status.state = CertificateState::Expired;
-    else
+    } else {
         status.state = decision.due ? CertificateState::Due : CertificateState::Ok;
+    }
     return status;
 }
 
 }  // namespace
 
 constexpr core::EnumNames<CertificateState> kCertificateStateNames[] = {
-    {CertificateState::Ok, "ok"},
-    {CertificateState::Due, "due"},
-    {CertificateState::Expired, "expired"},
-    {CertificateState::Missing, "missing"},
+    {CertificateState::Ok, "ok"},           {CertificateState::Due, "due"},
+    {CertificateState::Expired, "expired"}, {CertificateState::Missing, "missing"},
+    {CertificateState::Revoked, "revoked"},
 };
 
 std::string_view certificate_state_name(CertificateState state) {

@@ -16,8 +16,8 @@
 
 namespace certfleet::operations {
 
-enum class CertificateState { Ok, Due, Expired, Missing };
-// "ok", "due", "expired", "missing" (docs/json.md, status).
+enum class CertificateState { Ok, Due, Expired, Missing, Revoked };
+// "ok", "due", "expired", "missing", "revoked" (docs/json.md, status).
 std::string_view certificate_state_name(CertificateState state);
 std::optional<CertificateState> parse_certificate_state(std::string_view name);
 
@@ -28,6 +28,7 @@ struct CurrentVersion {
     core::TimePoint not_before{};
     core::TimePoint not_after{};
     core::TimePoint renew_at{};
+    std::optional<state::Revocation> revoked;  // the CA revoked it (the ledger's record)
 };
 
 struct CertificateStatus {

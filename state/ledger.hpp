@@ -72,6 +72,16 @@ struct EventRecord {
     core::TimePoint at{};
 };
 
+// A revocation the ledger records: a Revoked event, with the serial and the
+// RFC 5280 reason `revoke` wrote into its detail.
+struct Revocation {
+    std::string cert;
+    std::string version;
+    std::string serial;
+    std::string reason;  // "keyCompromise", … ("unspecified" when not recorded)
+    core::TimePoint at{};
+};
+
 // ACME Renewal Information (RFC 9773) for a certificate's current serial: the
 // window the CA suggested, the random moment chosen inside it (kept, so every
 // run and `status` agree on it), and when the CA wants to be asked again.
@@ -147,6 +157,8 @@ public:
     std::map<std::pair<std::string, std::string>, EventRecord> latest_host_events() const;
     // Every event of one kind (e.g. Revoked), all certificates, oldest first.
     std::vector<EventRecord> events_of_kind(EventKind kind) const;
+    // Every revocation, all certificates, oldest first (one query).
+    std::vector<Revocation> revocations() const;
 
     std::optional<AriRecord> ari(const std::string& cert) const;
     core::Status save_ari(const AriRecord& r);  // replaces the certificate's record

@@ -75,6 +75,31 @@ AriRecord ari_row(const Statement& q) {
 
 }  // namespace
 
+namespace {
+
+// The word after `label ` in a Revoked event's detail, which `revoke` writes
+// as "serial S version V reason R" (none of S, V, R holds a space).
+std::string detail_word(const std::string& detail, const std::string& label) {
+    const std::string key = label + " ";
+    size_t at = detail.rfind(key);
+    if (at == std::string::npos || (at != 0 && detail[at - 1] != ' '))
+        return {};
+    at += key.size();
+    return detail.substr(at, detail.find(' ', at) - at);
+}
+
+}  // namespace
+
+std::vector<Revocation> Ledger::revocations() const {
+    std::vector<Revocation> out;
+    for (auto& e : events_of_kind(EventKind::Revoked)) {
+        std::string reason = detail_word(e.detail, "reason");
+        out.push_back({e.cert, e.version, core::canonical_serial(detail_word(e.detail, "serial")),
+                       reason.empty() ? "unspecified" : reason, e.at});
+    }
+    return out;
+}
+
 std::optional<AriRecord> Ledger::ari(const std::string& cert) const {
     const std::string sql = std::string(kAriColumns) + "WHERE cert = ?1";
     auto q = Statement::prepare(m_db.get(), sql.c_str());

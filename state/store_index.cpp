@@ -2,6 +2,17 @@
 
 namespace certfleet::state {
 
+const Revocation* find_revocation(const std::multimap<std::string, Revocation>& revocations,
+                                  const std::string& cert, const std::string& serial_or_version) {
+    if (serial_or_version.empty())
+        return nullptr;
+    auto [from, to] = revocations.equal_range(cert);
+    for (auto it = from; it != to; ++it)
+        if (it->second.serial == serial_or_version || it->second.version == serial_or_version)
+            return &it->second;
+    return nullptr;
+}
+
 FleetIndex index_fleet(const Store& store, const Ledger& ledger,
                        const std::vector<std::string>& certificates) {
     FleetIndex index;
@@ -12,6 +23,8 @@ FleetIndex index_fleet(const Store& store, const Ledger& ledger,
         index.latest_issuance[r.cert] = r;
     }
     index.ari = ledger.all_ari();
+    for (auto& r : ledger.revocations())
+        index.revocations.emplace(r.cert, r);
     for (const auto& name : certificates) {
         auto& slot = index.current[name];
         auto version = store.current_version(name);

@@ -22,7 +22,12 @@ struct FleetIndex {
     std::map<std::string, std::optional<StoredVersion>> current;
     std::map<std::string, IssuanceRecord> latest_issuance;  // newest per certificate
     std::map<std::string, AriRecord> ari;
+    std::multimap<std::string, Revocation> revocations;  // by certificate
 };
+
+// The revocation of `cert`'s version with this serial (or version), if any.
+const Revocation* find_revocation(const std::multimap<std::string, Revocation>& revocations,
+                                  const std::string& cert, const std::string& serial_or_version);
 
 FleetIndex index_fleet(const Store& store, const Ledger& ledger,
                        const std::vector<std::string>& certificates);

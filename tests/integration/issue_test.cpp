@@ -116,7 +116,8 @@ TEST_CASE("CNAME-delegated names, challenge_alias and the exec provider", "[issu
 TEST_CASE("revoke marks the certificate revoked at the CA and due for the next issue", "[issue]") {
     auto t = write_inventory("issue-revoke", {{"site", cert({"revoke.example.test"})}});
     REQUIRE(run_certfleet(cf_args(t, {"issue"})).exit_code == 0);
-    auto r = run_certfleet(cf_args(t, {"--json", "revoke", "site", "--reason", "superseded"}));
+    auto r =
+        run_certfleet(cf_args(t, {"--json", "revoke", "site", "--reason", "superseded", "--yes"}));
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     // Ask pebble's management interface what it thinks of that serial.

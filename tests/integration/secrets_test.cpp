@@ -199,7 +199,7 @@ TEST_CASE("secrets: no command at -vv prints, stores, deploys or sends a secret"
     cf({"--json", "issue", "fresh"}, {2});
     cf({"--json", "run", "--jitter", "0s"}, {1, 2});
     cf({"deploy", "--host", "cdn-gone"}, {2});
-    cf({"revoke", "legacy", "--reason", "keyCompromise"}, {0});
+    cf({"revoke", "legacy", "--reason", "keyCompromise", "--yes"}, {0});
 
     // What certfleet left behind, sent and deployed.
     auto is_key_file = [](const std::string& p) {

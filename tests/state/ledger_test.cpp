@@ -150,6 +150,14 @@ TEST_CASE("ledger events round trip", "[ledger]") {
     REQUIRE(revoked.size() == 1);
     CHECK(revoked[0].version == "v1");
     CHECK(revoked[0].host.empty());
+    // status, check and rollback read serial and reason back from the detail.
+    auto revocations = ledger->revocations();
+    REQUIRE(revocations.size() == 1);
+    CHECK(revocations[0].cert == "site");
+    CHECK(revocations[0].version == "v1");
+    CHECK(revocations[0].serial == "01");
+    CHECK(revocations[0].reason == "superseded");
+    CHECK(revocations[0].at == at("2026-05-01T00:02:00Z"));
     auto latest = ledger->latest_host_events();  // revocations name no host
     REQUIRE(latest.size() == 2);
     CHECK(latest.at({"site", "web-2"}).kind == EventKind::RolledBack);

@@ -1,0 +1,108 @@
+// A revoked certificate is never "ok" (issue #15, point 1): status shows it
+// revoked with reason and time on the store and on every host still serving
+// it, check is CRITICAL, revoke names those hosts and the next step, asks for
+// confirmation (--yes, --dry-run), and rollback to a revoked version needs
+// --force. Against the lab's pebble and fleet.
+#include <catch2/catch.hpp>
+
+#include "core/time.hpp"
+#include "fleet_support.hpp"
+
+using namespace certfleet;
+using namespace certfleet::testing;
+using nlohmann::json;
+
+namespace {
+
+std::string first_line(const std::string& text) {
+    return text.substr(0, text.find('\n'));
+}
+
+}  // namespace
+
+TEST_CASE("revoked is never ok: status, check, revoke's report and rollback", "[revoke]") {
+    const auto hosts = Lab::get().hosts();
+    REQUIRE(hosts.size() >= 2);
+    auto t = write_fleet_inventory("revoked");
+    auto renew = run_certfleet(cf_args(t, {"--json", "renew"}));
+    INFO(renew.err);
+    REQUIRE(renew.exit_code == 0);
+    const std::string old_serial =
+        json::parse(run_certfleet(cf_args(t, {"--json", "status", "--no-hosts"}))
+                        .out)["certificates"][0]["serial"];
+
+    // No terminal and no --yes: refused, nothing sent.
+    auto unconfirmed = run_certfleet(cf_args(t, {"revoke", "media"}));
+    CHECK(unconfirmed.exit_code == 64);
+    CHECK_THAT(unconfirmed.err, Catch::Contains("add --yes"));
+    // A dry run names the serial and the hosts and sends nothing.
+    auto dry = run_certfleet(cf_args(t, {"--json", "revoke", "media", "--dry-run"}));
+    INFO(dry.err);
+    REQUIRE(dry.exit_code == 0);
+    auto dry_doc = json::parse(dry.out);
+    CHECK(dry_doc["dry_run"] == true);
+    CHECK(dry_doc["revoked"] == false);
+    CHECK(dry_doc["serial"] == old_serial);
+    CHECK(dry_doc["hosts"].size() == hosts.size());
+    CHECK(run_certfleet(cf_args(t, {"check", "--probe"})).exit_code == 0);
+
+    auto revoked =
+        run_certfleet(cf_args(t, {"revoke", "media", "--reason", "keyCompromise", "--yes"}));
+    INFO(revoked.out << revoked.err);
+    REQUIRE(revoked.exit_code == 0);
+    CHECK_THAT(revoked.out, Catch::Contains("revoked media serial " + old_serial));
+    for (const auto& h : hosts)
+        CHECK_THAT(revoked.out, Catch::Contains(h.name));
+    CHECK_THAT(revoked.out, Catch::Contains("next step: run `certfleet renew media`"));
+
+    // status: the store's certificate and every host serving it are revoked.
+    auto st = run_certfleet(cf_args(t, {"--json", "status"}));
+    auto doc = json::parse(st.out);
+    const json cert = doc["certificates"][0];
+    CHECK(cert["state"] == "revoked");
+    CHECK(cert["revoked"]["reason"] == "keyCompromise");
+    CHECK(core::parse_rfc3339(cert["revoked"]["at"].get<std::string>()));
+    CHECK_THAT(cert["reason"].get<std::string>(), Catch::Contains("reason keyCompromise"));
+    REQUIRE(cert["hosts"].size() == hosts.size());
+    for (const auto& h : cert["hosts"]) {
+        CHECK(h["state"] == "revoked");
+        CHECK_THAT(h["detail"].get<std::string>(), Catch::Contains("serves serial " + old_serial));
+    }
+    auto table = run_certfleet(cf_args(t, {"status"}));
+    CHECK_THAT(table.out, Catch::Contains("revoked"));
+
+    // check: CRITICAL, the store's item and every host's.
+    auto check = run_certfleet(cf_args(t, {"--json", "check", "--probe"}));
+    CHECK(check.exit_code == 2);
+    auto items = json::parse(check.out)["items"];
+    size_t revoked_items = 0;
+    for (const auto& item : items)
+        if (item["kind"] == "revoked") {
+            ++revoked_items;
+            CHECK(item["severity"] == "critical");
+        }
+    CHECK(revoked_items == hosts.size() + 1);
+    auto plain = run_certfleet(cf_args(t, {"check"}));
+    CHECK(plain.exit_code == 2);
+    CHECK(first_line(plain.out).rfind(
+              "CERTFLEET CRITICAL - media: serial " + old_serial + " was revoked at ", 0) == 0);
+
+    // renew replaces it everywhere; then rolling back to it needs --force.
+    auto replaced = run_certfleet(cf_args(t, {"--json", "renew"}));
+    INFO(replaced.err);
+    REQUIRE(replaced.exit_code == 0);
+    CHECK(run_certfleet(cf_args(t, {"check", "--probe"})).exit_code == 0);
+    const auto& h = hosts[1];
+    auto refused = run_certfleet(cf_args(t, {"rollback", "media", "--host", h.name}));
+    CHECK(refused.exit_code == 1);
+    CHECK_THAT(refused.err, Catch::Contains("revoked"));
+    CHECK_THAT(refused.err, Catch::Contains("--force"));
+    // Nothing changed and nothing was recorded.
+    CHECK(run_certfleet(cf_args(t, {"check", "--probe"})).exit_code == 0);
+    auto forced = run_certfleet(cf_args(t, {"rollback", "media", "--host", h.name, "--force"}));
+    INFO(forced.err);
+    CHECK(forced.exit_code == 0);
+    auto after = json::parse(run_certfleet(cf_args(t, {"--json", "status"})).out);
+    for (const auto& hs : after["certificates"][0]["hosts"])
+        CHECK(hs["state"] == (hs["name"] == h.name ? "revoked" : "current"));
+}
