@@ -168,7 +168,12 @@ void Classifier::cert_dirs() {
             continue;
         }
         auto store = managed.current_serial.find(dir.name);
-        if (store != managed.current_serial.end() && leaf->info.serial_hex != store->second) {
+        // An operator's rollback pins the host to an older version on purpose.
+        auto last = managed.host_events.find({dir.name, host.host});
+        const bool pinned =
+            last != managed.host_events.end() && state::pins_host(last->second.kind);
+        if (store != managed.current_serial.end() && leaf->info.serial_hex != store->second &&
+            !pinned) {
             auto& f = add(FindingKind::Stale, dir.path, leaf);
             f.certificate = dir.name;
             f.detail = "current is versions/" + *dir.current_version + " (serial " +

@@ -138,4 +138,31 @@ core::Result<HostCertState> inspect(Transport& t, const std::string& cert_root,
     return state;
 }
 
+core::Result<std::vector<HostVersion>> list_versions(Transport& t, const std::string& cert_root,
+                                                     const std::string& cert_name) {
+    if (auto s = t.connect(); !s) {
+        return s.failure();
+    }
+    const detail::CertPaths paths(cert_root, cert_name);
+    auto layout = detail::read_layout(t, paths);
+    if (!layout) {
+        return layout.failure();
+    }
+    std::vector<HostVersion> out;
+    for (const auto& version : layout->versions) {
+        HostVersion v{version, version == layout->current_version(), "", std::nullopt, ""};
+        auto pem = t.read_file(paths.version_dir(version) + "/cert.pem", detail::kMaxPemBytes);
+        auto info = pem ? core::parse_certificate_pem(*pem)
+                        : core::Result<core::CertificateInfo>(pem.failure());
+        if (info) {
+            v.serial = info->serial_hex;
+            v.not_after = info->not_after;
+        } else {
+            v.problem = info.error().message;
+        }
+        out.push_back(std::move(v));
+    }
+    return out;
+}
+
 }  // namespace certfleet::distribute

@@ -60,6 +60,7 @@ enum class DeployResult {
     Failed,      // "failed": not activated (or the host's state needs attention: see error)
     Skipped,     // "skipped": not attempted (nothing issued yet, or the rollout stopped)
     Planned,     // "planned": --dry-run would deploy it
+    Pinned,      // "pinned": not attempted: an operator's rollback holds it on its version
 };
 
 std::string_view deploy_result_name(DeployResult result);
@@ -107,5 +108,19 @@ struct HostCertState {
 
 core::Result<HostCertState> inspect(Transport& t, const std::string& cert_root,
                                     const std::string& cert_name);
+
+// One version directory on a host, for `rollback --list`.
+struct HostVersion {
+    std::string version;
+    bool current = false;
+    std::string serial;  // of its cert.pem ("" when unreadable)
+    std::optional<core::TimePoint> not_after;
+    std::string problem;  // why serial is unknown
+};
+
+// Every version of `cert_name` on the host, oldest first, each cert.pem read
+// (a host keeps a handful: pruning bounds them).
+core::Result<std::vector<HostVersion>> list_versions(Transport& t, const std::string& cert_root,
+                                                     const std::string& cert_name);
 
 }  // namespace certfleet::distribute

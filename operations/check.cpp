@@ -159,9 +159,11 @@ std::string deploy_failure_text(const state::EventRecord& e) {
            core::format_rfc3339(e.at) + ": " + e.detail;
 }
 
+// `last_deploy`: the host's newest event when it failed, or pinned the host
+// (an operator's rollback); nullptr otherwise.
 void judge_served(CheckItem& item, const Probe& probe,
                   const std::optional<state::StoredVersion>& current,
-                  const state::EventRecord* failed_deploy, const state::FleetIndex& index,
+                  const state::EventRecord* last_deploy, const state::FleetIndex& index,
                   const inventory::Policy& policy, core::TimePoint at) {
     const std::string where = probe.address + ":" + std::to_string(probe.port);
     if (!probe.result) {
@@ -183,11 +185,17 @@ void judge_served(CheckItem& item, const Probe& probe,
     }
     if (current) {
         item.current = served.info.serial_hex == current->info.serial_hex;
+        if (!item.current && last_deploy && state::pins_host(last_deploy->kind)) {
+            // Deliberate: judged by its own expiry, and said so.
+            item.message += "; pinned to version " + last_deploy->version + " by a rollback at " +
+                            core::format_rfc3339(last_deploy->at);
+            return;
+        }
         // Why it is not current, when the ledger knows: more useful than the symptom.
-        if (!item.current && failed_deploy) {
-            item.failed_deployment = failed_deploy->kind;
+        if (!item.current && last_deploy) {
+            item.failed_deployment = last_deploy->kind;
             add_reason(item, renewal::Severity::Warning, CheckKind::DeployFailed,
-                       deploy_failure_text(*failed_deploy));
+                       deploy_failure_text(*last_deploy));
         }
         if (!item.current)
             add_reason(item, renewal::Severity::Warning, CheckKind::ServedMismatch,
@@ -321,7 +329,8 @@ CheckReport run_check(const inventory::Inventory& inv, const state::Store& store
                     probes.push_back({verify.address, verify.port, verify.server_name,
                                       currents[name] ? currents[name]->info.serial_hex : ""});
                 probe_of.push_back(it->second);
-                failed_of.push_back(deploy_failed ? &ev->second : nullptr);
+                const bool pinned = ev != last_events.end() && state::pins_host(ev->second.kind);
+                failed_of.push_back(deploy_failed || pinned ? &ev->second : nullptr);
                 served.push_back(make_item(name, host_name, CheckSource::Served));
             } else if (deploy_failed) {
                 // Without a probe the ledger is all we know about this host.

@@ -1,6 +1,7 @@
 #include "operations/deploy.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <mutex>
 
 #include <spdlog/spdlog.h>
@@ -66,9 +67,10 @@ void record_host_event(Context& ctx, HostOutcome& o, const state::EventRecord& e
 
 // Hosts of `cert` that this invocation may touch, split by rollout group:
 // a host goes with the first declared group it lists.
-std::vector<distribute::GroupRollout> plan_certificate(const inventory::Inventory& inv,
-                                                       const inventory::CertificateSpec& cert,
-                                                       const DeployOptions& options) {
+// `left_alone` takes out hosts this command must not touch (pinned ones).
+std::vector<distribute::GroupRollout> plan_certificate(
+    const inventory::Inventory& inv, const inventory::CertificateSpec& cert,
+    const DeployOptions& options, const std::function<bool(const std::string&)>& left_alone) {
     std::map<std::string, std::vector<std::string>> by_group;
     for (const auto& name : inventory::deploy_hosts(inv, cert)) {
         const auto& host = inv.hosts.at(name);
@@ -77,6 +79,8 @@ std::vector<distribute::GroupRollout> plan_certificate(const inventory::Inventor
         if (!options.groups.empty() &&
             std::none_of(host.groups.begin(), host.groups.end(),
                          [&](const std::string& g) { return contains(options.groups, g); }))
+            continue;
+        if (left_alone(name))
             continue;
         std::string group;
         for (const auto& g : host.groups)
@@ -150,14 +154,39 @@ struct CertificatePlan {
 struct DeployPlan {
     std::vector<CertificatePlan> certificates;
     std::map<std::string, int> pending;  // per host: certificates still to deploy there
+    std::vector<HostOutcome> pinned;     // held by a rollback: reported, not touched
 };
 
-DeployPlan plan_deploy(const inventory::Inventory& inv, const DeployOptions& options) {
+using HostEvents = std::map<std::pair<std::string, std::string>, state::EventRecord>;
+
+HostOutcome pinned_outcome(const state::EventRecord& rollback) {
+    HostOutcome o;
+    o.host = rollback.host;
+    o.certificate = rollback.cert;
+    o.result = HostResult::Pinned;
+    o.version = rollback.version;
+    o.error = "pinned to version " + rollback.version + " by a rollback at " +
+              core::format_rfc3339(rollback.at) + "; left alone";
+    o.hint = "`certfleet rollback " + rollback.cert + " --host " + rollback.host +
+             " --unpin` lets the next deploy bring it current; `certfleet deploy " + rollback.cert +
+             " --host " + rollback.host + " --force` does it now";
+    return o;
+}
+
+DeployPlan plan_deploy(const inventory::Inventory& inv, const DeployOptions& options,
+                       const HostEvents& newest) {
     DeployPlan plan;
     for (const auto& [name, cert] : inv.certificates) {
         if (!options.names.empty() && !contains(options.names, name))
             continue;
-        CertificatePlan c{name, plan_certificate(inv, cert, options), {}};
+        auto pinned = [&, cert_name = name](const std::string& host) {
+            auto it = newest.find({cert_name, host});
+            if (options.force || it == newest.end() || !state::pins_host(it->second.kind))
+                return false;
+            plan.pinned.push_back(pinned_outcome(it->second));
+            return true;
+        };
+        CertificatePlan c{name, plan_certificate(inv, cert, options, pinned), {}};
         if (c.groups.empty())
             continue;
         for (const auto& g : c.groups)
@@ -306,7 +335,7 @@ void deploy_certificate(DeployRun& run, const CertificatePlan& c,
 }  // namespace
 
 DeployReport run_deploy(Context& ctx, const DeployOptions& options) {
-    DeployPlan plan = plan_deploy(ctx.inventory, options);
+    DeployPlan plan = plan_deploy(ctx.inventory, options, ctx.ledger.latest_host_events());
     // A plan needs no PEM parsing: the ledger knows every issued version.
     state::FleetIndex index;
     if (options.dry_run) {
@@ -318,6 +347,7 @@ DeployReport run_deploy(Context& ctx, const DeployOptions& options) {
     const int concurrency = options.dry_run ? 1 : bounded_concurrency(options.concurrency);
     fleet::TransportPool pool(ctx.inventory, static_cast<size_t>(concurrency));
     DeployReport report;
+    report.hosts = plan.pinned;
     DeployRun run{ctx, options, pool, plan.pending, report, concurrency, {}};
     for (const auto& c : plan.certificates)
         deploy_certificate(run, c,
@@ -382,11 +412,50 @@ HostOutcome run_rollback(Context& ctx, const RollbackOptions& options) {
         {options.certificate, options.host,
          rolled_back ? state::EventKind::Rollback : state::EventKind::RollbackFailed,
          rolled_back ? o.version : options.version,
-         "to version " + o.version + (o.error.empty() ? "" : ": " + o.error), ctx.clock.now()},
+         "to version " + o.version + (options.reason.empty() ? "" : " (" + options.reason + ")") +
+             (o.error.empty() ? "" : ": " + o.error),
+         ctx.clock.now()},
         "make " + ctx.ledger.path() + " writable; until a later deploy is recorded, `certfleet " +
             "check` and `audit` do not know of this rollback (`certfleet status " +
             options.certificate + "` shows what the host has)");
     return o;
+}
+
+}  // namespace certfleet::operations
+
+namespace certfleet::operations {
+
+core::Result<HostVersionListing> list_host_versions(Context& ctx, const std::string& certificate,
+                                                    const std::string& host) {
+    const auto& inv = ctx.inventory;
+    auto transport = fleet::make_transport(inv.hosts.at(host));
+    auto target = fleet::host_target(inv, inv.hosts.at(host), inv.certificates.at(certificate));
+    auto versions = distribute::list_versions(*transport, target.cert_root, certificate);
+    if (!versions)
+        return versions.failure();
+    HostVersionListing out;
+    out.versions = std::move(*versions);
+    auto newest = ctx.ledger.latest_host_events();
+    if (auto it = newest.find({certificate, host});
+        it != newest.end() && state::pins_host(it->second.kind))
+        out.pin = it->second;
+    for (auto& r : ctx.ledger.revocations())
+        if (r.cert == certificate)
+            out.revoked[r.version] = r;
+    return out;
+}
+
+core::Result<bool> unpin(Context& ctx, const std::string& certificate, const std::string& host) {
+    auto newest = ctx.ledger.latest_host_events();
+    auto it = newest.find({certificate, host});
+    if (it == newest.end() || !state::pins_host(it->second.kind))
+        return false;
+    auto st = ctx.ledger.record_event(
+        {certificate, host, state::EventKind::Unpinned, it->second.version,
+         "pin to version " + it->second.version + " lifted", ctx.clock.now()});
+    if (!st)
+        return st.failure();
+    return true;
 }
 
 }  // namespace certfleet::operations

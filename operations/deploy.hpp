@@ -2,6 +2,8 @@
 // of each certificate through the rollout planner, recording every result.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,7 +58,21 @@ struct RollbackOptions {
     std::string host;
     std::string version;  // empty: the previous one
     bool force = false;   // also to a version the CA revoked
+    std::string reason;   // the operator's why, kept in the ledger with the pin
 };
 HostOutcome run_rollback(Context& ctx, const RollbackOptions& options);
+
+// What `rollback --list` shows: the versions on one host, and its pin.
+struct HostVersionListing {
+    std::vector<distribute::HostVersion> versions;     // oldest first
+    std::optional<state::EventRecord> pin;             // the rollback that pins it
+    std::map<std::string, state::Revocation> revoked;  // by version
+};
+core::Result<HostVersionListing> list_host_versions(Context& ctx, const std::string& certificate,
+                                                    const std::string& host);
+
+// `rollback --unpin`: lets the next deploy bring the host current again.
+// False when it was not pinned (nothing recorded).
+core::Result<bool> unpin(Context& ctx, const std::string& certificate, const std::string& host);
 
 }  // namespace certfleet::operations

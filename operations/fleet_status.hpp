@@ -18,10 +18,11 @@ namespace certfleet::operations {
 enum class HostState {
     Current,  // "current": it serves (or, unprobed, has deployed) the store's current serial
     Stale,    // "stale": it has an older version
-    Missing,  // "missing": nothing of this certificate is deployed there
+    Missing,  // "missing": the host has no certificate file for it (detail: where)
     Failed,   // "failed": not current, and its last deployment failed or rolled back
-    Unknown,  // "unknown": unreachable, and nothing it serves could be seen
+    Unknown,  // "unknown": the host could not be read (detail: why)
     Revoked,  // "revoked": it serves (or, unprobed, has deployed) a serial the CA revoked
+    Pinned,   // "pinned": an operator's rollback holds it on its version (detail: when, why)
 };
 
 std::string_view host_state_name(HostState state);

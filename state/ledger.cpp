@@ -261,7 +261,7 @@ constexpr core::EnumNames<EventKind> kEventKindNames[] = {
     {EventKind::Deployed, "deployed"},      {EventKind::Unchanged, "unchanged"},
     {EventKind::RolledBack, "rolled_back"}, {EventKind::Failed, "failed"},
     {EventKind::Rollback, "rollback"},      {EventKind::RollbackFailed, "rollback_failed"},
-    {EventKind::Revoked, "revoked"},
+    {EventKind::Revoked, "revoked"},        {EventKind::Unpinned, "unpinned"},
 };
 
 }  // namespace

@@ -57,7 +57,16 @@ enum class EventKind {
     Rollback,        // "rollback": an operator's rollback succeeded
     RollbackFailed,  // "rollback_failed"
     Revoked,         // "revoked": the CA revoked the version (host is empty)
+    Unpinned,        // "unpinned": an operator lifted the pin a rollback set
 };
+
+// A successful `rollback` pins its (certificate, host) to the version it
+// returned to: deploy, renew and run leave that host alone until `deploy
+// --force` there (a Deployed event) or `rollback --unpin` (Unpinned) comes
+// later. So a pair is pinned exactly when its newest event is a Rollback.
+inline bool pins_host(EventKind newest_event_kind) {
+    return newest_event_kind == EventKind::Rollback;
+}
 
 std::string_view event_kind_name(EventKind kind);
 // nullopt for a name no certfleet writes.

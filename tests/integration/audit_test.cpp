@@ -183,6 +183,10 @@ TEST_CASE("audit: each seeded problem gives exactly its finding, managed hosts n
     auto rb = run_certfleet(cf_args(t, {"rollback", "media", "--host", nyc.name}));
     INFO(rb.out << rb.err);
     REQUIRE(rb.exit_code == 0);
+    // Unpinned, so it is stale (a pinned host is deliberate: no finding).
+    REQUIRE(
+        run_certfleet(cf_args(t, {"rollback", "media", "--host", nyc.name, "--unpin"})).exit_code ==
+        0);
     wait_served(
         nyc, "media.example.test",
         core::parse_certificate_pem(read_file(nyc.cert_root + "/media/cert.pem"))->serial_hex);

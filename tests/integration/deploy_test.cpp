@@ -159,24 +159,81 @@ TEST_CASE("first deployment adopts hand-managed hosts; every host serves the new
         CHECK(after.out == before.out);
     }
 
-    SECTION("rollback returns a host to the adopted pair, deploy brings it back") {
+    SECTION("rollback returns a host to the adopted pair and pins it there until unpinned") {
         const auto& h = hosts[1];
-        auto rb = run_certfleet(cf_args(t, {"--json", "rollback", "media", "--host", h.name}));
-        INFO(rb.err);
+        auto rb = run_certfleet(cf_args(
+            t, {"rollback", "media", "--host", h.name, "--reason", "client pins the old key"}));
+        INFO(rb.out << rb.err);
         CHECK(rb.exit_code == 0);
+        CHECK_THAT(rb.out, Catch::Contains("pinned: deploy, renew and run leave " + h.name));
         CHECK(served(h) == old_serials[1]);
         auto st = run_certfleet(cf_args(t, {"--json", "status"}));
         auto host_states = json::parse(st.out)["certificates"][0]["hosts"];
-        for (const auto& hs : host_states)
-            CHECK(hs["state"] == (hs["name"] == h.name ? "stale" : "current"));
+        for (const auto& hs : host_states) {
+            CHECK(hs["state"] == (hs["name"] == h.name ? "pinned" : "current"));
+            if (hs["name"] == h.name) {
+                CHECK_THAT(hs["detail"].get<std::string>(),
+                           Catch::Contains("client pins the old key"));
+                CHECK_THAT(hs["detail"].get<std::string>(), Catch::Contains("--unpin"));
+            }
+        }
+        // A deliberate pin is no warning in check, and no stale finding in audit.
+        CHECK(run_certfleet(cf_args(t, {"check", "--probe"})).exit_code == 0);
+        auto audit = run_certfleet(cf_args(t, {"--json", "audit", "--host", h.name}));
+        INFO(audit.out);
+        for (const auto& f : json(json::parse(audit.out)["findings"]))
+            CHECK(f["kind"] != "stale");
+
+        // deploy and renew leave it alone, and say so.
         auto d = run_certfleet(cf_args(t, {"--json", "deploy"}));
         INFO(d.err);
         CHECK(d.exit_code == 0);
-        CHECK(served(h) == serial);
+        CHECK(served(h) == old_serials[1]);
         // A copy: a range-for over a member of a temporary dangles (ASan
         // found it); the same below.
-        for (const auto& hd : json(json::parse(d.out)["hosts"]))
+        for (const auto& hd : json(json::parse(d.out)["hosts"])) {
+            CHECK(hd["result"] == (hd["name"] == h.name ? "pinned" : "unchanged"));
+            if (hd["name"] == h.name)
+                CHECK_THAT(hd["error"].get<std::string>(), Catch::Contains("pinned to version"));
+        }
+        auto table = run_certfleet(cf_args(t, {"renew", "--host", h.name}));
+        CHECK(table.exit_code == 0);
+        CHECK_THAT(table.out, Catch::Contains("pinned"));
+        CHECK(served(h) == old_serials[1]);
+
+        // The versions on the host, with the pin.
+        auto list =
+            run_certfleet(cf_args(t, {"--json", "rollback", "media", "--host", h.name, "--list"}));
+        INFO(list.err);
+        REQUIRE(list.exit_code == 0);
+        auto listing = json::parse(list.out);
+        CHECK(listing["pinned"]["version"].get<std::string>().find("adopted") != std::string::npos);
+        REQUIRE(listing["versions"].size() == 2);
+        CHECK(listing["versions"][0]["current"] == true);  // the adopted one sorts first
+        CHECK(listing["versions"][0]["serial"] == old_serials[1]);
+        CHECK(listing["versions"][1]["serial"] == serial);
+
+        auto unpin = run_certfleet(cf_args(t, {"rollback", "media", "--host", h.name, "--unpin"}));
+        CHECK(unpin.exit_code == 0);
+        CHECK_THAT(unpin.out, Catch::Contains("unpinned media on " + h.name));
+        auto d2 = run_certfleet(cf_args(t, {"--json", "deploy"}));
+        INFO(d2.err);
+        CHECK(d2.exit_code == 0);
+        CHECK(served(h) == serial);
+        for (const auto& hd : json(json::parse(d2.out)["hosts"]))
             CHECK(hd["result"] == (hd["name"] == h.name ? "deployed" : "unchanged"));
+    }
+
+    SECTION("deploy --force lifts a pin") {
+        const auto& h = hosts[3];
+        REQUIRE(run_certfleet(cf_args(t, {"rollback", "media", "--host", h.name})).exit_code == 0);
+        auto d = run_certfleet(cf_args(t, {"--json", "deploy", "--host", h.name, "--force"}));
+        INFO(d.err);
+        CHECK(d.exit_code == 0);
+        CHECK(served(h) == serial);
+        auto st = json::parse(run_certfleet(cf_args(t, {"--json", "status"})).out);
+        for (const auto& hs : st["certificates"][0]["hosts"])
+            CHECK(hs["state"] == "current");
     }
 
     SECTION("renew --host touches only that host") {

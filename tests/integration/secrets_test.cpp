@@ -172,6 +172,8 @@ TEST_CASE("secrets: no command at -vv prints, stores, deploys or sends a secret"
     cf({"renew", "--dry-run"}, {0});
     cf({"--json", "renew", "media", "--force"}, {0});
     cf({"rollback", "media", "--host", hosts[1].name}, {0});
+    cf({"rollback", "media", "--host", hosts[1].name, "--list"}, {0});
+    cf({"rollback", "media", "--host", hosts[1].name, "--unpin"}, {0});
     cf({"deploy", "media", "--host", hosts[1].name}, {0});
     cf({"check"}, {0, 1});
     cf({"--json", "check", "--probe"}, {0, 1});

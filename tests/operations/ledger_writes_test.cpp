@@ -119,7 +119,7 @@ TEST_CASE("a rollback the ledger cannot record is an error", "[ledger-writes]") 
     testing::fail_ledger_writes(f.ledger.path(), "events");
     auto ctx = f.context();
     // Nothing older to return to: the rollback fails, and that must be recorded too.
-    auto outcome = operations::run_rollback(ctx, {"media", "edge-1", ""});
+    auto outcome = operations::run_rollback(ctx, {"media", "edge-1", "", false, ""});
     CHECK(outcome.result == HostResult::Failed);
     CHECK_THAT(outcome.ledger_error, Catch::Contains("rollback_failed") &&
                                          Catch::Contains(testing::kInjectedLedgerError));

@@ -1,8 +1,7 @@
-// A revoked certificate is never "ok" (issue #15, point 1): status shows it
-// revoked with reason and time on the store and on every host still serving
-// it, check is CRITICAL, revoke names those hosts and the next step, asks for
-// confirmation (--yes, --dry-run), and rollback to a revoked version needs
-// --force. Against the lab's pebble and fleet.
+// What status and check say is true (issue #15), against the lab's pebble
+// and fleet. Point 1: a revoked certificate is never "ok" (status, check,
+// revoke's report and confirmation, rollback needing --force). Point 5:
+// status reports what is there (missing files, an unreadable host).
 #include <catch2/catch.hpp>
 
 #include "core/time.hpp"
@@ -105,4 +104,50 @@ TEST_CASE("revoked is never ok: status, check, revoke's report and rollback", "[
     auto after = json::parse(run_certfleet(cf_args(t, {"--json", "status"})).out);
     for (const auto& hs : after["certificates"][0]["hosts"])
         CHECK(hs["state"] == (hs["name"] == h.name ? "revoked" : "current"));
+}
+
+TEST_CASE("status reports what is there: missing files, an unreadable host", "[status]") {
+    const auto hosts = Lab::get().hosts();
+    REQUIRE(hosts.size() >= 3);
+    auto t = write_fleet_inventory("status-truth");
+    auto renew = run_certfleet(cf_args(t, {"--json", "renew"}));
+    INFO(renew.err);
+    REQUIRE(renew.exit_code == 0);
+
+    // Files deleted on one host: nginx still serves the pair from memory,
+    // but the host has nothing: missing, with where and the fix.
+    const auto& gone = hosts[0];
+    const std::string dir = gone.cert_root + "/media";
+    REQUIRE(run_command({"mv", dir, dir + ".away"}).exit_code == 0);
+    auto st = run_certfleet(cf_args(t, {"--json", "status"}));
+    REQUIRE(run_command({"mv", dir + ".away", dir}).exit_code == 0);
+    INFO(st.out << st.err);
+    for (const auto& h : json(json::parse(st.out)["certificates"][0]["hosts"])) {
+        if (h["name"] != gone.name) {
+            CHECK(h["state"] == "current");
+            continue;
+        }
+        CHECK(h["state"] == "missing");
+        CHECK_THAT(h["detail"].get<std::string>(), Catch::Contains(dir + "/fullchain.pem"));
+        CHECK_THAT(h["detail"].get<std::string>(),
+                   Catch::Contains("certfleet deploy media --host " + gone.name));
+    }
+
+    // A host key that cannot be verified: unknown with the reason, never
+    // current, though the TLS probe sees the current serial.
+    auto wrong = write_fleet_inventory("status-hostkey", [&](json& inv) {
+        inv["state_dir"] = t.state_dir;
+        inv["defaults"]["ssh"]["known_hosts"] = Lab::get().ssh_known_hosts_wrong;
+    });
+    auto unknown = run_certfleet(cf_args(wrong, {"--json", "status"}));
+    INFO(unknown.err);
+    CHECK(unknown.exit_code == 0);
+    for (const auto& h : json(json::parse(unknown.out)["certificates"][0]["hosts"])) {
+        CHECK(h["state"] == "unknown");
+        CHECK_THAT(h["detail"].get<std::string>(), Catch::Contains("HOST KEY CHANGED"));
+        CHECK_FALSE(h["served_serial"].get<std::string>().empty());
+    }
+    auto table = run_certfleet(cf_args(wrong, {"status"}));
+    CHECK_THAT(table.out, Catch::Contains("unknown"));
+    CHECK_THAT(table.out, Catch::Contains("could not read the host"));
 }
