@@ -8,6 +8,96 @@
 
 namespace certfleet::cli {
 
+namespace {
+
+// What an interrupted run did; never a check line, which would say OK about
+// a fleet nobody looked at.
+void report_interrupted_run(const Globals& g, const operations::RunReport& report) {
+    if (g.json) {
+        auto doc = fleet_report_json(&report.issued, &report.deployed);
+        doc["check"] = nullptr;
+        doc["audit"] = nullptr;
+        doc["notifications"] = nlohmann::json::array();
+        doc["exit_code"] = 128 + g_signal.load();
+        std::cout << doc.dump(2) << "\n";
+        return;
+    }
+    print_issue_report(report.issued, g.quiet);
+    print_deploy_report(report.deployed, g.quiet);
+    print_error(
+        "the run was interrupted before its check: nothing was checked, audited or "
+        "notified",
+        "the next scheduled run does it (or run `certfleet run` now)");
+}
+
+core::Seconds jitter_or_exit(const std::string& jitter) {
+    if (jitter.empty())
+        return stderr_is_terminal() ? core::Seconds{0} : core::Seconds{300};
+    // A bare 0 needs no unit: no wait is no wait in any unit.
+    auto d = jitter == "0" ? std::optional<core::Seconds>(core::Seconds{0})
+                           : core::parse_duration(jitter);
+    if (!d) {
+        print_error("--jitter '" + jitter + "' is not a duration", "use e.g. 0s, 90s, 5m or 1h");
+        throw ExitRequest{kUsage};
+    }
+    return *d;
+}
+
+void print_run_json(const operations::RunReport& report, int exit_code) {
+    auto doc = fleet_report_json(&report.issued, &report.deployed);
+    doc["check"] = check_report_json(report.check);
+    if (report.audit)
+        doc["audit"] = audit_report_json(*report.audit);
+    doc["notifications"] = nlohmann::json::array();
+    for (const auto& n : report.notifications)
+        doc["notifications"].push_back(
+            {{"channel", n.channel},
+             {"sent", n.sent},
+             {"error", n.error.empty() ? nlohmann::json() : nlohmann::json(n.error)}});
+    doc["exit_code"] = exit_code;
+    std::cout << doc.dump(2) << "\n";
+}
+
+void print_run_text(const Globals& g, const operations::RunReport& report) {
+    print_issue_report(report.issued, g.quiet);
+    print_deploy_report(report.deployed, g.quiet);
+    // Quiet (cron): only a check that is not OK reaches the mail.
+    if (!g.quiet || report.check.state() != renewal::Severity::Ok) {
+        std::cout << report.check.first_line() << "\n";
+        print_check_details(report.check, false);
+    }
+    if (report.audit)
+        print_audit_report(*report.audit, true);  // only findings, even without -q
+    for (const auto& n : report.notifications)
+        if (!n.error.empty())
+            print_error("notification via " + n.channel + " failed: " + n.error,
+                        "it will be retried on the next run");
+    for (const auto& e : report.metrics_errors)
+        print_error("metrics textfile " + e);
+}
+
+int run_job(const Globals& g, const std::string& jitter, bool audit) {
+    auto inv = load_inventory_or_exit(g);
+    operations::RunOptions options;
+    options.jitter = jitter_or_exit(jitter);
+    options.manager_host = this_host_name();
+    options.audit = audit;
+    FleetSession session(inv, g, /*dry_run=*/false);
+    auto report = operations::run_scheduled(session.ctx(), options);
+    const int exit_code = report.exit_code();
+    if (report.cancelled && report.check.items.empty() && report.issued.certificates.empty())
+        print_error("interrupted before the run started; nothing was done");
+    else if (report.cancelled)
+        report_interrupted_run(g, report);
+    else if (g.json)
+        print_run_json(report, exit_code);
+    else
+        print_run_text(g, report);
+    return exit_code;
+}
+
+}  // namespace
+
 void add_run_command(CLI::App& app, Globals& g, int& exit_code) {
     auto* cmd = app.add_subcommand(
         "run", "The scheduled job: renew what is due, deploy what is stale, check, notify");
@@ -33,60 +123,7 @@ void add_run_command(CLI::App& app, Globals& g, int& exit_code) {
         "Install: `certfleet schedule --systemd` (timer) or `certfleet schedule --cron`.");
     cmd->callback([&g, &exit_code, jitter, no_audit] {
         setup_logging(g);
-        auto inv = load_inventory_or_exit(g);
-        operations::RunOptions options;
-        options.jitter = stderr_is_terminal() ? core::Seconds{0} : core::Seconds{300};
-        if (!jitter->empty()) {
-            // A bare 0 needs no unit: no wait is no wait in any unit.
-            auto d = *jitter == "0" ? std::optional<core::Seconds>(core::Seconds{0})
-                                    : core::parse_duration(*jitter);
-            if (!d) {
-                print_error("--jitter '" + *jitter + "' is not a duration",
-                            "use e.g. 0s, 90s, 5m or 1h");
-                throw ExitRequest{kUsage};
-            }
-            options.jitter = *d;
-        }
-        options.manager_host = this_host_name();
-        options.audit = !*no_audit;
-        FleetSession session(inv, g, /*dry_run=*/false);
-        operations::Context& ctx = session.ctx();
-        auto report = operations::run_scheduled(ctx, options);
-        exit_code = report.exit_code();
-        if (report.cancelled && report.check.items.empty() && report.issued.certificates.empty()) {
-            print_error("interrupted before the run started; nothing was done");
-            return;
-        }
-        if (g.json) {
-            auto doc = fleet_report_json(&report.issued, &report.deployed);
-            doc["check"] = check_report_json(report.check);
-            if (report.audit)
-                doc["audit"] = audit_report_json(*report.audit);
-            doc["notifications"] = nlohmann::json::array();
-            for (const auto& n : report.notifications)
-                doc["notifications"].push_back(
-                    {{"channel", n.channel},
-                     {"sent", n.sent},
-                     {"error", n.error.empty() ? nlohmann::json() : nlohmann::json(n.error)}});
-            doc["exit_code"] = exit_code;
-            std::cout << doc.dump(2) << "\n";
-            return;
-        }
-        print_issue_report(report.issued, g.quiet);
-        print_deploy_report(report.deployed, g.quiet);
-        // Quiet (cron): only a check that is not OK reaches the mail.
-        if (!g.quiet || report.check.state() != renewal::Severity::Ok) {
-            std::cout << report.check.first_line() << "\n";
-            print_check_details(report.check, false);
-        }
-        if (report.audit)
-            print_audit_report(*report.audit, true);  // only findings, even without -q
-        for (const auto& n : report.notifications)
-            if (!n.error.empty())
-                print_error("notification via " + n.channel + " failed: " + n.error,
-                            "it will be retried on the next run");
-        for (const auto& e : report.metrics_errors)
-            print_error("metrics textfile " + e);
+        exit_code = run_job(g, *jitter, !*no_audit);
     });
 }
 

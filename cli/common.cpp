@@ -13,6 +13,7 @@
 namespace certfleet::cli {
 
 std::atomic<bool> g_cancel{false};
+std::atomic<int> g_signal{0};
 
 bool stderr_is_terminal() {
     return ::isatty(STDERR_FILENO) == 1;

@@ -41,6 +41,9 @@ struct ExitRequest {
 };
 
 extern std::atomic<bool> g_cancel;
+// The signal (SIGINT, SIGTERM) that interrupted the command; 0 when none did.
+// The command finishes what is in flight and exits 128 + that number.
+extern std::atomic<int> g_signal;
 
 void setup_logging(const Globals& g);
 bool stderr_is_terminal();

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -16,8 +17,28 @@
 
 namespace {
 
-void on_signal(int) {
+// Async-signal-safe: an atomic store and write(2). Said at once, because
+// finishing the hosts in flight can take as long as a reload and a TLS check.
+void on_signal(int signo) {
+    int expected = 0;
+    if (!certfleet::cli::g_signal.compare_exchange_strong(expected, signo))
+        return;  // already finishing
     certfleet::cli::g_cancel.store(true);
+    static constexpr char kInt[] =
+        "\ncertfleet: interrupted (SIGINT): finishing what is in flight (each host completes "
+        "its swap or swaps back); nothing new starts\n";
+    static constexpr char kTerm[] =
+        "\ncertfleet: interrupted (SIGTERM): finishing what is in flight (each host completes "
+        "its swap or swaps back); nothing new starts\n";
+    const char* text = signo == SIGINT ? kInt : kTerm;
+    const size_t size = signo == SIGINT ? sizeof kInt - 1 : sizeof kTerm - 1;
+    [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, text, size);
+}
+
+// An interrupted command never reports success: 130 for SIGINT, 143 for SIGTERM.
+int interrupted_or(int exit_code) {
+    const int signo = certfleet::cli::g_signal.load();
+    return signo == 0 ? exit_code : 128 + signo;
 }
 
 const char* kFooter = R"(Exit codes:
@@ -26,6 +47,8 @@ const char* kFooter = R"(Exit codes:
   2 failure (check: CRITICAL; audit: a host could not be audited)
   3 check: UNKNOWN
   64 usage error   75 another run holds the state lock   78 invalid inventory
+  130 interrupted by SIGINT (Ctrl-C), 143 by SIGTERM: hosts in flight were finished
+  or swapped back; hosts not reached are reported not_started
 
 Examples:
   certfleet validate                      check the inventory, list every problem
@@ -135,10 +158,10 @@ int run_cli(int argc, char** argv) {
         app.exit(e);
         return kUsage;
     } catch (const ExitRequest& e) {
-        return e.code;
+        return interrupted_or(e.code);
     }
     spdlog::shutdown();
-    return exit_code;
+    return interrupted_or(exit_code);
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
 #include "cli/output.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <iostream>
 #include <sstream>
+
+#include "cli/common.hpp"
 
 namespace certfleet::cli {
 
@@ -59,6 +62,10 @@ nlohmann::json fleet_report_json(const operations::IssueReport* issued,
         for (const auto& h : deployed->hosts)
             hosts.push_back(host_outcome_json(h));
     j["hosts"] = hosts;
+    // "SIGINT" / "SIGTERM" when the command was interrupted (exit 130 / 143).
+    const int signo = g_signal.load();
+    j["interrupted"] = signo == 0 ? nlohmann::json(nullptr)
+                                  : nlohmann::json(signo == SIGINT ? "SIGINT" : "SIGTERM");
     return j;
 }
 
@@ -67,7 +74,8 @@ void print_deploy_report(const operations::DeployReport& report, bool quiet) {
     for (const auto& h : report.hosts) {
         using operations::HostResult;
         bool trouble = h.result == HostResult::Failed || h.result == HostResult::RolledBack ||
-                       h.result == HostResult::Skipped || !h.ledger_error.empty();
+                       h.result == HostResult::Skipped || h.result == HostResult::NotStarted ||
+                       !h.ledger_error.empty();
         if (quiet && !trouble)
             continue;
         std::string detail = h.error.empty() ? h.wave : h.error;
@@ -114,7 +122,8 @@ void print_issue_report(const operations::IssueReport& report, bool quiet) {
     std::vector<std::vector<std::string>> rows;
     using operations::CertificateAction;
     for (const auto& c : report.certificates) {
-        const bool failed = c.action == CertificateAction::Failed;
+        const bool failed =
+            c.action == CertificateAction::Failed || c.action == CertificateAction::NotStarted;
         if (quiet && !failed && c.ledger_error.empty())
             continue;
         std::string detail = failed ? c.error : c.reason;

@@ -27,7 +27,7 @@ constexpr core::EnumNames<DeployResult> kDeployResultNames[] = {
     {DeployResult::Deployed, "deployed"},      {DeployResult::Unchanged, "unchanged"},
     {DeployResult::RolledBack, "rolled_back"}, {DeployResult::Failed, "failed"},
     {DeployResult::Skipped, "skipped"},        {DeployResult::Planned, "planned"},
-    {DeployResult::Pinned, "pinned"},
+    {DeployResult::Pinned, "pinned"},          {DeployResult::NotStarted, "not_started"},
 };
 
 }  // namespace

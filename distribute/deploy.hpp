@@ -61,6 +61,7 @@ enum class DeployResult {
     Skipped,     // "skipped": not attempted (nothing issued yet, or the rollout stopped)
     Planned,     // "planned": --dry-run would deploy it
     Pinned,      // "pinned": not attempted: an operator's rollback holds it on its version
+    NotStarted,  // "not_started": not attempted: the command was interrupted first
 };
 
 std::string_view deploy_result_name(DeployResult result);

@@ -258,12 +258,25 @@ void record_host(DeployRun& run, const CertificateTask& task, HostOutcome& o) {
     }
 }
 
+// A host the rollout had not reached when SIGINT / SIGTERM came: untouched.
+HostOutcome not_started(const std::string& host, const std::string& cert) {
+    HostOutcome o;
+    o.host = host;
+    o.certificate = cert;
+    o.result = HostResult::NotStarted;
+    o.error = "not started: certfleet was interrupted before this host; it is untouched";
+    o.hint = "run `certfleet deploy " + cert + "` to finish the rollout";
+    return o;
+}
+
 // One host of one certificate; true when it serves the version afterwards.
 bool deploy_host(DeployRun& run, const CertificateTask& task, const std::string& host) {
     Context& ctx = run.ctx;
     const std::string& name = task.plan.name;
-    if (ctx.cancel && ctx.cancel->load())
+    if (ctx.cancel && ctx.cancel->load()) {
+        run.add(task.plan, not_started(host, name));
         return false;
+    }
     if (ctx.progress)
         ctx.progress(name, host + ": deploying " + task.current.version);
     auto outcome = distribute::deploy_version(
@@ -324,8 +337,11 @@ void deploy_certificate(DeployRun& run, const CertificatePlan& c,
                         "deployment of '" + name + "' to " + host + " failed unexpectedly: " + what,
                         "run again with -v and report this error", "", false, ""});
         });
+    const bool interrupted = run.ctx.cancel && run.ctx.cancel->load();
     for (const auto& [host, fate] : fates)
-        if (fate == distribute::HostRun::Skipped)
+        if (fate == distribute::HostRun::Skipped && interrupted)
+            run.add(c, not_started(host, name));
+        else if (fate == distribute::HostRun::Skipped)
             run.add(c, {host, name, HostResult::Skipped, "", "",
                         "not attempted: the rollout stopped after failures in its group",
                         "fix the failed hosts, then run `certfleet deploy " + name + "` again", "",

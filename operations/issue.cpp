@@ -419,8 +419,8 @@ IssueReport run_issue(Context& ctx, const IssueOptions& options) {
         jobs.size(), options.concurrency, [&](std::size_t i) { runner.issue(jobs[i]); },
         [&](std::size_t i, const std::string& what) { runner.crashed(jobs[i], what); }, ctx.cancel);
     for (std::size_t i = started; i < jobs.size(); ++i) {
-        jobs[i].outcome->action = CertificateAction::Failed;
-        jobs[i].outcome->error = "cancelled before it started";
+        jobs[i].outcome->action = CertificateAction::NotStarted;
+        jobs[i].outcome->error = "not started: certfleet was interrupted first";
     }
     return report;
 }

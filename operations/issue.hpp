@@ -31,17 +31,18 @@ struct IssueOptions {
 // What issue / renew / run did with one certificate. The names are what
 // they print and put in JSON ("action").
 enum class CertificateAction {
-    Issued,     // "issued": a new version is in the store
-    Unchanged,  // "unchanged": not due
-    Planned,    // "planned": due; --dry-run requested nothing
-    Deferred,   // "deferred": due, but backing off after failures
-    Failed,     // "failed": due, and the CA, DNS or the store failed
+    Issued,      // "issued": a new version is in the store
+    Unchanged,   // "unchanged": not due
+    Planned,     // "planned": due; --dry-run requested nothing
+    Deferred,    // "deferred": due, but backing off after failures
+    Failed,      // "failed": due, and the CA, DNS or the store failed
+    NotStarted,  // "not_started": due, but the command was interrupted (SIGINT/SIGTERM) first
 };
 
 inline constexpr core::EnumNames<CertificateAction> kCertificateActionNames[] = {
     {CertificateAction::Issued, "issued"},   {CertificateAction::Unchanged, "unchanged"},
     {CertificateAction::Planned, "planned"}, {CertificateAction::Deferred, "deferred"},
-    {CertificateAction::Failed, "failed"},
+    {CertificateAction::Failed, "failed"},   {CertificateAction::NotStarted, "not_started"},
 };
 
 constexpr std::string_view certificate_action_name(CertificateAction action) {
