@@ -49,6 +49,11 @@ nlohmann::json certificate_json(const operations::CertificateStatus& c) {
              {"serial", "version", "not_before", "not_after", "renew_at", "revoked"})
             j[k] = nullptr;
     }
+    j["failure"] = nullptr;
+    if (const auto& f = c.failure)
+        j["failure"] = {{"last_at", core::format_rfc3339(f->last_failure_at)},
+                        {"attempts", f->consecutive_failures},
+                        {"message", f->last_message}};
     for (const auto& h : c.hosts)
         j["hosts"].push_back(host_json(h));
     return j;
@@ -63,12 +68,13 @@ nlohmann::json status_json(const operations::StatusReport& report) {
 
 std::vector<std::string> certificate_row(const operations::CertificateStatus& c) {
     const auto& cur = c.current;
-    return {c.name,
-            core::join(c.domains, ","),
-            cur ? cur->serial : "-",
-            cur ? core::format_rfc3339(cur->not_after) : "-",
-            cur ? core::format_rfc3339(cur->renew_at) : "-",
-            std::string(operations::certificate_state_name(c.state))};
+    return {
+        c.name, core::join(c.domains, ","), cur ? cur->serial : "-",
+        cur ? core::format_rfc3339(cur->not_after) : "-",
+        cur ? core::format_rfc3339(cur->renew_at) : "-",
+        std::string(operations::certificate_state_name(c.state)) + (c.failure ? ", failing" : ""),
+        // Ok needs no explanation; anything else says why.
+        c.state == operations::CertificateState::Ok && !c.failure ? "" : c.reason};
 }
 
 std::vector<std::string> host_row(const std::string& cert, const operations::HostCertStatus& h) {
@@ -88,7 +94,7 @@ void print_status_tables(const operations::StatusReport& report) {
             host_rows.push_back(host_row(c.name, h));
     }
     std::cout << format_table(
-        {"CERTIFICATE", "DOMAINS", "SERIAL", "NOT AFTER", "RENEW AT", "STATE"}, rows);
+        {"CERTIFICATE", "DOMAINS", "SERIAL", "NOT AFTER", "RENEW AT", "STATE", "DETAIL"}, rows);
     if (!host_rows.empty())
         std::cout << "\n"
                   << format_table(

@@ -332,12 +332,22 @@ std::optional<Job> plan(Context& ctx, AcmeSession& session, const inventory::Cer
         decision.due = true;
         decision.reason = "current certificate was revoked";
     }
+    auto failed = index.failures.find(spec.name);
+    const state::FailureState* failure = failed == index.failures.end() ? nullptr : &failed->second;
+    if (!decision.due && failure) {
+        // A failed attempt (say `issue --force` while DNS was down) is retried,
+        // under the backoff below, until one succeeds: the warning it left then
+        // goes away by itself instead of lingering until the certificate is due.
+        decision.due = true;
+        decision.reason = "retrying: the last attempt failed at " +
+                          core::format_rfc3339(failure->last_failure_at);
+    }
     out.reason = options.force ? "forced" : decision.reason;
     if (!decision.due && !options.force) {
         out.action = CertificateAction::Unchanged;
         return std::nullopt;
     }
-    if (auto failure = ctx.ledger.failure_state(spec.name)) {
+    if (failure) {
         // The CA's own retry time is obeyed even with --force; our backoff is not.
         core::TimePoint until = options.force ? failure->retry_after.value_or(core::TimePoint{})
                                               : renewal::backoff_until(*failure);

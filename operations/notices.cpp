@@ -31,10 +31,18 @@ std::string event_for(const CheckItem& item) {
 }
 
 std::string next_step(const CheckItem& item) {
-    if (item.kind == CheckKind::RenewalFailing || item.kind == CheckKind::NotIssued ||
-        (item.kind == CheckKind::Expiry && item.host.empty()))
-        return "Next step: run `certfleet issue " + item.certificate +
-               " -v` and fix what it reports (DNS provider, CA answer), then `certfleet run`.";
+    // --force: past the backoff, so the command really retries now; a
+    // success clears the warning (run also retries it by itself).
+    if (item.kind == CheckKind::RenewalFailing)
+        return "Next step: fix what the error names (DNS provider, CA answer), then run "
+               "`certfleet renew " +
+               item.certificate +
+               " --force -v` to retry at once; `certfleet run` also retries it under its "
+               "backoff, and the warning clears when an attempt succeeds.";
+    if (item.kind == CheckKind::NotIssued || (item.kind == CheckKind::Expiry && item.host.empty()))
+        return "Next step: run `certfleet renew " + item.certificate +
+               " -v`: it issues what is due and deploys it; fix what it reports (DNS provider, "
+               "CA answer) if it fails.";
     if (item.kind == CheckKind::Revoked)
         return "Next step: run `certfleet renew " + item.certificate +
                "`: it issues a replacement and deploys it to every host.";

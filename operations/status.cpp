@@ -37,7 +37,15 @@ CertificateStatus certificate_status(const inventory::Inventory& inv,
     auto decision = renewal::decide_renewal(spec, current, latest ? latest->profile : "",
                                             inv.policy, now, find_in(index.ari, name));
     CertificateStatus status{
-        name, spec.domains, std::nullopt, CertificateState::Missing, decision.reason, {}};
+        name, spec.domains, std::nullopt, CertificateState::Missing, decision.reason, {}, {}};
+    if (auto f = index.failures.find(name); f != index.failures.end()) {
+        status.failure = f->second;
+        status.reason +=
+            "; last attempt failed at " + core::format_rfc3339(f->second.last_failure_at) + " (" +
+            std::to_string(f->second.consecutive_failures) +
+            " in a row): " + f->second.last_message +
+            " — `certfleet run` retries it; `certfleet renew " + name + " --force -v` retries now";
+    }
     if (!current)
         return status;
     status.current =

@@ -37,6 +37,9 @@ struct CertificateStatus {
     std::optional<CurrentVersion> current;  // nullopt: never issued
     CertificateState state = CertificateState::Missing;
     std::string reason;  // why it is (not) due, for humans
+    // Failed attempts since the last success: shown until one succeeds (run
+    // retries them under the backoff even when the certificate is not due).
+    std::optional<state::FailureState> failure;
     std::vector<HostCertStatus> hosts;
 };
 

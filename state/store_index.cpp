@@ -25,6 +25,7 @@ FleetIndex index_fleet(const Store& store, const Ledger& ledger,
     index.ari = ledger.all_ari();
     for (auto& r : ledger.revocations())
         index.revocations.emplace(r.cert, r);
+    index.failures = ledger.all_failure_states();
     for (const auto& name : certificates) {
         auto& slot = index.current[name];
         auto version = store.current_version(name);

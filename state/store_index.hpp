@@ -23,6 +23,7 @@ struct FleetIndex {
     std::map<std::string, IssuanceRecord> latest_issuance;  // newest per certificate
     std::map<std::string, AriRecord> ari;
     std::multimap<std::string, Revocation> revocations;  // by certificate
+    std::map<std::string, FailureState> failures;        // failed attempts since the last success
 };
 
 // The revocation of `cert`'s version with this serial (or version), if any.

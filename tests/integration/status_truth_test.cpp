@@ -151,3 +151,46 @@ TEST_CASE("status reports what is there: missing files, an unreadable host", "[s
     CHECK_THAT(table.out, Catch::Contains("unknown"));
     CHECK_THAT(table.out, Catch::Contains("could not read the host"));
 }
+
+TEST_CASE("a failed attempt stays visible until one succeeds, and run retries it by itself",
+          "[status][failure]") {
+    const Lab& lab = Lab::get();
+    auto t = write_fleet_inventory(
+        "failure-clears", [](json& inv) { inv["certificates"]["media"].erase("deploy_to"); });
+    REQUIRE(run_certfleet(cf_args(t, {"-q", "issue"})).exit_code == 0);
+    CHECK(run_certfleet(cf_args(t, {"check"})).exit_code == 0);
+
+    // A forced attempt on a certificate that is not due fails: DNS is down.
+    lab.stop_dns();
+    auto failed = run_certfleet(cf_args(t, {"--json", "issue", "--force"}));
+    lab.start_dns();
+    REQUIRE(failed.exit_code == 2);
+    auto check = run_certfleet(cf_args(t, {"check"}));
+    CHECK(check.exit_code == 1);
+    CHECK_THAT(first_line(check.out), Catch::Contains("renewal failing since"));
+    auto st = json::parse(run_certfleet(cf_args(t, {"--json", "status", "--no-hosts"})).out);
+    CHECK(st["certificates"][0]["state"] == "ok");
+    CHECK(st["certificates"][0]["failure"]["attempts"] == 1);
+    CHECK_THAT(st["certificates"][0]["reason"].get<std::string>(),
+               Catch::Contains("last attempt failed at"));
+    auto table = run_certfleet(cf_args(t, {"status", "--no-hosts"}));
+    CHECK_THAT(table.out, Catch::Contains("ok, failing"));
+
+    // Within the backoff, run defers the retry and says why.
+    auto early = run_certfleet(cf_args(t, {"--json", "run", "--jitter", "0", "--no-audit"}));
+    CHECK(json::parse(early.out)["certificates"][0]["action"] == "deferred");
+    // The backoff (60 s after one failure) has passed: run retries though the
+    // certificate is not due, succeeds, and the warning is gone.
+    REQUIRE(run_command(
+                {"sqlite3", t.state_dir + "/ledger.sqlite", "UPDATE failures SET at = at - 120"})
+                .exit_code == 0);
+    auto retried = run_certfleet(cf_args(t, {"--json", "run", "--jitter", "0", "--no-audit"}));
+    INFO(retried.err);
+    auto c = json::parse(retried.out)["certificates"][0];
+    CHECK(c["action"] == "issued");
+    CHECK_THAT(c["reason"].get<std::string>(), Catch::Contains("retrying"));
+    CHECK(retried.exit_code == 0);
+    CHECK(run_certfleet(cf_args(t, {"check"})).exit_code == 0);
+    auto after = json::parse(run_certfleet(cf_args(t, {"--json", "status", "--no-hosts"})).out);
+    CHECK(after["certificates"][0]["failure"].is_null());
+}
