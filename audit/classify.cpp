@@ -344,13 +344,16 @@ void Classifier::loose_files() {
             [&, &path = path](const auto& c) { return under(path, host.cert_root + "/" + c); });
         if (in_layout || awaiting)
             continue;
+        const bool loaded = loaded_by.count(path) > 0;
         for (const auto& cert : f.pem.certificates) {
-            if (cert.info.is_ca)
+            // CA certificates in a bundle are not findings; the first one of
+            // a file a server loads is its own certificate, CA:TRUE or not.
+            const bool served_leaf = loaded && &cert == &f.pem.certificates.front();
+            if (cert.info.is_ca && !served_leaf)
                 continue;
             auto owner = managed.serial_owner.find(cert.info.serial_hex);
             bool managed_here =
                 owner != managed.serial_owner.end() && deployed_here.count(owner->second);
-            bool loaded = loaded_by.count(path) > 0;
             if (cert.info.not_after <= now) {
                 auto& x = add(FindingKind::Expired, path, &cert);
                 x.loaded = loaded;
@@ -359,7 +362,20 @@ void Classifier::loose_files() {
                 x.next_step = loaded ? "replace it: add its names to the inventory, or remove it "
                                        "from the server configuration"
                                      : "remove it";
-            } else if (!managed_here) {
+                continue;
+            }
+            if (auto verdict = renewal::evaluate_expiry(cert.info, inv.policy, now);
+                loaded && verdict.severity != renewal::Severity::Ok) {
+                auto& x = add(FindingKind::Expiring, path, &cert);
+                x.loaded = true;
+                x.detail = verdict.text + "; " + loaded_text(path);
+                x.next_step = managed_here ? "point the server configuration at " + host.cert_root +
+                                                 "/" + owner->second + "/fullchain.pem"
+                                           : "replace it before it expires: add its names to the "
+                                             "inventory, or remove it from the server "
+                                             "configuration";
+            }
+            if (!managed_here) {
                 auto& x = add(FindingKind::Orphan, path, &cert);
                 x.loaded = loaded;
                 std::string names;
@@ -388,10 +404,10 @@ void Classifier::loose_files() {
 }  // namespace
 
 const core::PemCertificate* leaf_of(const ObservedFile& file) {
-    for (const auto& c : file.pem.certificates)
-        if (!c.info.is_ca)
-            return &c;
-    return nullptr;
+    // A server sends the first certificate of its file as its own, whatever
+    // its basic constraints (`openssl req -x509` marks a self-signed one
+    // CA:TRUE), so that one is judged.
+    return file.pem.certificates.empty() ? nullptr : &file.pem.certificates.front();
 }
 
 std::vector<AuditFinding> classify_host(const inventory::Inventory& inventory,

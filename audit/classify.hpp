@@ -126,7 +126,8 @@ std::vector<AuditFinding> classify_store(const inventory::Inventory& inventory,
 void find_exposed_keys(const HostObservation& host, mode_t key_mode,
                        std::vector<AuditFinding>& out);
 
-// The first certificate of a file that is not a CA certificate.
+// The certificate a server presents from this file: its first one, whatever
+// its basic constraints.
 const core::PemCertificate* leaf_of(const ObservedFile& file);
 
 }  // namespace certfleet::audit

@@ -49,6 +49,9 @@ void add_renew_command(CLI::App& app, Globals& g, int& exit_code) {
         auto issued = operations::run_issue(ctx, issue);
         operations::DeployOptions deploy = *o;
         deploy.names = *names;
+        for (const auto& c : issued.certificates)
+            if (c.action == operations::CertificateAction::Planned)
+                deploy.planned_issues.push_back(c.name);
         deploy.force = false;  // --force re-issues; hosts already current stay untouched
         auto deployed = operations::run_deploy(ctx, deploy);
         if (!o->dry_run)

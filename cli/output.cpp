@@ -48,6 +48,8 @@ nlohmann::json host_outcome_json(const operations::HostOutcome& h) {
     j["error"] = h.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(h.error);
     if (!h.hint.empty())
         j["hint"] = h.hint;
+    if (!h.note.empty())
+        j["note"] = h.note;
     if (!h.ledger_error.empty())
         j["ledger_error"] = h.ledger_error;
     return j;
@@ -78,7 +80,9 @@ void print_deploy_report(const operations::DeployReport& report, bool quiet) {
                        !h.ledger_error.empty();
         if (quiet && !trouble)
             continue;
-        std::string detail = h.error.empty() ? h.wave : h.error;
+        std::string detail = !h.error.empty() ? h.error
+                             : h.note.empty() ? h.wave
+                                              : h.wave + (h.wave.empty() ? "" : ": ") + h.note;
         if (h.adopted)
             detail = "adopted the hand-managed files; " + detail;
         if (!h.ledger_error.empty())

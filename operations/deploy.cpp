@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/limits.hpp"
+#include "core/parallel.hpp"
 #include "distribute/rollout.hpp"
 #include "fleet/hosts.hpp"
 #include "operations/fleet_status.hpp"
@@ -301,16 +302,75 @@ bool deploy_host(DeployRun& run, const CertificateTask& task, const std::string&
     return ok;
 }
 
+// --dry-run: a read-only look at each host (one connection, no change), so
+// only hosts that would change are "planned".
+HostOutcome planned_for(const Context& ctx, const std::string& cert, const std::string& host,
+                        const state::StoredVersion& current) {
+    HostOutcome o;
+    o.host = host;
+    o.certificate = cert;
+    o.version = current.version;
+    o.result = HostResult::Planned;
+    const auto& inv = ctx.inventory;
+    auto transport = fleet::make_transport(inv.hosts.at(host));
+    auto target = fleet::host_target(inv, inv.hosts.at(host), inv.certificates.at(cert));
+    auto state = distribute::inspect(*transport, target.cert_root, cert);
+    if (!state)
+        o.note = "could not look at the host (" + state.error().message + "); would try " +
+                 current.version;
+    else if (state->current_version == current.version)
+        o.result = HostResult::Unchanged;
+    else if (state->plain_files)
+        o.note = "would adopt its hand-managed files, then deploy " + current.version;
+    else
+        o.note = "has " + state->current_version.value_or("nothing") + "; would deploy " +
+                 current.version;
+    return o;
+}
+
+void plan_hosts(DeployRun& run, const CertificatePlan& c,
+                const std::optional<state::StoredVersion>& current) {
+    const std::string& name = c.name;
+    if (contains(run.options.planned_issues, name)) {
+        HostOutcome o{"", name, HostResult::Planned, "", "", "", "", "", false, ""};
+        o.note = "would deploy the version the issue above obtains";
+        run.add_to_every_host(c, o);
+        return;
+    }
+    if (!current) {
+        run.add_to_every_host(c, {"", name, HostResult::Skipped, "", "",
+                                  "certificate '" + name + "' has not been issued yet",
+                                  "run `certfleet issue " + name + "` first", "", false, ""});
+        return;
+    }
+    std::vector<std::string> hosts;
+    for (const auto& [host, wave] : c.wave_of_host)
+        hosts.push_back(host);
+    std::vector<HostOutcome> outcomes(hosts.size());
+    core::parallel_for(
+        hosts.size(), std::max(1, std::min(run.options.concurrency, 16)),
+        [&](std::size_t i) { outcomes[i] = planned_for(run.ctx, name, hosts[i], *current); },
+        [&](std::size_t i, const std::string& what) {
+            outcomes[i] = {hosts[i], name, HostResult::Planned, current->version, "", "", "", "",
+                           false,    ""};
+            outcomes[i].note = "could not look at the host (" + what + ")";
+        });
+    for (auto& o : outcomes)
+        run.add(c, std::move(o));
+}
+
 // Rolls one certificate out to its hosts, wave by wave.
 void deploy_certificate(DeployRun& run, const CertificatePlan& c,
                         const std::optional<state::StoredVersion>& current) {
     const std::string& name = c.name;
-    if (run.options.dry_run || !current) {
-        run.add_to_every_host(
-            c, {"", name, current ? HostResult::Planned : HostResult::Skipped,
-                current ? current->version : "", "",
-                current ? "" : "certificate '" + name + "' has not been issued yet",
-                current ? "" : "run `certfleet issue " + name + "` first", "", false, ""});
+    if (run.options.dry_run) {
+        plan_hosts(run, c, current);
+        return;
+    }
+    if (!current) {
+        run.add_to_every_host(c, {"", name, HostResult::Skipped, "", "",
+                                  "certificate '" + name + "' has not been issued yet",
+                                  "run `certfleet issue " + name + "` first", "", false, ""});
         return;
     }
     auto key = run.ctx.store.read_private_key(name, current->version);

@@ -19,6 +19,9 @@ struct DeployOptions {
     bool force = false;
     bool dry_run = false;
     int concurrency = 32;
+    // renew --dry-run: certificates the issue stage would (re)issue, so every
+    // host of theirs would get the new version.
+    std::vector<std::string> planned_issues;
 };
 
 // One enum and one name mapping for a host's result, from the deployment
@@ -42,6 +45,7 @@ struct HostOutcome {
     std::string ledger_error;
     bool no_such_version = false;  // rollback --to a version the host lacks: nothing done
     bool refused = false;          // rollback to a revoked version without --force: nothing done
+    std::string note{};            // what a dry run saw: "has V1; would deploy V2"
 };
 
 struct DeployReport {

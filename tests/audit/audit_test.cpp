@@ -346,6 +346,40 @@ TEST_CASE("audit: copies of managed certificates elsewhere", "[audit]") {
     CHECK(findings[0].certificate == "media");
 }
 
+TEST_CASE("audit: a self-signed certificate a server loads is judged, CA:TRUE or not", "[audit]") {
+    // `openssl req -x509` marks a self-signed certificate CA:TRUE.
+    World w;
+    auto self_signed = cert("5e", "pk-s", 2, {"intranet.example.net"});
+    self_signed.info.is_ca = true;
+    w.add_file("/etc/nginx/ssl/intranet.pem", {self_signed});
+    w.add_file("/etc/nginx/ssl/intranet.key", {}, {key("pk-s")}, 0600);
+    audit::ObservedUse use;
+    use.certificate = "/etc/nginx/ssl/intranet.pem";
+    use.key = "/etc/nginx/ssl/intranet.key";
+    use.source = "/etc/nginx/sites-enabled/intranet:4";
+    w.host.uses.push_back(use);
+    auto findings = w.audit();
+    CHECK(kinds_and_paths(findings) ==
+          std::vector<std::string>{"expiring /etc/nginx/ssl/intranet.pem",
+                                   "orphan /etc/nginx/ssl/intranet.pem"});
+    // The same in a bundle nobody loads: CA certificates, not findings.
+    World bundle;
+    bundle.add_file("/etc/ssl/certs/intranet.pem", {self_signed});
+    CHECK(bundle.audit().empty());
+}
+
+TEST_CASE("audit: a version under cert_root holding a CA:TRUE pair is the host's certificate",
+          "[audit]") {
+    World w;
+    w.add_version("v2", "bb", "pk-b", 90);
+    // Rolled back to an adopted, hand-made self-signed pair.
+    auto& file = w.host.files.at("/live/media/versions/v2/cert.pem");
+    file.pem.certificates.front().info.is_ca = true;
+    auto findings = w.audit();
+    for (const auto& f : findings)
+        CHECK(f.kind != audit::FindingKind::Missing);
+}
+
 TEST_CASE("audit: a current certificate near its end", "[audit]") {
     World w;
     w.add_version("v2", "bb", "pk-b", 3);

@@ -194,3 +194,53 @@ TEST_CASE("a failed attempt stays visible until one succeeds, and run retries it
     auto after = json::parse(run_certfleet(cf_args(t, {"--json", "status", "--no-hosts"})).out);
     CHECK(after["certificates"][0]["failure"].is_null());
 }
+
+TEST_CASE("dry runs mark only what would change", "[dry-run]") {
+    auto hosts = Lab::get().hosts();
+    REQUIRE(hosts.size() >= 2);
+    auto t = write_fleet_inventory("dry-run-truth");
+    // Fresh inventory: renew --dry-run shows issue, then deploy to every host.
+    auto fresh = run_certfleet(cf_args(t, {"--json", "renew", "--dry-run"}));
+    INFO(fresh.err);
+    REQUIRE(fresh.exit_code == 0);
+    auto plan = json::parse(fresh.out);
+    CHECK(plan["certificates"][0]["action"] == "planned");
+    REQUIRE(plan["hosts"].size() == hosts.size());
+    for (const auto& h : json(plan["hosts"])) {
+        CHECK(h["result"] == "planned");
+        CHECK_THAT(h["note"].get<std::string>(), Catch::Contains("the issue above obtains"));
+    }
+    REQUIRE(run_certfleet(cf_args(t, {"-q", "renew"})).exit_code == 0);
+
+    // Everything current: nothing is planned.
+    auto none = run_certfleet(cf_args(t, {"--json", "deploy", "--dry-run"}));
+    for (const auto& h : json(json::parse(none.out)["hosts"]))
+        CHECK(h["result"] == "unchanged");
+    auto renew_none = run_certfleet(cf_args(t, {"--json", "renew", "--dry-run"}));
+    CHECK(json::parse(renew_none.out)["certificates"][0]["action"] == "unchanged");
+    for (const auto& h : json(json::parse(renew_none.out)["hosts"]))
+        CHECK(h["result"] == "unchanged");
+
+    // One host on an older version (issued again, deployed elsewhere): only it.
+    const auto& h = hosts[0];
+    REQUIRE(run_certfleet(cf_args(t, {"-q", "issue", "--force"})).exit_code == 0);
+    std::vector<std::string> others;
+    for (const auto& o : hosts)
+        if (o.name != h.name)
+            others.push_back(o.name);
+    std::vector<std::string> args{"-q", "deploy"};
+    for (const auto& o : others) {
+        args.push_back("--host");
+        args.push_back(o);
+    }
+    REQUIRE(run_certfleet(cf_args(t, args)).exit_code == 0);
+    auto one = run_certfleet(cf_args(t, {"--json", "deploy", "--dry-run"}));
+    INFO(one.out);
+    for (const auto& hd : json(json::parse(one.out)["hosts"])) {
+        CHECK(hd["result"] == (hd["name"] == h.name ? "planned" : "unchanged"));
+        if (hd["name"] == h.name)
+            CHECK_THAT(hd["note"].get<std::string>(), Catch::Contains("would deploy"));
+    }
+    auto table = run_certfleet(cf_args(t, {"deploy", "--dry-run"}));
+    CHECK_THAT(table.out, Catch::Contains("would deploy"));
+}

@@ -65,6 +65,7 @@ TEST_CASE("names of host results and certificate actions convert both ways", "[l
         {HostResult::Deployed, "deployed"},      {HostResult::Unchanged, "unchanged"},
         {HostResult::RolledBack, "rolled_back"}, {HostResult::Failed, "failed"},
         {HostResult::Skipped, "skipped"},        {HostResult::Planned, "planned"},
+        {HostResult::Pinned, "pinned"},          {HostResult::NotStarted, "not_started"},
     };
     for (const auto& [result, name] : results) {
         CHECK(operations::deploy_result_name(result) == name);
@@ -74,7 +75,7 @@ TEST_CASE("names of host results and certificate actions convert both ways", "[l
     const std::pair<CertificateAction, const char*> actions[] = {
         {CertificateAction::Issued, "issued"},   {CertificateAction::Unchanged, "unchanged"},
         {CertificateAction::Planned, "planned"}, {CertificateAction::Deferred, "deferred"},
-        {CertificateAction::Failed, "failed"},
+        {CertificateAction::Failed, "failed"},   {CertificateAction::NotStarted, "not_started"},
     };
     for (const auto& [action, name] : actions) {
         CHECK(operations::certificate_action_name(action) == name);

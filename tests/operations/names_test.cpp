@@ -74,13 +74,13 @@ TEST_CASE("names: certificate actions and states", "[names]") {
     using operations::CertificateState;
     check_round_trip<CertificateAction>(
         {CertificateAction::Issued, CertificateAction::Unchanged, CertificateAction::Planned,
-         CertificateAction::Deferred, CertificateAction::Failed},
+         CertificateAction::Deferred, CertificateAction::Failed, CertificateAction::NotStarted},
         [](CertificateAction a) { return operations::certificate_action_name(a); },
         [](std::string_view n) { return operations::parse_certificate_action(n); });
-    check_round_trip<CertificateState>({CertificateState::Ok, CertificateState::Due,
-                                        CertificateState::Expired, CertificateState::Missing},
-                                       operations::certificate_state_name,
-                                       operations::parse_certificate_state);
+    check_round_trip<CertificateState>(
+        {CertificateState::Ok, CertificateState::Due, CertificateState::Expired,
+         CertificateState::Missing, CertificateState::Revoked},
+        operations::certificate_state_name, operations::parse_certificate_state);
 }
 
 TEST_CASE("names: revocation reasons", "[names]") {
@@ -96,7 +96,7 @@ TEST_CASE("names: ledger event kinds", "[names]") {
     using state::EventKind;
     check_round_trip<EventKind>(
         {EventKind::Deployed, EventKind::Unchanged, EventKind::RolledBack, EventKind::Failed,
-         EventKind::Rollback, EventKind::RollbackFailed, EventKind::Revoked},
+         EventKind::Rollback, EventKind::RollbackFailed, EventKind::Revoked, EventKind::Unpinned},
         state::event_kind_name, state::parse_event_kind);
     CHECK(state::event_kind_name(EventKind::RollbackFailed) == "rollback_failed");
 }
@@ -106,16 +106,18 @@ TEST_CASE("names: check sources and kinds", "[names]") {
     using operations::CheckSource;
     check_round_trip<CheckSource>({CheckSource::Store, CheckSource::Served},
                                   operations::check_source_name, operations::parse_check_source);
-    check_round_trip<CheckKind>({CheckKind::Expiry, CheckKind::NotIssued, CheckKind::RenewalFailing,
-                                 CheckKind::DeployFailed, CheckKind::ServedMismatch,
-                                 CheckKind::NameMismatch, CheckKind::ProbeFailed},
-                                operations::check_kind_name, operations::parse_check_kind);
+    check_round_trip<CheckKind>(
+        {CheckKind::Expiry, CheckKind::NotIssued, CheckKind::RenewalFailing,
+         CheckKind::DeployFailed, CheckKind::ServedMismatch, CheckKind::NameMismatch,
+         CheckKind::ProbeFailed, CheckKind::Revoked},
+        operations::check_kind_name, operations::parse_check_kind);
     CHECK(operations::check_kind_name(CheckKind::NotIssued) == "not_issued");
 }
 
 TEST_CASE("names: host states", "[names]") {
     using operations::HostState;
-    check_round_trip<HostState>({HostState::Current, HostState::Stale, HostState::Missing,
-                                 HostState::Failed, HostState::Unknown},
-                                operations::host_state_name, operations::parse_host_state);
+    check_round_trip<HostState>(
+        {HostState::Current, HostState::Stale, HostState::Missing, HostState::Failed,
+         HostState::Unknown, HostState::Revoked, HostState::Pinned},
+        operations::host_state_name, operations::parse_host_state);
 }
