@@ -75,7 +75,16 @@ core::TimePoint parse_at_or_exit(const std::string& at) {
     return *t;
 }
 
+namespace {
+std::string g_last_error;  // the main thread's; workers log, they do not print_error
+}  // namespace
+
+const std::string& last_error() {
+    return g_last_error;
+}
+
 void print_error(const std::string& message, const std::string& hint) {
+    g_last_error = message;
     std::cerr << "error: " << message << "\n";
     if (!hint.empty())
         std::cerr << "  next step: " << hint << "\n";

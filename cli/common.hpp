@@ -96,6 +96,8 @@ std::function<void(const std::string& cert, const std::string& step)> progress_p
 
 // Prints an error for the operator: what failed and what to do next.
 void print_error(const std::string& message, const std::string& hint = {});
+// The last message print_error printed (for the --json error document).
+const std::string& last_error();
 
 // One command's registration: called from main with the shared globals.
 void add_validate_command(CLI::App& app, Globals& g, int& exit_code);

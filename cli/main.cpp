@@ -6,9 +6,11 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "cli/common.hpp"
@@ -33,6 +35,26 @@ void on_signal(int signo) {
     const char* text = signo == SIGINT ? kInt : kTerm;
     const size_t size = signo == SIGINT ? sizeof kInt - 1 : sizeof kTerm - 1;
     [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, text, size);
+}
+
+bool wants_json(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::string_view(argv[i]) == "--json")
+            return true;
+    return false;
+}
+
+// With --json every command prints one JSON document, errors included: a
+// usage error, a held lock, a failure before any work. (An invalid inventory
+// and `check` print their own.)
+int with_json_error(int argc, char** argv, int code, const std::string& message) {
+    using namespace certfleet::cli;
+    if (code != kOk && code != kInvalidInventory && code != kUnknown && wants_json(argc, argv))
+        std::cout << nlohmann::json{{"error", message.empty() ? "failed" : message},
+                                    {"exit_code", code}}
+                         .dump(2)
+                  << "\n";
+    return code;
 }
 
 // An interrupted command never reports success: 130 for SIGINT, 143 for SIGTERM.
@@ -141,10 +163,11 @@ int run_cli(int argc, char** argv) {
     // CLI11 would only say "A subcommand is required".
     const auto word = command_word(argc, argv);
     if ((word && !is_command(app, *word)) || (!word && !asks_for_help_or_version(argc, argv))) {
-        std::cerr << "certfleet: " << (word ? "unknown command '" + *word + "'" : "no command")
-                  << "; the commands are " << command_names(app)
-                  << " (certfleet --help says what each does)\n";
-        return kUsage;
+        const std::string message =
+            (word ? "unknown command '" + *word + "'" : std::string("no command")) +
+            "; the commands are " + command_names(app) + " (certfleet --help says what each does)";
+        std::cerr << "certfleet: " << message << "\n";
+        return with_json_error(argc, argv, kUsage, message);
     }
     try {
         app.parse(argc, argv);
@@ -156,9 +179,9 @@ int run_cli(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         app.exit(e);
-        return kUsage;
+        return with_json_error(argc, argv, kUsage, e.what());
     } catch (const ExitRequest& e) {
-        return interrupted_or(e.code);
+        return interrupted_or(with_json_error(argc, argv, e.code, last_error()));
     }
     spdlog::shutdown();
     return interrupted_or(exit_code);

@@ -22,6 +22,22 @@ TEST_CASE("cli: an unknown or missing command says so and lists the commands (ex
     CHECK(run_certfleet({"--version"}).exit_code == 0);
 }
 
+TEST_CASE("cli: with --json a usage error is a JSON document too", "[cli]") {
+    auto t = write_inventory("json-usage", nlohmann::json::object());
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"--json", "statsu"},
+             cf_args(t, {"--json", "deploy", "--host", "nope"}),
+             cf_args(t, {"--json", "status", "--at", "yesterday"}),
+             cf_args(t, {"--json", "deploy", "--concurrency", "0"})}) {
+        auto r = run_certfleet(args);
+        INFO(r.out << r.err);
+        CHECK(r.exit_code == 64);
+        auto doc = nlohmann::json::parse(r.out);
+        CHECK(doc["exit_code"] == 64);
+        CHECK_FALSE(doc["error"].get<std::string>().empty());
+    }
+}
+
 TEST_CASE("cli: run --jitter 0 means no wait; a malformed jitter is a usage error", "[cli]") {
     auto t = write_inventory("jitter-zero", nlohmann::json::object());
     auto zero = run_certfleet(cf_args(t, {"run", "--jitter", "0", "--no-audit"}));

@@ -110,6 +110,12 @@ TEST_CASE("a second run while the state is locked exits 75 at once", "[issue]") 
     auto r = run_certfleet(cf_args(t, {"issue"}));
     CHECK(r.exit_code == 75);
     CHECK_THAT(r.err, Catch::Contains("lock"));
+    // With --json, a document says so too (scripts parse stdout).
+    auto js = run_certfleet(cf_args(t, {"--json", "renew"}));
+    CHECK(js.exit_code == 75);
+    auto doc = json::parse(js.out);
+    CHECK(doc["exit_code"] == 75);
+    CHECK_THAT(doc["error"].get<std::string>(), Catch::Contains("lock"));
 }
 
 TEST_CASE("External Account Binding: registration with the CA's kid and key", "[issue]") {
