@@ -208,8 +208,28 @@ struct DeployRun {
     fleet::TransportPool& pool;
     std::map<std::string, int>& pending;
     DeployReport& report;
-    int concurrency;   // hosts at once
-    std::mutex mutex;  // guards pending, report and the ledger
+    int concurrency;        // hosts at once
+    std::mutex mutex;       // guards pending, report, the counts and the ledger
+    std::size_t total = 0;  // (certificate, host) pairs to deploy: the live view's n
+    std::size_t done = 0, failed = 0;
+
+    // "cdn wave 2/4: cdn-fra-1: deployed [3/8 done, 1 failed]" on a terminal.
+    void show(const CertificatePlan& c, const std::string& host, const std::string& what,
+              bool finished, bool ok) {
+        if (!ctx.progress)
+            return;
+        std::string counts;
+        {
+            std::lock_guard lock(mutex);
+            done += finished ? 1 : 0;
+            failed += finished && !ok ? 1 : 0;
+            counts = " [" + std::to_string(done) + "/" + std::to_string(total) + " done, " +
+                     std::to_string(failed) + " failed]";
+        }
+        auto wave = c.wave_of_host.find(host);
+        ctx.progress(c.name, (wave == c.wave_of_host.end() ? "" : wave->second + ": ") + host +
+                                 ": " + what + counts);
+    }
 
     void add(const CertificatePlan& c, HostOutcome o) {
         std::lock_guard lock(mutex);
@@ -278,8 +298,7 @@ bool deploy_host(DeployRun& run, const CertificateTask& task, const std::string&
         run.add(task.plan, not_started(host, name));
         return false;
     }
-    if (ctx.progress)
-        ctx.progress(name, host + ": deploying " + task.current.version);
+    run.show(task.plan, host, "deploying " + task.current.version, false, false);
     auto outcome = distribute::deploy_version(
         run.pool.get(host),
         fleet::host_target(ctx.inventory, ctx.inventory.hosts.at(host), task.cert), task.material,
@@ -291,13 +310,12 @@ bool deploy_host(DeployRun& run, const CertificateTask& task, const std::string&
     }
     run.pool.release(host, more_work);
     HostOutcome o = host_outcome(host, name, outcome);
-    if (!outcome.error.empty())
-        spdlog::error("{} on {}: {}", name, host, outcome.error);
-    else if (ctx.progress)
-        ctx.progress(name, host + ": " + std::string(deploy_result_name(o.result)));
-    record_host(run, task, o);
     bool ok = outcome.result == distribute::DeployResult::Deployed ||
               outcome.result == distribute::DeployResult::Unchanged;
+    if (!outcome.error.empty())
+        spdlog::error("{} on {}: {}", name, host, outcome.error);
+    run.show(task.plan, host, std::string(deploy_result_name(o.result)), true, ok);
+    record_host(run, task, o);
     run.add(task.plan, std::move(o));
     return ok;
 }
@@ -424,7 +442,9 @@ DeployReport run_deploy(Context& ctx, const DeployOptions& options) {
     fleet::TransportPool pool(ctx.inventory, static_cast<size_t>(concurrency));
     DeployReport report;
     report.hosts = plan.pinned;
-    DeployRun run{ctx, options, pool, plan.pending, report, concurrency, {}};
+    DeployRun run{ctx, options, pool, plan.pending, report, concurrency, {}, 0, 0, 0};
+    for (const auto& [host, count] : plan.pending)
+        run.total += static_cast<std::size_t>(count);
     for (const auto& c : plan.certificates)
         deploy_certificate(run, c,
                            options.dry_run ? index.current[c.name] : ctx.store.current(c.name));

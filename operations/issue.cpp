@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
 #include "acme/issuer.hpp"
 #include "core/parallel.hpp"
+#include "core/strings.hpp"
 #include "operations/acme_session.hpp"
 #include "operations/dns_wiring.hpp"
 #include "operations/ledger_errors.hpp"
@@ -103,6 +105,10 @@ struct Runner {
     AcmeSession& session;
     DnsWiring& dns;
     std::mutex write_mutex;
+    std::size_t total = 0;  // orders in this batch
+    std::mutex progress_mutex;
+    std::size_t validated = 0;
+    std::set<std::string> dns_waiting;
 
     // One certificate, from its order to the store and the ledger.
     void issue(Job& job) {
@@ -199,12 +205,31 @@ private:
 
     // On a terminal the steps are shown; otherwise they go to the debug
     // log, so `-v` shows how far an interrupted issuance got.
+    // The live view adds where the whole batch is: orders validated of the
+    // total, and which certificates DNS propagation still waits for.
     acme::ProgressFn progress() {
         return [this](const std::string& cert, const std::string& step) {
-            if (ctx.progress)
-                ctx.progress(cert, step);
-            else
+            if (!ctx.progress) {
                 spdlog::debug("{}: {}", cert, step);
+                return;
+            }
+            std::string line = step;
+            {
+                std::lock_guard lock(progress_mutex);
+                if (step.starts_with("published; waiting for DNS propagation"))
+                    dns_waiting.insert(cert);
+                else
+                    dns_waiting.erase(cert);
+                if (step == "finalizing")
+                    ++validated;
+                line += " [" + std::to_string(validated) + "/" + std::to_string(total) +
+                        " orders validated";
+                if (!dns_waiting.empty())
+                    line += "; DNS propagation still waits for " +
+                            core::join({dns_waiting.begin(), dns_waiting.end()});
+                line += "]";
+            }
+            ctx.progress(cert, line);
         };
     }
 
@@ -424,7 +449,7 @@ IssueReport run_issue(Context& ctx, const IssueOptions& options) {
     if (options.before_work)
         options.before_work();
 
-    Runner runner{ctx, session, dns, {}};
+    Runner runner{ctx, session, dns, {}, jobs.size(), {}, 0, {}};
     const std::size_t started = core::parallel_for(
         jobs.size(), options.concurrency, [&](std::size_t i) { runner.issue(jobs[i]); },
         [&](std::size_t i, const std::string& what) { runner.crashed(jobs[i], what); }, ctx.cancel);

@@ -244,3 +244,37 @@ TEST_CASE("dry runs mark only what would change", "[dry-run]") {
     auto table = run_certfleet(cf_args(t, {"deploy", "--dry-run"}));
     CHECK_THAT(table.out, Catch::Contains("would deploy"));
 }
+
+namespace {
+
+// Runs certfleet on a pseudo-terminal (util-linux script), as an operator
+// at a shell would; stdout and stderr both come back in `out`.
+CommandResult run_on_terminal(const std::vector<std::string>& args) {
+    std::string command = "'" + std::string(CERTFLEET_BINARY) + "'";
+    for (const auto& a : args)
+        command += " '" + a + "'";
+    return run_command({"script", "-qec", command, "/dev/null"});
+}
+
+}  // namespace
+
+TEST_CASE("live progress on a terminal only: orders validated, waves, hosts done", "[progress]") {
+    auto t = write_fleet_inventory("progress");
+    auto tty = run_on_terminal(cf_args(t, {"renew"}));
+    INFO(tty.out);
+    CHECK(tty.exit_code == 0);
+    CHECK_THAT(tty.out, Catch::Contains("orders validated"));
+    CHECK_THAT(tty.out, Catch::Contains("DNS propagation still waits for media"));
+    CHECK_THAT(tty.out, Catch::Contains("cdn canary: "));
+    const auto n = std::to_string(Lab::get().hosts().size());
+    CHECK_THAT(tty.out, Catch::Contains("[" + n + "/" + n + " done, 0 failed]"));
+    // Not under -q, not with --json, not when stderr is not a terminal.
+    auto quiet = run_on_terminal(cf_args(t, {"-q", "renew", "--force"}));
+    CHECK_THAT(quiet.out, !Catch::Contains("orders validated"));
+    auto js = run_on_terminal(cf_args(t, {"--json", "renew", "--force"}));
+    CHECK_THAT(js.out, !Catch::Contains("orders validated"));
+    auto piped = run_certfleet(cf_args(t, {"renew", "--force"}));
+    CHECK(piped.exit_code == 0);
+    CHECK_THAT(piped.err, !Catch::Contains("orders validated"));
+    CHECK_THAT(piped.err, !Catch::Contains(" done, "));
+}
