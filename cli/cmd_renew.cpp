@@ -2,8 +2,11 @@
 // only the certificates H (G's hosts) serve, deployed only there.
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/common.hpp"
 #include "cli/output.hpp"
+#include "core/strings.hpp"
 #include "operations/deploy.hpp"
 #include "operations/renew.hpp"
 
@@ -56,11 +59,23 @@ void add_renew_command(CLI::App& app, Globals& g, int& exit_code) {
         auto deployed = operations::run_deploy(ctx, deploy);
         if (!o->dry_run)
             operations::fire_hook(ctx, "post");
+        const auto behind = operations::hosts_left_behind(inv, issued, deployed);
         if (g.json) {
-            std::cout << fleet_report_json(&issued, &deployed).dump(2) << "\n";
+            auto doc = fleet_report_json(&issued, &deployed);
+            doc["left_on_older_version"] = nlohmann::json::array();
+            for (const auto& l : behind)
+                doc["left_on_older_version"].push_back(
+                    {{"certificate", l.certificate}, {"hosts", l.hosts}});
+            std::cout << doc.dump(2) << "\n";
         } else {
             print_issue_report(issued, g.quiet);
             print_deploy_report(deployed, g.quiet);
+            if (!g.quiet)
+                for (const auto& l : behind)
+                    std::cout << "note: " << l.certificate << " has a new version; "
+                              << core::join(l.hosts, ", ")
+                              << " still run the older one (`certfleet deploy " << l.certificate
+                              << "` brings them current)\n";
         }
         // The worse of the two stages: a renewal that failed entirely is a
         // failure even when every host stayed healthy on its old version.

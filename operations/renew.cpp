@@ -38,4 +38,23 @@ core::Result<std::vector<std::string>> certificates_to_renew(
     return names;
 }
 
+std::vector<LeftBehind> hosts_left_behind(const inventory::Inventory& inventory,
+                                          const IssueReport& issued, const DeployReport& deployed) {
+    std::vector<LeftBehind> out;
+    for (const auto& c : issued.certificates) {
+        if (c.action != CertificateAction::Issued || !inventory.certificates.count(c.name))
+            continue;
+        LeftBehind left{c.name, {}};
+        for (const auto& host :
+             inventory::deploy_hosts(inventory, inventory.certificates.at(c.name)))
+            if (std::none_of(deployed.hosts.begin(), deployed.hosts.end(), [&](const auto& h) {
+                    return h.certificate == c.name && h.host == host;
+                }))
+                left.hosts.push_back(host);
+        if (!left.hosts.empty())
+            out.push_back(std::move(left));
+    }
+    return out;
+}
+
 }  // namespace certfleet::operations

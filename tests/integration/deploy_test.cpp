@@ -2,6 +2,7 @@
 // rollback, renew --host, and the failure paths — each asserting that every
 // host still serves a complete, valid pair.
 #include <fstream>
+#include <sstream>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -248,6 +249,10 @@ TEST_CASE("first deployment adopts hand-managed hosts; every host serves the new
         auto doc = json::parse(rn.out);
         REQUIRE(doc["hosts"].size() == 1);
         CHECK(doc["hosts"][0]["name"] == h.name);
+        // It says which other hosts now run an older version.
+        REQUIRE(doc["left_on_older_version"].size() == 1);
+        CHECK(doc["left_on_older_version"][0]["certificate"] == "media");
+        CHECK(doc["left_on_older_version"][0]["hosts"].size() == hosts.size() - 1);
         std::string fresh = store_serial(t);
         CHECK(fresh != serial);
         CHECK(served(h) == fresh);
@@ -301,6 +306,28 @@ TEST_CASE("nginx -t failing on one host: swapped back there, deployed elsewhere,
     }
     CHECK_THAT(events, Catch::StartsWith("pre|"));
     CHECK_THAT(events, Catch::EndsWith("post|||||\n"));
+
+    // The table: nginx's multi-line error stays under its own row's DETAIL
+    // column, every continuation line indented to that column.
+    auto table = run_certfleet(cf_args(t, {"deploy", "--force"}));
+    INFO(table.out);
+    std::istringstream lines(table.out);
+    std::string header, row;
+    std::getline(lines, header);
+    const size_t detail_column = header.find("DETAIL");
+    REQUIRE(detail_column != std::string::npos);
+    bool in_bad_row = false;
+    int continuation = 0;
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("media", 0) == 0) {
+            in_bad_row = line.find(bad.name) != std::string::npos;
+            continue;
+        }
+        CHECK(in_bad_row);  // only the failed row has more lines
+        CHECK(line.find_first_not_of(' ') >= detail_column);
+        ++continuation;
+    }
+    CHECK(continuation > 0);
 }
 
 TEST_CASE("a host whose server loads another file: verification fails, swapped back",
