@@ -115,7 +115,9 @@ inventory::Inventory load_inventory_or_exit(
     std::string path = g.config.empty() ? default_config_path() : g.config;
     auto result = inventory::load_inventory(path);
     for (const auto& d : result.diagnostics)
-        if (!d.warning || d.security || !g.quiet)  // -q: errors and exposed secrets
+        // Errors and exposed secrets always (even -q); other warnings only
+        // where they are looked for: validate, and once per run.
+        if (!d.warning || d.security || (g.inventory_warnings && !g.quiet))
             std::cerr << d.format() << "\n";
     if (!result.ok()) {
         std::vector<std::string> errors;

@@ -33,6 +33,9 @@ struct Globals {
     bool json = false;
     int verbose = 0;
     bool quiet = false;
+    // Inventory warnings (not errors, not exposed secrets) are shown by
+    // `validate` and once per `run`, not on every command.
+    bool inventory_warnings = false;
 };
 
 // Thrown to end a command with an exit code after the message was printed.

@@ -169,6 +169,7 @@ int run_cli(int argc, char** argv) {
         std::cerr << "certfleet: " << message << "\n";
         return with_json_error(argc, argv, kUsage, message);
     }
+    g.inventory_warnings = word == "run" || word == "validate";
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

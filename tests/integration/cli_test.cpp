@@ -65,3 +65,23 @@ TEST_CASE("cli: --help speaks plainly: no CLI11 type notation, defaults and rang
     CHECK_THAT(run_certfleet({"rollback", "--help"}).out,
                Catch::Contains("--host HOST                 Host to roll back (required)"));
 }
+
+TEST_CASE("cli: an inventory warning is shown by validate and run, not by every command", "[cli]") {
+    // Two certificates sharing a name: valid, with a warning.
+    auto t = write_inventory("warn-once",
+                             {{"a", {{"domains", {"shared.example.test"}}, {"dns", "lab-bind"}}},
+                              {"b", {{"domains", {"shared.example.test"}}, {"dns", "lab-bind"}}}});
+    const std::string warning = "is also in certificate";
+    auto validate = run_certfleet(cf_args(t, {"validate"}));
+    CHECK(validate.exit_code == 0);
+    CHECK_THAT(validate.err + validate.out, Catch::Contains(warning));
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"status"}, {"issue", "--dry-run"}, {"check"}, {"deploy", "--dry-run"}}) {
+        auto r = run_certfleet(cf_args(t, args));
+        INFO(args.front() << ": " << r.err);
+        CHECK_THAT(r.err, !Catch::Contains(warning));
+    }
+    auto run = run_certfleet(cf_args(t, {"run", "--jitter", "0", "--no-audit"}));
+    CHECK_THAT(run.err, Catch::Contains(warning));
+    CHECK_THAT(run.err.substr(run.err.find(warning) + 1), !Catch::Contains(warning));  // once
+}
