@@ -77,8 +77,9 @@ void print_run_text(const Globals& g, const operations::RunReport& report) {
 }
 
 int run_job(const Globals& g, const std::string& jitter, bool audit) {
-    auto inv = load_inventory_or_exit(g);
+    auto [inv, quarantined] = load_inventory_for_run_or_exit(g);
     operations::RunOptions options;
+    options.quarantined = std::move(quarantined);
     options.jitter = jitter_or_exit(jitter);
     options.manager_host = this_host_name();
     options.audit = audit;

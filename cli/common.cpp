@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/exposure.hpp"
+#include "core/strings.hpp"
 
 namespace certfleet::cli {
 
@@ -133,6 +134,33 @@ inventory::Inventory load_inventory_or_exit(
     if (!g.state_dir.empty())
         inv.state_dir = g.state_dir;
     return inv;
+}
+
+RunInventory load_inventory_for_run_or_exit(const Globals& g) {
+    const std::string path = g.config.empty() ? default_config_path() : g.config;
+    auto loaded = inventory::load_inventory_for_run(path);
+    if (!loaded.load.ok() && !loaded.quarantine)
+        return {load_inventory_or_exit(g), {}};  // prints and exits 78 as every command does
+    for (const auto& d : loaded.load.diagnostics)
+        if (!d.warning || d.security || !g.quiet)
+            std::cerr << d.format() << "\n";
+    if (loaded.load.ok()) {
+        RunInventory out{std::move(*loaded.load.inventory), {}};
+        if (!g.state_dir.empty())
+            out.inventory.state_dir = g.state_dir;
+        return out;
+    }
+    std::vector<std::string> names;
+    for (const auto& q : loaded.quarantine->quarantined)
+        names.push_back((q.kind == inventory::EntryKind::Certificate ? "certificate '" : "host '") +
+                        q.name + "'");
+    print_error(path + ": invalid entries left out of this run: " + core::join(names, ", "),
+                "fix them (`certfleet validate` lists every error); the rest of the fleet runs");
+    RunInventory out{std::move(*loaded.quarantine->inventory),
+                     std::move(loaded.quarantine->quarantined)};
+    if (!g.state_dir.empty())
+        out.inventory.state_dir = g.state_dir;
+    return out;
 }
 
 State open_state(const inventory::Inventory& inv, bool take_lock) {

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "inventory/load.hpp"
+#include "inventory/quarantine.hpp"
 #include "operations/issue.hpp"
 #include "operations/open_state.hpp"
 
@@ -55,6 +56,14 @@ std::string default_config_path();
 std::string this_host_name();
 
 inventory::Inventory load_inventory_or_exit(const Globals& g);
+// For `run`: an inventory whose errors all sit in certificate or host entries
+// is loaded without them (`quarantined` names them, with their errors);
+// any other error exits 78 as above.
+struct RunInventory {
+    inventory::Inventory inventory;
+    std::vector<inventory::QuarantinedEntry> quarantined;
+};
+RunInventory load_inventory_for_run_or_exit(const Globals& g);
 // The same, for monitoring: an invalid inventory is reported by `on_invalid`
 // (given the problems, first error first) before the exit with `exit_code`.
 inventory::Inventory load_inventory_or_exit(

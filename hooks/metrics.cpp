@@ -139,9 +139,19 @@ std::string render_metrics(const RunMetrics& m) {
     for (const auto& [kind, count] : m.failures_by_kind)
         failures.add({{"kind", kind}}, count);
 
+    Family valid{"certfleet_inventory_valid",
+                 "1 when the last run's inventory was valid as a whole, 0 when it set "
+                 "invalid entries aside.",
+                 {}};
+    valid.add({}, m.quarantined_entries == 0 ? 1 : 0);
+    Family quarantined{"certfleet_inventory_quarantined_entries",
+                       "Certificate and host entries the last run left out as invalid.",
+                       {}};
+    quarantined.add({}, m.quarantined_entries);
+
     std::string out;
     for (const Family* f : {&not_after, &renewal, &until, &served_not_after, &served_current,
-                            &last_run, &success, &duration, &failures})
+                            &last_run, &success, &duration, &failures, &valid, &quarantined})
         f->render(out);
     return out;
 }

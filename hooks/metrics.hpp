@@ -34,6 +34,9 @@ struct RunMetrics {
     double last_run_duration_seconds = 0;
     std::map<std::string, int>
         failures_by_kind;  // e.g. renewal, deployment, probe, dns, rate_limited
+    // Entries `run` set aside because they were invalid (0: the inventory
+    // was valid as a whole).
+    int quarantined_entries = 0;
 };
 
 // Prometheus text exposition format 0.0.4, with HELP and TYPE lines.

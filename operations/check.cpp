@@ -32,6 +32,7 @@ constexpr core::EnumNames<CheckKind> kCheckKindNames[] = {
     {CheckKind::NameMismatch, "name_mismatch"},
     {CheckKind::ProbeFailed, "probe_failed"},
     {CheckKind::Revoked, "revoked"},
+    {CheckKind::InvalidEntry, "invalid_entry"},
 };
 
 // Keeps the worst reason as the item's kind, and every reason in the message

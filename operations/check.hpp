@@ -48,6 +48,7 @@ enum class CheckKind {
     NameMismatch,    // "name_mismatch": what it serves is not valid for its server name
     ProbeFailed,     // "probe_failed": the handshake failed; nothing was seen
     Revoked,         // "revoked": the CA revoked it (the store's, or the one a host serves)
+    InvalidEntry,    // "invalid_entry": `run` set its inventory entry aside (quarantined)
 };
 
 std::string_view check_source_name(CheckSource source);

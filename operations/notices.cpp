@@ -24,6 +24,8 @@ std::string event_for(const CheckItem& item) {
             return "served_mismatch";
         case CheckKind::Revoked:
             return "revoked";
+        case CheckKind::InvalidEntry:
+            return "invalid_inventory";
         case CheckKind::ProbeFailed:
             break;
     }
@@ -43,6 +45,9 @@ std::string next_step(const CheckItem& item) {
         return "Next step: run `certfleet renew " + item.certificate +
                " -v`: it issues what is due and deploys it; fix what it reports (DNS provider, "
                "CA answer) if it fails.";
+    if (item.kind == CheckKind::InvalidEntry)
+        return "Next step: fix the entry (`certfleet validate` lists every error); until then "
+               "runs leave it alone and renew and deploy the rest.";
     if (item.kind == CheckKind::Revoked)
         return "Next step: run `certfleet renew " + item.certificate +
                "`: it issues a replacement and deploys it to every host.";

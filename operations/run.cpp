@@ -20,6 +20,7 @@ hooks::RunMetrics collect_metrics(const Context& ctx, const RunReport& report,
     m.now = now;
     m.last_run = started;
     m.last_run_duration_seconds = report.duration_seconds;
+    m.quarantined_entries = report.quarantined_entries;
     std::vector<std::string> names;
     for (const auto& [name, _] : ctx.inventory.certificates)
         names.push_back(name);
@@ -99,12 +100,27 @@ struct Findings {
 };
 
 // The check (with probes) and, with options.audit, the audit.
+CheckItem quarantined_item(const inventory::QuarantinedEntry& entry) {
+    CheckItem item;
+    const bool cert = entry.kind == inventory::EntryKind::Certificate;
+    item.certificate = cert ? entry.name : "";
+    item.host = cert ? "" : entry.name;
+    item.kind = CheckKind::InvalidEntry;
+    item.severity = renewal::Severity::Critical;
+    item.message = std::string(cert ? "certificate" : "host") + " entry '" + entry.name +
+                   "' is invalid and was left out of this run: " +
+                   (entry.errors.empty() ? std::string("see certfleet validate") : entry.errors[0]);
+    return item;
+}
+
 Findings check_and_audit(Context& ctx, const RunOptions& options, core::TimePoint at,
                          RunReport& report) {
     CheckOptions check;
     check.at = at;
     check.probe = true;
     report.check = run_check(ctx.inventory, ctx.store, ctx.ledger, check);
+    for (const auto& entry : options.quarantined)
+        report.check.items.push_back(quarantined_item(entry));
 
     Findings findings{notices_from_check(ctx.inventory, report.check), evaluated_prefixes(true)};
     if (options.audit) {
@@ -183,6 +199,7 @@ int RunReport::exit_code() const {
 
 RunReport run_scheduled(Context& ctx, const RunOptions& options) {
     RunReport report;
+    report.quarantined_entries = static_cast<int>(options.quarantined.size());
     if (!sleep_jitter(ctx, options.jitter)) {
         report.cancelled = true;
         return report;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "inventory/quarantine.hpp"
 #include "operations/audit.hpp"
 #include "operations/check.hpp"
 #include "operations/deploy.hpp"
@@ -21,10 +22,14 @@ struct RunOptions {
     int deploy_concurrency = 32;
     std::string manager_host;  // shown in notifications
     bool audit = true;         // audit every host and the store after the check
+    // Entries of an inventory whose other parts are valid, set aside: each is
+    // a CRITICAL item (and a notice); the rest of the fleet runs.
+    std::vector<inventory::QuarantinedEntry> quarantined;
 };
 
 struct RunReport {
-    bool cancelled = false;  // SIGINT / SIGTERM during the jitter or the work
+    bool cancelled = false;       // SIGINT / SIGTERM during the jitter or the work
+    int quarantined_entries = 0;  // invalid inventory entries left out of this run
     IssueReport issued;
     DeployReport deployed;
     CheckReport check;

@@ -278,3 +278,56 @@ TEST_CASE("live progress on a terminal only: orders validated, waves, hosts done
     CHECK_THAT(piped.err, !Catch::Contains("orders validated"));
     CHECK_THAT(piped.err, !Catch::Contains(" done, "));
 }
+
+TEST_CASE("run quarantines an invalid certificate or host entry and runs the rest",
+          "[run][quarantine]") {
+    const auto hosts = Lab::get().hosts();
+    std::string dir = make_temp_dir("quarantine");
+    const std::string log = dir + "/notices.log";
+    write_file(dir + "/notify-hook",
+               "#!/bin/sh\necho \"$CERTFLEET_EVENT $CERTFLEET_CERT $CERTFLEET_HOST "
+               "$CERTFLEET_SEVERITY\" >> '" +
+                   log + "'\n",
+               0755);
+    auto t = write_fleet_inventory("quarantine", [&](json& inv) {
+        inv["certificates"]["broken"] = {{"domains", {"broken.example.test"}},
+                                         {"dns", "no-such-provider"}};
+        inv["hosts"]["cdn-bad"] = {{"address", "127.0.0.1"}, {"port", "not a port"}};
+        inv["certificates"]["media"]["deploy_to"].push_back("cdn-bad");
+        inv["notify"] = {{{"type", "exec"}, {"command", dir + "/notify-hook"}},
+                         {{"type", "prometheus"}, {"textfile", dir + "/certfleet.prom"}}};
+    });
+    CHECK(run_certfleet(cf_args(t, {"status"})).exit_code == 78);  // other commands refuse
+
+    auto run = run_certfleet(cf_args(t, {"--json", "run", "--jitter", "0", "--no-audit"}));
+    INFO(run.out << run.err);
+    CHECK(run.exit_code == 2);  // CRITICAL: entries were left out
+    CHECK_THAT(run.err, Catch::Contains("invalid entries left out of this run: certificate "
+                                        "'broken', host 'cdn-bad'"));
+    auto doc = json::parse(run.out);
+    REQUIRE(doc["certificates"].size() == 1);
+    CHECK(doc["certificates"][0]["name"] == "media");
+    CHECK(doc["certificates"][0]["action"] == "issued");
+    CHECK(doc["hosts"].size() == hosts.size());  // the rest of the fleet was deployed
+    for (const auto& h : json(doc["hosts"]))
+        CHECK(h["result"] == "deployed");
+    int invalid = 0;
+    for (const auto& item : json(doc["check"]["items"]))
+        if (item["kind"] == "invalid_entry") {
+            ++invalid;
+            CHECK(item["severity"] == "critical");
+        }
+    CHECK(invalid == 2);
+    const std::string told = read_file(log);
+    CHECK_THAT(told, Catch::Contains("invalid_inventory broken  critical"));
+    CHECK_THAT(told, Catch::Contains("invalid_inventory  cdn-bad critical"));
+    const std::string metrics = read_file(dir + "/certfleet.prom");
+    CHECK_THAT(metrics, Catch::Contains("certfleet_inventory_valid 0"));
+    CHECK_THAT(metrics, Catch::Contains("certfleet_inventory_quarantined_entries 2"));
+
+    // An error in a shared section stops the whole run.
+    json inv = json::parse(read_file(t.path));
+    inv["acme"]["directory"] = "not a url";
+    write_file(t.path, inv.dump(2));
+    CHECK(run_certfleet(cf_args(t, {"run", "--jitter", "0", "--no-audit"})).exit_code == 78);
+}
