@@ -459,7 +459,15 @@ TEST_CASE("metrics text follows the Prometheus text format", "[notify]") {
           "# HELP certfleet_run_failures Failures in the last certfleet run, by kind.\n"
           "# TYPE certfleet_run_failures gauge\n"
           "certfleet_run_failures{kind=\"deployment\"} 1\n"
-          "certfleet_run_failures{kind=\"renewal\"} 0\n");
+          "certfleet_run_failures{kind=\"renewal\"} 0\n"
+          "# HELP certfleet_inventory_valid 1 when the last run's inventory was valid as a "
+          "whole, 0 when it set invalid entries aside.\n"
+          "# TYPE certfleet_inventory_valid gauge\n"
+          "certfleet_inventory_valid 1\n"
+          "# HELP certfleet_inventory_quarantined_entries Certificate and host entries the last "
+          "run left out as invalid.\n"
+          "# TYPE certfleet_inventory_quarantined_entries gauge\n"
+          "certfleet_inventory_quarantined_entries 0\n");
 }
 
 TEST_CASE("write_textfile replaces the file atomically with mode 0644", "[notify]") {
