@@ -110,13 +110,23 @@ Result<std::string> adopt(Run& r, const Layout& layout) {
 
 }  // namespace detail
 
-core::Result<HostCertState> inspect(Transport& t, const std::string& cert_root,
-                                    const std::string& cert_name) {
+namespace {
+
+// Connected, and what is under <cert_root>/<cert> read: both look-only
+// entry points start here.
+core::Result<detail::Layout> connect_and_read(Transport& t, const detail::CertPaths& paths) {
     if (auto s = t.connect(); !s) {
         return s.failure();
     }
+    return detail::read_layout(t, paths);
+}
+
+}  // namespace
+
+core::Result<HostCertState> inspect(Transport& t, const std::string& cert_root,
+                                    const std::string& cert_name) {
     const detail::CertPaths paths(cert_root, cert_name);
-    auto layout = detail::read_layout(t, paths);
+    auto layout = connect_and_read(t, paths);
     if (!layout) {
         return layout.failure();
     }
@@ -140,11 +150,8 @@ core::Result<HostCertState> inspect(Transport& t, const std::string& cert_root,
 
 core::Result<std::vector<HostVersion>> list_versions(Transport& t, const std::string& cert_root,
                                                      const std::string& cert_name) {
-    if (auto s = t.connect(); !s) {
-        return s.failure();
-    }
     const detail::CertPaths paths(cert_root, cert_name);
-    auto layout = detail::read_layout(t, paths);
+    auto layout = connect_and_read(t, paths);
     if (!layout) {
         return layout.failure();
     }

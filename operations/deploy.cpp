@@ -320,6 +320,19 @@ bool deploy_host(DeployRun& run, const CertificateTask& task, const std::string&
     return ok;
 }
 
+HostOutcome not_issued(const std::string& cert) {
+    return {"",
+            cert,
+            HostResult::Skipped,
+            "",
+            "",
+            "certificate '" + cert + "' has not been issued yet",
+            "run `certfleet issue " + cert + "` first",
+            "",
+            false,
+            ""};
+}
+
 // --dry-run: a read-only look at each host (one connection, no change), so
 // only hosts that would change are "planned".
 HostOutcome planned_for(const Context& ctx, const std::string& cert, const std::string& host,
@@ -356,9 +369,7 @@ void plan_hosts(DeployRun& run, const CertificatePlan& c,
         return;
     }
     if (!current) {
-        run.add_to_every_host(c, {"", name, HostResult::Skipped, "", "",
-                                  "certificate '" + name + "' has not been issued yet",
-                                  "run `certfleet issue " + name + "` first", "", false, ""});
+        run.add_to_every_host(c, not_issued(name));
         return;
     }
     std::vector<std::string> hosts;
@@ -386,9 +397,7 @@ void deploy_certificate(DeployRun& run, const CertificatePlan& c,
         return;
     }
     if (!current) {
-        run.add_to_every_host(c, {"", name, HostResult::Skipped, "", "",
-                                  "certificate '" + name + "' has not been issued yet",
-                                  "run `certfleet issue " + name + "` first", "", false, ""});
+        run.add_to_every_host(c, not_issued(name));
         return;
     }
     auto key = run.ctx.store.read_private_key(name, current->version);

@@ -84,8 +84,9 @@ TEST_CASE("Ctrl-C while waiting for DNS removes the records and exits promptly",
     INFO(output);
     CHECK(took < std::chrono::seconds(10));
     REQUIRE(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 2);
+    CHECK(WEXITSTATUS(status) == 130);  // interrupted by SIGINT (docs/exit-codes.md)
     CHECK_THAT(output, Catch::Contains("cancelled"));
+    CHECK_THAT(output, Catch::Contains("interrupted (SIGINT)"));
     CHECK(Lab::get().txt("_acme-challenge.sigint.example.test.").empty());
 }
 
