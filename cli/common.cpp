@@ -10,6 +10,7 @@
 
 #include "core/exposure.hpp"
 #include "core/strings.hpp"
+#include "operations/run.hpp"
 
 namespace certfleet::cli {
 
@@ -98,15 +99,22 @@ std::string this_host_name() {
     return buf;
 }
 
+namespace {
+
+nlohmann::json invalid_inventory_json(const std::vector<std::string>& errors) {
+    return {{"error", "the inventory is invalid; nothing was done"},
+            {"errors", errors},
+            {"exit_code", kInvalidInventory}};
+}
+
+}  // namespace
+
 inventory::Inventory load_inventory_or_exit(const Globals& g) {
     // Scripts reading --json get a document even now, not an empty stdout.
     return load_inventory_or_exit(
         g, kInvalidInventory, [&g](const std::vector<std::string>& errors) {
             if (g.json)
-                std::cout << nlohmann::json{{"error", "the inventory is invalid; nothing was done"},
-                                            {"errors", errors}}
-                                 .dump(2)
-                          << "\n";
+                std::cout << invalid_inventory_json(errors).dump(2) << "\n";
         });
 }
 
@@ -136,11 +144,57 @@ inventory::Inventory load_inventory_or_exit(
     return inv;
 }
 
+namespace {
+
+// `run` cannot use its inventory at all: the operator still hears of it
+// (notify, metrics) when the alarm sections are valid. Failed channels are
+// reported; the exit stays 78.
+nlohmann::json raise_inventory_alarm(const Globals& g,
+                                     const std::optional<inventory::Inventory>& alarm,
+                                     const std::vector<std::string>& errors) {
+    auto channels = nlohmann::json::array();
+    if (!alarm) {
+        print_error("nobody was notified: the notify section itself is invalid (or unreadable)");
+        return channels;
+    }
+    inventory::Inventory sections = *alarm;
+    if (!g.state_dir.empty())
+        sections.state_dir = g.state_dir;
+    FleetSession session(sections, g, /*dry_run=*/false);  // exits 75 when a run holds the lock
+    operations::RunOptions options;
+    options.manager_host = this_host_name();
+    const auto report = operations::alarm_invalid_inventory(session.ctx(), options, errors);
+    for (const auto& n : report.notifications) {
+        channels.push_back(
+            {{"channel", n.channel},
+             {"sent", n.sent},
+             {"error", n.error.empty() ? nlohmann::json() : nlohmann::json(n.error)}});
+        if (!n.error.empty())
+            print_error("notification via " + n.channel + " failed: " + n.error,
+                        "it will be retried on the next run");
+    }
+    for (const auto& e : report.metrics_errors)
+        print_error("metrics textfile " + e);
+    return channels;
+}
+
+}  // namespace
+
 RunInventory load_inventory_for_run_or_exit(const Globals& g) {
     const std::string path = g.config.empty() ? default_config_path() : g.config;
     auto loaded = inventory::load_inventory_for_run(path);
-    if (!loaded.load.ok() && !loaded.quarantine)
-        return {load_inventory_or_exit(g), {}};  // prints and exits 78 as every command does
+    if (!loaded.load.ok() && !loaded.quarantine) {
+        // Prints the errors and exits 78 as every command does, after the alarm.
+        load_inventory_or_exit(g, kInvalidInventory,
+                               [&g, &loaded](const std::vector<std::string>& errors) {
+                                   auto channels = raise_inventory_alarm(g, loaded.alarm, errors);
+                                   if (!g.json)
+                                       return;
+                                   auto doc = invalid_inventory_json(errors);
+                                   doc["notifications"] = channels;
+                                   std::cout << doc.dump(2) << "\n";
+                               });
+    }
     for (const auto& d : loaded.load.diagnostics)
         if (!d.warning || d.security || !g.quiet)
             std::cerr << d.format() << "\n";

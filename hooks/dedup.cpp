@@ -22,8 +22,11 @@ bool under_any(const std::string& key, const std::vector<std::string>& prefixes)
 
 // The ledger keeps only the key, so certificate and host of a resolved
 // problem come back from the key convention "<kind>:<cert>[@<host>]"; audit
-// keys are "audit:<host>:<finding>:<path>" and "audit-host:<host>".
+// keys are "audit:<host>:<finding>:<path>" and "audit-host:<host>";
+// "inventory:<path>" concerns no single certificate or host.
 void fill_subject_from_key(Notice& n) {
+    if (n.key.starts_with("inventory:"))
+        return;
     auto colon = n.key.find(':');
     if (n.key.starts_with("audit:") || n.key.starts_with("audit-host:")) {
         auto end = n.key.find(':', colon + 1);

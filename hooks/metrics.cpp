@@ -141,9 +141,9 @@ std::string render_metrics(const RunMetrics& m) {
 
     Family valid{"certfleet_inventory_valid",
                  "1 when the last run's inventory was valid as a whole, 0 when it set "
-                 "invalid entries aside.",
+                 "invalid entries aside or could not run at all.",
                  {}};
-    valid.add({}, m.quarantined_entries == 0 ? 1 : 0);
+    valid.add({}, m.inventory_valid && m.quarantined_entries == 0 ? 1 : 0);
     Family quarantined{"certfleet_inventory_quarantined_entries",
                        "Certificate and host entries the last run left out as invalid.",
                        {}};

@@ -37,6 +37,8 @@ struct RunMetrics {
     // Entries `run` set aside because they were invalid (0: the inventory
     // was valid as a whole).
     int quarantined_entries = 0;
+    // False when the run could not use its inventory at all (nothing ran).
+    bool inventory_valid = true;
 };
 
 // Prometheus text exposition format 0.0.4, with HELP and TYPE lines.

@@ -25,7 +25,7 @@ namespace certfleet::hooks {
 struct Notice {
     // renewal_failure | deployment_failure | rollback | expiry_warning |
     // expiry_critical | revoked | served_mismatch | probe_failure |
-    // audit_finding | resolved
+    // invalid_inventory | audit_finding | resolved
     std::string event;
     std::string severity;  // warning | critical | resolved
     std::string key;       // e.g. "expiry:site", "served:site@cdn-1", "renewal:site"

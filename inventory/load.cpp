@@ -132,10 +132,23 @@ LoadResult load_inventory(const std::string& path) {
     return parse_inventory(buffer.str(), path, base_dir);
 }
 
-LoadResult parse_inventory(std::string_view text, const std::string& file_name,
-                           const std::string& base_dir) {
+namespace {
+
+// The top-level keys an inventory may have.
+const std::vector<std::string_view> kTopLevelKeys = {
+    "state_dir", "acme",         "dns",    "defaults", "groups",
+    "hosts",     "certificates", "policy", "notify",   "hooks"};
+
+struct Document {
+    detail::Json root;
+    PositionMap positions;
+};
+
+// The JSON and its positions; nullopt (with the diagnostic in `result`) when
+// the text is not JSON or nests too deep to check.
+std::optional<Document> read_document(std::string_view text, const std::string& file_name,
+                                      LoadResult& result) {
     using detail::Json;
-    LoadResult result;
     Json root;
     try {
         root = Json::parse(text, nullptr, true, /*ignore_comments=*/true);
@@ -151,7 +164,7 @@ LoadResult parse_inventory(std::string_view text, const std::string& file_name,
                                                 .message = std::move(message),
                                                 .warning = false,
                                                 .security = false});
-        return result;
+        return std::nullopt;
     } catch (const Json::out_of_range&) {
         const size_t end = error_offset(text);
         const size_t start = token_start(text, end, " literal");
@@ -165,7 +178,7 @@ LoadResult parse_inventory(std::string_view text, const std::string& file_name,
                        .message = "number '" + std::string(number) + "' is out of range",
                        .warning = false,
                        .security = false});
-        return result;
+        return std::nullopt;
     }
 
     PositionMap positions = PositionMap::scan(text);
@@ -180,28 +193,48 @@ LoadResult parse_inventory(std::string_view text, const std::string& file_name,
             .message = "nested more than " + std::to_string(kMaxJsonDepth) + " levels deep",
             .warning = false,
             .security = false});
-        return result;
+        return std::nullopt;
     }
+    return Document{std::move(root), std::move(positions)};
+}
+
+Inventory empty_inventory(const std::string& file_name, const std::string& base_dir) {
+    Inventory inventory;
+    inventory.path = file_name;
+    inventory.base_dir = base_dir;
+    inventory.state_dir = kDefaultStateDir;
+    return inventory;
+}
+
+void load_state_dir(detail::ObjectReader& top, Inventory& inventory) {
+    if (auto dir = top.local_path("state_dir")) {
+        inventory.state_dir = *dir;
+        detail::check_directory(top.checker(), "state_dir", *dir, detail::MissingDirectory::Create);
+    }
+}
+
+}  // namespace
+
+LoadResult parse_inventory(std::string_view text, const std::string& file_name,
+                           const std::string& base_dir) {
+    LoadResult result;
+    auto doc = read_document(text, file_name, result);
+    if (!doc)
+        return result;
+    const auto& root = doc->root;
+    const auto& positions = doc->positions;
     detail::Checker checker(positions, file_name, base_dir);
     for (const auto& dup : positions.duplicates())
         checker.error_at_key(dup.path, "duplicate key (first at line " +
                                            std::to_string(dup.first.line) + ", column " +
                                            std::to_string(dup.first.column) + ")");
 
-    Inventory inventory;
-    inventory.path = file_name;
-    inventory.base_dir = base_dir;
-    inventory.state_dir = kDefaultStateDir;
+    Inventory inventory = empty_inventory(file_name, base_dir);
     if (!root.is_object()) {
         checker.error("", "the inventory must be a JSON object");
     } else {
-        detail::ObjectReader top(checker, root, "",
-                                 {"state_dir", "acme", "dns", "defaults", "groups", "hosts",
-                                  "certificates", "policy", "notify", "hooks"});
-        if (auto dir = top.local_path("state_dir")) {
-            inventory.state_dir = *dir;
-            detail::check_directory(checker, "state_dir", *dir, detail::MissingDirectory::Create);
-        }
+        detail::ObjectReader top(checker, root, "", kTopLevelKeys);
+        load_state_dir(top, inventory);
         detail::load_acme(top, inventory);
         detail::load_dns(top, inventory);
         detail::load_hosts(top, inventory);
@@ -211,6 +244,39 @@ LoadResult parse_inventory(std::string_view text, const std::string& file_name,
         detail::check_local_paths(checker, inventory);
     }
     bool failed = checker.has_errors();
+    result.diagnostics = checker.take_diagnostics();
+    if (!failed)
+        result.inventory = std::move(inventory);
+    return result;
+}
+
+LoadResult parse_alarm_sections(std::string_view text, const std::string& file_name,
+                                const std::string& base_dir) {
+    LoadResult result;
+    auto doc = read_document(text, file_name, result);
+    if (!doc || !doc->root.is_object())
+        return result;
+    Inventory inventory = empty_inventory(file_name, base_dir);
+    // Only these sections are read: a typo in any other must not stop the alarm.
+    detail::Json sections = detail::Json::object();
+    for (const char* key : {"state_dir", "notify", "hooks"})
+        if (doc->root.contains(key))
+            sections[key] = doc->root[key];
+    detail::Checker checker(doc->positions, file_name, base_dir);
+    detail::ObjectReader top(checker, sections, "", kTopLevelKeys);
+    load_state_dir(top, inventory);
+    detail::load_notify_and_hooks(top, inventory);
+    detail::check_local_paths(checker, inventory);
+    // A broken policy must not silence the alarm: its defaults do then.
+    detail::Checker policy_checker(doc->positions, file_name, base_dir);
+    detail::Json policy = detail::Json::object();
+    if (doc->root.contains("policy"))
+        policy["policy"] = doc->root["policy"];
+    detail::ObjectReader policy_top(policy_checker, policy, "", kTopLevelKeys);
+    detail::load_policy(policy_top, inventory);
+    if (policy_checker.has_errors())
+        inventory.policy = Policy{};
+    const bool failed = checker.has_errors();
     result.diagnostics = checker.take_diagnostics();
     if (!failed)
         result.inventory = std::move(inventory);

@@ -39,5 +39,11 @@ LoadResult load_inventory(const std::string& path);
 // `file_name` is only used in diagnostics; relative paths resolve against `base_dir`.
 LoadResult parse_inventory(std::string_view text, const std::string& file_name,
                            const std::string& base_dir);
+// Only the sections `run` needs to say that an inventory is invalid:
+// state_dir, notify, hooks and policy (its defaults when it is the broken
+// part). `inventory` is set when those are valid; it has no certificates,
+// hosts, acme or dns.
+LoadResult parse_alarm_sections(std::string_view text, const std::string& file_name,
+                                const std::string& base_dir);
 
 }  // namespace certfleet::inventory

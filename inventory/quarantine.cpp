@@ -93,7 +93,7 @@ std::optional<QuarantineResult> quarantine_entries(const LoadResult& invalid, st
 }
 
 RunLoad load_inventory_for_run(const std::string& path) {
-    RunLoad out{load_inventory(path), std::nullopt};
+    RunLoad out{load_inventory(path), std::nullopt, std::nullopt};
     if (out.load.ok())
         return out;
     std::ifstream in(path, std::ios::binary);
@@ -105,6 +105,8 @@ RunLoad load_inventory_for_run(const std::string& path) {
     const auto absolute = std::filesystem::absolute(path, ec);
     const std::string base_dir = ec ? std::string(".") : absolute.parent_path().string();
     out.quarantine = quarantine_entries(out.load, text.str(), path, base_dir);
+    if (!out.quarantine)
+        out.alarm = parse_alarm_sections(text.str(), path, base_dir).inventory;
     return out;
 }
 

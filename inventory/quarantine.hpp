@@ -36,6 +36,9 @@ std::optional<QuarantineResult> quarantine_entries(const LoadResult& invalid, st
 struct RunLoad {
     LoadResult load;
     std::optional<QuarantineResult> quarantine;  // set when the failure could be contained
+    // When it could not: the sections needed to raise the alarm (state_dir,
+    // notify, hooks, policy; see parse_alarm_sections), if those are valid.
+    std::optional<Inventory> alarm;
 };
 RunLoad load_inventory_for_run(const std::string& path);
 

@@ -195,6 +195,25 @@ std::vector<hooks::Notice> notices_from_check(const inventory::Inventory& inv,
     return out;
 }
 
+hooks::Notice invalid_inventory_notice(const std::string& path,
+                                       const std::vector<std::string>& errors) {
+    constexpr size_t kShownErrors = 10;  // validate lists them all
+    hooks::Notice n;
+    n.event = "invalid_inventory";
+    n.severity = "critical";
+    n.key = kInventoryNoticePrefix + path;
+    n.fingerprint = "critical|invalid_inventory";
+    n.summary = "the inventory " + path + " is invalid: nothing was renewed or deployed";
+    for (size_t i = 0; i < errors.size() && i < kShownErrors; ++i)
+        n.detail += errors[i] + "\n";
+    if (errors.size() > kShownErrors)
+        n.detail += "(" + std::to_string(errors.size() - kShownErrors) + " more)\n";
+    n.detail +=
+        "Next step: fix it (`certfleet validate` lists every error); until then every run "
+        "renews and deploys nothing, and certificates keep ageing.";
+    return n;
+}
+
 std::vector<std::string> evaluated_prefixes(bool probed) {
     if (probed)
         return {"cert:", "deploy:", "served:"};

@@ -22,6 +22,12 @@ namespace certfleet::operations {
 // what a probed host serves.
 std::vector<hooks::Notice> notices_from_check(const inventory::Inventory& inv,
                                               const CheckReport& report);
+// The notice of a run that could not load its inventory at all, keyed
+// kInventoryNoticePrefix + path; every run that loads it evaluates the prefix.
+inline constexpr const char* kInventoryNoticePrefix = "inventory:";
+hooks::Notice invalid_inventory_notice(const std::string& path,
+                                       const std::vector<std::string>& errors);
+
 // The key prefixes a check looked at: served problems resolve only when probed.
 std::vector<std::string> evaluated_prefixes(bool probed);
 

@@ -21,7 +21,10 @@ hooks::RunMetrics collect_metrics(const Context& ctx, const RunReport& report,
     m.last_run = started;
     m.last_run_duration_seconds = report.duration_seconds;
     m.quarantined_entries = report.quarantined_entries;
-    std::vector<std::string> names;
+    m.inventory_valid = report.inventory_valid;
+    // Without a valid inventory the store still knows what expires when.
+    std::vector<std::string> names =
+        report.inventory_valid ? std::vector<std::string>{} : ctx.store.certificate_names();
     for (const auto& [name, _] : ctx.inventory.certificates)
         names.push_back(name);
     auto index = state::index_fleet(ctx.store, ctx.ledger, names);
@@ -123,6 +126,7 @@ Findings check_and_audit(Context& ctx, const RunOptions& options, core::TimePoin
         report.check.items.push_back(quarantined_item(entry));
 
     Findings findings{notices_from_check(ctx.inventory, report.check), evaluated_prefixes(true)};
+    findings.prefixes.emplace_back(kInventoryNoticePrefix);  // loaded: an alarm resolves
     if (options.audit) {
         AuditOptions audit;
         audit.now = at;
@@ -192,7 +196,7 @@ int RunReport::exit_code() const {
         code = std::max(code, 1);
     if (audit && (!audit->findings.empty() || !audit->hosts_failed.empty()))
         code = std::max(code, 1);
-    if (cancelled)
+    if (cancelled || !inventory_valid)
         code = std::max(code, 2);
     return code;
 }
@@ -217,6 +221,21 @@ RunReport run_scheduled(Context& ctx, const RunOptions& options) {
     report.duration_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_steady).count();
     write_metrics(ctx, started, checked_at, report);
+    return report;
+}
+
+RunReport alarm_invalid_inventory(Context& ctx, const RunOptions& options,
+                                  const std::vector<std::string>& errors) {
+    RunReport report;
+    report.inventory_valid = false;
+    const auto started_steady = std::chrono::steady_clock::now();
+    const core::TimePoint at = ctx.clock.now();
+    const Findings findings{{invalid_inventory_notice(ctx.inventory.path, errors)},
+                            {kInventoryNoticePrefix}};
+    send_notifications(ctx, options, findings, at, report);
+    report.duration_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_steady).count();
+    write_metrics(ctx, at, at, report);
     return report;
 }
 

@@ -29,6 +29,7 @@ struct RunOptions {
 
 struct RunReport {
     bool cancelled = false;       // SIGINT / SIGTERM during the jitter or the work
+    bool inventory_valid = true;  // false: nothing ran (alarm_invalid_inventory)
     int quarantined_entries = 0;  // invalid inventory entries left out of this run
     IssueReport issued;
     DeployReport deployed;
@@ -45,5 +46,15 @@ struct RunReport {
 };
 
 RunReport run_scheduled(Context& ctx, const RunOptions& options);
+
+// `run` when the inventory cannot be trusted at all (an error outside its
+// certificate and host entries): nothing is renewed or deployed, but the
+// operator hears of it. `ctx.inventory` holds only the alarm sections
+// (inventory::parse_alarm_sections). Sends one CRITICAL invalid_inventory
+// notice (de-duplicated like every notice; "resolved" once a run loads the
+// inventory again) and writes the metrics: inventory not valid, last run
+// failed, each stored certificate's expiry still exported.
+RunReport alarm_invalid_inventory(Context& ctx, const RunOptions& options,
+                                  const std::vector<std::string>& errors);
 
 }  // namespace certfleet::operations

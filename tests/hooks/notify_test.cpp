@@ -176,6 +176,19 @@ TEST_CASE("a problem gone under an evaluated prefix is resolved once", "[notify]
     }
 }
 
+TEST_CASE("a resolved inventory alarm names no certificate or host", "[notify]") {
+    auto t0 = at("2026-11-19T08:00:00Z");
+    Notice alarm = expiry("site", "critical", "");
+    alarm.key = "inventory:/etc/certfleet/inventory.json";
+    alarm.summary = "the inventory /etc/certfleet/inventory.json is invalid";
+    auto plan = hooks::plan_notices({}, {told(alarm, t0, t0)}, {"inventory:"},
+                                    t0 + core::Seconds(60), kDay);
+    REQUIRE(plan.to_send.size() == 1);
+    CHECK(plan.to_send[0].event == "resolved");
+    CHECK(plan.to_send[0].cert.empty());
+    CHECK(plan.to_send[0].host.empty());
+}
+
 TEST_CASE("notices to send come out in key order", "[notify]") {
     auto now = at("2026-11-20T10:00:00Z");
     auto plan = hooks::plan_notices({expiry("web", "warning", "1"), expiry("api", "warning", "2"),
@@ -461,7 +474,7 @@ TEST_CASE("metrics text follows the Prometheus text format", "[notify]") {
           "certfleet_run_failures{kind=\"deployment\"} 1\n"
           "certfleet_run_failures{kind=\"renewal\"} 0\n"
           "# HELP certfleet_inventory_valid 1 when the last run's inventory was valid as a "
-          "whole, 0 when it set invalid entries aside.\n"
+          "whole, 0 when it set invalid entries aside or could not run at all.\n"
           "# TYPE certfleet_inventory_valid gauge\n"
           "certfleet_inventory_valid 1\n"
           "# HELP certfleet_inventory_quarantined_entries Certificate and host entries the last "

@@ -325,9 +325,57 @@ TEST_CASE("run quarantines an invalid certificate or host entry and runs the res
     CHECK_THAT(metrics, Catch::Contains("certfleet_inventory_valid 0"));
     CHECK_THAT(metrics, Catch::Contains("certfleet_inventory_quarantined_entries 2"));
 
-    // An error in a shared section stops the whole run.
-    json inv = json::parse(read_file(t.path));
+    // An error in a shared section stops the whole run, and says so: the
+    // notify section is valid, so it notifies and writes the metrics.
+    const json good = json::parse(read_file(t.path));
+    json inv = good;
     inv["acme"]["directory"] = "not a url";
+    inv["policy"]["renew_before"] = "soon";  // a broken policy does not silence the alarm
     write_file(t.path, inv.dump(2));
-    CHECK(run_certfleet(cf_args(t, {"run", "--jitter", "0", "--no-audit"})).exit_code == 78);
+    auto stopped = run_certfleet(cf_args(t, {"--json", "run", "--jitter", "0", "--no-audit"}));
+    INFO(stopped.out << stopped.err);
+    CHECK(stopped.exit_code == 78);
+    CHECK_THAT(stopped.err, Catch::Contains("acme.directory"));
+    auto stopped_doc = json::parse(stopped.out);
+    CHECK(stopped_doc["exit_code"] == 78);
+    CHECK(stopped_doc["errors"].size() == 4);  // the two entries, acme, policy
+    REQUIRE(stopped_doc["notifications"].size() == 1);
+    CHECK(stopped_doc["notifications"][0]["sent"] == 1);
+    CHECK(stopped_doc["notifications"][0]["error"].is_null());
+    CHECK_THAT(read_file(log), Catch::Contains("invalid_inventory   critical"));
+    const std::string alarm_metrics = read_file(dir + "/certfleet.prom");
+    CHECK_THAT(alarm_metrics, Catch::Contains("certfleet_inventory_valid 0"));
+    CHECK_THAT(alarm_metrics, Catch::Contains("certfleet_last_run_success 0"));
+    // What expires when is still exported, from the store.
+    CHECK_THAT(alarm_metrics, Catch::Contains("certfleet_certificate_not_after_timestamp_seconds{"
+                                              "certificate=\"media\""));
+    // Told once per notify_interval, not on every run.
+    const std::string before = read_file(log);
+    const auto lines = std::count(before.begin(), before.end(), '\n');
+    CHECK(run_certfleet(cf_args(t, {"-q", "run", "--jitter", "0", "--no-audit"})).exit_code == 78);
+    const std::string after = read_file(log);
+    CHECK(std::count(after.begin(), after.end(), '\n') == lines);
+
+    // A broken notify section: nobody can be told, and it says that.
+    inv["notify"][0]["command"] = 42;
+    write_file(t.path, inv.dump(2));
+    auto silent = run_certfleet(cf_args(t, {"run", "--jitter", "0", "--no-audit"}));
+    CHECK(silent.exit_code == 78);
+    CHECK_THAT(silent.err, Catch::Contains("nobody was notified"));
+
+    // Fixed: the next run loads it and the alarm resolves.
+    json fixed = good;
+    fixed["certificates"].erase("broken");
+    fixed["hosts"].erase("cdn-bad");
+    json targets = json::array();
+    for (const auto& target : good["certificates"]["media"]["deploy_to"])
+        if (target != "cdn-bad")
+            targets.push_back(target);
+    fixed["certificates"]["media"]["deploy_to"] = targets;
+    write_file(t.path, fixed.dump(2));
+    auto healthy = run_certfleet(cf_args(t, {"run", "--jitter", "0", "--no-audit"}));
+    INFO(healthy.out << healthy.err);
+    CHECK(healthy.exit_code == 0);
+    CHECK_THAT(read_file(log), Catch::Contains("resolved   resolved"));
+    CHECK_THAT(read_file(dir + "/certfleet.prom"), Catch::Contains("certfleet_inventory_valid 1"));
 }

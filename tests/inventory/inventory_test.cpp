@@ -513,3 +513,35 @@ TEST_CASE("cloudflare, route53 and acme-dns providers: settings, defaults and th
           });
     ::unsetenv("CERTFLEET_TEST_CF_TOKEN");
 }
+
+TEST_CASE("the alarm sections load when only other sections are broken",
+          "[inventory][quarantine]") {
+    TempDir dir;
+    dir.write("notify-hook", "#!/bin/sh\n", 0755);
+    const std::string notify =
+        R"("notify": [{ "type": "exec", "command": ")" + dir.path() + R"(/notify-hook" }])";
+    // acme is not a URL, policy is nonsense and a top-level key is mistyped:
+    // none of those is needed to tell someone.
+    const std::string broken = R"({ "acme": { "directory": "not a url" }, "polcy": {},
+        "policy": { "renew_before": "soon" }, "state_dir": ")" +
+                               dir.path() + R"(/state", )" + notify + "}";
+    REQUIRE_FALSE(parse(broken, dir.path()).ok());
+    auto alarm = parse_alarm_sections(broken, "inv.json", dir.path());
+    INFO(Catch::Detail::stringify(formatted(alarm)));
+    REQUIRE(alarm.inventory);
+    CHECK(alarm.inventory->state_dir == dir.path() + "/state");
+    REQUIRE(alarm.inventory->notify.size() == 1);
+    CHECK(alarm.inventory->policy.notify_interval == Policy{}.notify_interval);
+    CHECK(alarm.inventory->certificates.empty());
+
+    SECTION("a broken notify section cannot raise it") {
+        auto none =
+            parse_alarm_sections(R"({ "acme": {}, "notify": [{ "type": "exec", "command": 42 }] })",
+                                 "inv.json", dir.path());
+        CHECK_FALSE(none.inventory);
+        CHECK_FALSE(none.ok());
+    }
+    SECTION("nor does text that is not JSON") {
+        CHECK_FALSE(parse_alarm_sections("{ \"notify\": [", "inv.json", dir.path()).inventory);
+    }
+}
