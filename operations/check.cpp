@@ -18,6 +18,13 @@ namespace certfleet::operations {
 
 namespace {
 
+// "site@cdn-1", "site", or "cdn-bad" for a host entry that concerns no certificate.
+std::string subject(const CheckItem& item) {
+    if (item.certificate.empty())
+        return item.host;
+    return item.host.empty() ? item.certificate : item.certificate + "@" + item.host;
+}
+
 constexpr core::EnumNames<CheckSource> kCheckSourceNames[] = {
     {CheckSource::Store, "store"},
     {CheckSource::Served, "served"},
@@ -265,14 +272,13 @@ std::string CheckReport::first_line() const {
                 next = &item;
         text = std::to_string(items.size()) + " checked, all OK";
         if (next)
-            text += "; next expiry: " + next->certificate +
-                    (next->host.empty() ? "" : "@" + next->host) + " in " +
+            text += "; next expiry: " + subject(*next) + " in " +
                     renewal::human_duration(core::Seconds(next->seconds_left));
     } else {
         for (size_t i = 0; i < problems.size() && i < 3; ++i) {
             const auto* p = problems[i];
-            text += (i ? "; " : "") + p->certificate + (p->host.empty() ? "" : "@" + p->host) +
-                    ": " + p->message.substr(0, p->message.find("; "));
+            text +=
+                (i ? "; " : "") + subject(*p) + ": " + p->message.substr(0, p->message.find("; "));
         }
         if (problems.size() > 3)
             text += "; and " + std::to_string(problems.size() - 3) + " more";

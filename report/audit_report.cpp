@@ -1,11 +1,11 @@
-#include <iostream>
+#include "report/audit_report.hpp"
+
 #include <map>
 #include <set>
 
-#include "cli/output.hpp"
 #include "core/time.hpp"
 
-namespace certfleet::cli {
+namespace certfleet::report {
 
 nlohmann::json audit_report_json(const operations::AuditReport& report) {
     nlohmann::json findings = nlohmann::json::array();
@@ -74,9 +74,10 @@ int audit_exit_code(const operations::AuditReport& report) {
     return report.findings.empty() ? 0 : 1;
 }
 
-void print_audit_report(const operations::AuditReport& report, bool quiet) {
+std::string audit_text(const operations::AuditReport& report, bool quiet) {
     if (quiet && report.findings.empty() && report.hosts_failed.empty())
-        return;
+        return {};
+    std::string out;
     std::map<std::string, std::vector<const audit::AuditFinding*>> by_host;
     for (const auto& f : report.findings)
         by_host[f.host].push_back(&f);
@@ -84,10 +85,10 @@ void print_audit_report(const operations::AuditReport& report, bool quiet) {
         auto it = by_host.find(host);
         if (it == by_host.end()) {
             if (!quiet)
-                std::cout << host << ": no findings\n";
+                out += host + ": no findings\n";
             return;
         }
-        std::cout << host << ":\n";
+        out += host + ":\n";
         for (const auto* f : it->second) {
             std::string what = f->path;
             if (!f->serial.empty())
@@ -96,9 +97,9 @@ void print_audit_report(const operations::AuditReport& report, bool quiet) {
                         ")";
             std::string kind(operations::finding_kind_name(f->kind));
             kind.resize(std::max<std::size_t>(kind.size(), 15), ' ');
-            std::cout << "  " << kind << " " << what << "\n"
-                      << "  " << std::string(15, ' ') << " " << f->detail << "\n"
-                      << "  " << std::string(15, ' ') << " next step: " << f->next_step << "\n";
+            const std::string indent(18, ' ');  // under the text after the kind
+            out += "  " + kind + " " + what + "\n" + indent + f->detail + "\n" + indent +
+                   "next step: " + f->next_step + "\n";
         }
     };
     for (const auto& host : report.hosts_audited)
@@ -106,16 +107,16 @@ void print_audit_report(const operations::AuditReport& report, bool quiet) {
     if (report.store_audited)
         print_host(audit::kStoreHost);
     for (const auto& h : report.hosts_failed) {
-        std::cout << h.host << ": NOT AUDITED: " << h.error << "\n";
+        out += h.host + ": NOT AUDITED: " + h.error + "\n";
         if (!h.hint.empty())
-            std::cout << "  next step: " << h.hint << "\n";
+            out += "  next step: " + h.hint + "\n";
     }
     if (!quiet && !report.unchecked.empty()) {
-        std::cout << "\nnot checked:\n";
+        out += "\nnot checked:\n";
         for (const auto& n : report.unchecked)
-            std::cout << "  " << n.host << ": " << n.note << "\n";
+            out += "  " + n.host + ": " + n.note + "\n";
     }
-    std::cout << "\n" << audit_summary(report) << "\n";
+    return out + "\n" + audit_summary(report) + "\n";
 }
 
-}  // namespace certfleet::cli
+}  // namespace certfleet::report
