@@ -87,6 +87,12 @@ core::Status AcmeClient::connect() {
     auto d = parse_directory(*j);
     if (!d)
         return in_context(d.error(), "ACME directory " + m_directory_url);
+    for (const auto* url : {&d->new_nonce, &d->new_account, &d->new_order, &d->revoke_cert,
+                            &d->key_change, &d->renewal_info})
+        if (!url->empty())
+            if (auto usable = detail::check_ca_url(*url, "ACME directory " + m_directory_url);
+                !usable)
+                return usable;
     m_directory = std::move(*d);
     return {};
 }
@@ -120,8 +126,8 @@ core::Result<RenewalInfo> AcmeClient::renewal_info(const std::string& cert_id) {
 
 void AcmeClient::keep_nonce(const core::HttpResponse& response) {
     std::string nonce = response.header("replay-nonce");
-    if (nonce.empty() || nonce.size() > 256)
-        return;
+    if (nonce.size() > 256 || !detail::valid_nonce(nonce))
+        return;  // a fresh one is asked for instead
     std::lock_guard lock(m_nonce_mutex);
     if (m_nonces.size() < 64)
         m_nonces.push_back(std::move(nonce));
@@ -143,6 +149,11 @@ core::Result<std::string> AcmeClient::take_nonce() {
     if (nonce.empty())
         return core::fail(core::ErrorKind::Protocol,
                           "the CA's newNonce answer had no Replay-Nonce");
+    if (nonce.size() > 256 || !detail::valid_nonce(nonce))
+        return core::fail(core::ErrorKind::Protocol,
+                          "the CA's newNonce answer had a Replay-Nonce that is not base64url",
+                          "the CA is misbehaving, or something between it and certfleet "
+                          "rewrites its answers");
     return nonce;
 }
 
@@ -151,6 +162,8 @@ core::Result<core::HttpResponse> AcmeClient::post(const std::string& url,
                                                   const std::string& what, bool identify_by_jwk) {
     if (!m_key)
         return core::fail(core::ErrorKind::Generic, what + ": no ACME account key loaded");
+    if (auto usable = detail::check_ca_url(url, what); !usable)
+        return usable.failure();
     int bad_nonces = 0;
     for (int attempt = 0;; ++attempt) {
         auto nonce = take_nonce();
@@ -238,6 +251,8 @@ core::Result<std::string> AcmeClient::register_account(const core::PrivateKey& k
     std::string location = r->header("location");
     if (location.empty())
         return core::fail(core::ErrorKind::Protocol, "the CA's newAccount answer had no Location");
+    if (auto usable = detail::check_ca_url(location, "ACME account registration"); !usable)
+        return usable.failure();
     auto body = json_body(*r, "ACME account registration");
     if (body && parse_account(*body).status == "deactivated")
         return core::fail(core::ErrorKind::Acme, "the ACME account " + location + " is deactivated",
@@ -274,7 +289,10 @@ core::Result<Order> AcmeClient::new_order(const std::vector<std::string>& domain
                            "new ACME order (" + m_directory.new_order + ")");
     if (!r)
         return r.failure();
-    return parse_order(r->body, r->response.header("location"));
+    const std::string location = r->response.header("location");
+    if (auto usable = detail::check_ca_url(location, "new ACME order"); !usable)
+        return usable.failure();
+    return parse_order(r->body, location);
 }
 
 core::Result<Order> AcmeClient::get_order(const std::string& url) {

@@ -1,6 +1,6 @@
 // The web server's side of a host's audit: its configuration, read from the
 // dump command or, when that fails, file by file, and what it serves.
-#include <regex>
+#include <cctype>
 
 #include "audit/nginx_config_syntax.hpp"
 #include "audit/scanner.hpp"
@@ -34,6 +34,23 @@ std::vector<std::string> include_arguments(std::string_view text) {
     return out;
 }
 
+// The FILE of "configuration file FILE test failed" in nginx's stderr. A
+// plain scan, linear in the text: the host controls it, and a backtracking
+// regex over ~100 kB of it overflowed a worker thread's stack.
+std::optional<std::string> failed_main_file(std::string_view err) {
+    static constexpr std::string_view kBefore = "configuration file ", kAfter = " test failed";
+    for (auto at = err.find(kBefore); at != std::string_view::npos;
+         at = err.find(kBefore, at + 1)) {
+        const auto start = at + kBefore.size();
+        auto end = start;
+        while (end < err.size() && !std::isspace(static_cast<unsigned char>(err[end])))
+            ++end;
+        if (end > start && err.substr(end).starts_with(kAfter))
+            return std::string(err.substr(start, end - start));
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 // When the dump command fails (`nginx -t` refuses the configuration, which is
@@ -41,14 +58,13 @@ std::vector<std::string> include_arguments(std::string_view text) {
 // from where nginx said it is, following `include`s. Returns the dump text.
 std::optional<std::string> Scanner::dump_failed(const distribute::CommandOutput& out,
                                                 const std::string& command) {
-    static const std::regex main_file(R"(configuration file (\S+) test failed)");
-    std::smatch m;
-    if (!std::regex_search(out.err, m, main_file))
+    const auto main_file = failed_main_file(out.err);
+    if (!main_file)
         return std::nullopt;
     std::string last_line = out.err.substr(0, out.err.find('\n'));
     m_obs.unchecked.push_back("`" + command + "` failed (" + last_line +
                               "); its files were read directly instead");
-    const std::string main = m[1].str();
+    const std::string& main = *main_file;
     const std::string prefix = parent_of(main);
     std::string dump;
     std::set<std::string> seen;

@@ -60,6 +60,8 @@ std::optional<std::string> Scanner::resolve(const std::string& path) {
         auto parts = split(*target);
         todo.insert(todo.begin(), parts.begin(), parts.end());
     }
+    if (result.empty() && !lstat("/"))
+        return std::nullopt;  // even the root could not be looked at: nothing is there
     return result.empty() ? "/" : result;
 }
 

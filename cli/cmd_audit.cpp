@@ -59,7 +59,7 @@ void add_audit_command(CLI::App& app, Globals& g, int& exit_code) {
         State state = open_state_readonly(inv);
         auto report = operations::run_audit(inv, state.store, state.ledger, *options);
         if (g.json)
-            std::cout << audit_report_json(report).dump(2) << "\n";
+            print_json(audit_report_json(report));
         else
             print_audit_report(report, g.quiet);
         exit_code = audit_exit_code(report);

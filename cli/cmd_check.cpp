@@ -44,12 +44,10 @@ void add_check_command(CLI::App& app, Globals& g, int& exit_code) {
                 const std::string summary = "CERTFLEET UNKNOWN - inventory invalid: " +
                                             (errors.empty() ? "" : errors.front());
                 if (g.json)
-                    std::cout << nlohmann::json{{"state", "UNKNOWN"},
-                                                {"summary", summary},
-                                                {"items", nlohmann::json::array()},
-                                                {"errors", errors}}
-                                     .dump(2)
-                              << "\n";
+                    print_json(nlohmann::json{{"state", "UNKNOWN"},
+                                              {"summary", summary},
+                                              {"items", nlohmann::json::array()},
+                                              {"errors", errors}});
                 else
                     std::cout << summary << "\n";
             });
@@ -57,9 +55,9 @@ void add_check_command(CLI::App& app, Globals& g, int& exit_code) {
         State state = open_state_readonly(inv);
         auto report = operations::run_check(inv, state.store, state.ledger, *options);
         if (g.json) {
-            std::cout << check_report_json(report).dump(2) << "\n";
+            print_json(check_report_json(report));
         } else {
-            std::cout << report.first_line() << "\n";
+            std::cout << core::terminal_safe(report.first_line()) << "\n";
             print_check_details(report, g.verbose > 0);
         }
         exit_code = report.exit_code();

@@ -61,7 +61,7 @@ void add_deploy_command(CLI::App& app, Globals& g, int& exit_code) {
         if (!o->dry_run)
             operations::fire_hook(ctx, "post");
         if (g.json)
-            std::cout << fleet_report_json(nullptr, &report).dump(2) << "\n";
+            print_json(fleet_report_json(nullptr, &report));
         else
             print_deploy_report(report, g.quiet);
         exit_code = report.exit_code();

@@ -51,7 +51,7 @@ void add_issue_command(CLI::App& app, Globals& g, int& exit_code) {
         if (!opts->dry_run)
             operations::fire_hook(ctx, "post");
         if (g.json)
-            std::cout << issue_report_json(report).dump(2) << "\n";
+            print_json(issue_report_json(report));
         else
             print_issue_report(report, g.quiet);
         exit_code = report.exit_code();

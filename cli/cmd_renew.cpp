@@ -66,7 +66,7 @@ void add_renew_command(CLI::App& app, Globals& g, int& exit_code) {
             for (const auto& l : behind)
                 doc["left_on_older_version"].push_back(
                     {{"certificate", l.certificate}, {"hosts", l.hosts}});
-            std::cout << doc.dump(2) << "\n";
+            print_json(doc);
         } else {
             print_issue_report(issued, g.quiet);
             print_deploy_report(deployed, g.quiet);

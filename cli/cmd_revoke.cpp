@@ -81,12 +81,13 @@ nlohmann::json outcome_json(const operations::RevokeOutcome& outcome, const Revo
 
 int show_dry_run(const Globals& g, const RevokeArgs& args, const RevokePlan& plan) {
     if (g.json) {
-        std::cout << nlohmann::json{{"certificate", args.name}, {"serial", plan.serial},
-                                    {"revoked", false},         {"dry_run", true},
-                                    {"hosts", plan.hosts},      {"next_step", ""},
-                                    {"error", nullptr}}
-                         .dump(2)
-                  << "\n";
+        print_json(nlohmann::json{{"certificate", args.name},
+                                  {"serial", plan.serial},
+                                  {"revoked", false},
+                                  {"dry_run", true},
+                                  {"hosts", plan.hosts},
+                                  {"next_step", ""},
+                                  {"error", nullptr}});
     } else if (!g.quiet) {
         std::cout << "would revoke " << args.name << " serial " << plan.serial << " (version "
                   << plan.version << ", reason " << args.reason << "); " << hosts_text(plan.hosts)
@@ -134,7 +135,7 @@ int revoke(const Globals& g, const RevokeArgs& args) {
     auto outcome = operations::revoke_current(inv, state.store, state.ledger, request, &g_cancel);
     int code = report_outcome(g, outcome, plan);
     if (g.json)
-        std::cout << outcome_json(outcome, plan).dump(2) << "\n";
+        print_json(outcome_json(outcome, plan));
     return code;
 }
 

@@ -63,12 +63,10 @@ void show_versions(const Globals& g, operations::Context& ctx, const RollbackArg
             pin = {{"version", listing->pin->version},
                    {"at", core::format_rfc3339(listing->pin->at)},
                    {"detail", listing->pin->detail}};
-        std::cout << nlohmann::json{{"certificate", o.certificate},
-                                    {"host", o.host},
-                                    {"pinned", pin},
-                                    {"versions", versions}}
-                         .dump(2)
-                  << "\n";
+        print_json(nlohmann::json{{"certificate", o.certificate},
+                                  {"host", o.host},
+                                  {"pinned", pin},
+                                  {"versions", versions}});
         return;
     }
     std::vector<std::vector<std::string>> rows;
@@ -89,11 +87,8 @@ int lift_pin(const Globals& g, operations::Context& ctx, const RollbackArgs& arg
         return kFailure;
     }
     if (g.json)
-        std::cout << nlohmann::json{{"certificate", o.certificate},
-                                    {"host", o.host},
-                                    {"unpinned", *lifted}}
-                         .dump(2)
-                  << "\n";
+        print_json(nlohmann::json{
+            {"certificate", o.certificate}, {"host", o.host}, {"unpinned", *lifted}});
     else if (!g.quiet)
         std::cout << (*lifted ? "unpinned " + o.certificate + " on " + o.host +
                                     ": the next deploy, renew or run brings it to the current "
@@ -115,7 +110,7 @@ int roll_back(const Globals& g, operations::Context& ctx, const RollbackArgs& ar
     }
     operations::DeployReport report{{outcome}};
     if (g.json)
-        std::cout << fleet_report_json(nullptr, &report).dump(2) << "\n";
+        print_json(fleet_report_json(nullptr, &report));
     else
         print_deploy_report(report, g.quiet);
     if (outcome.result == operations::HostResult::RolledBack && !g.quiet && !g.json)

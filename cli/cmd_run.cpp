@@ -19,7 +19,7 @@ void report_interrupted_run(const Globals& g, const operations::RunReport& repor
         doc["audit"] = nullptr;
         doc["notifications"] = nlohmann::json::array();
         doc["exit_code"] = 128 + g_signal.load();
-        std::cout << doc.dump(2) << "\n";
+        print_json(doc);
         return;
     }
     print_issue_report(report.issued, g.quiet);
@@ -55,7 +55,7 @@ void print_run_json(const operations::RunReport& report, int exit_code) {
              {"sent", n.sent},
              {"error", n.error.empty() ? nlohmann::json() : nlohmann::json(n.error)}});
     doc["exit_code"] = exit_code;
-    std::cout << doc.dump(2) << "\n";
+    print_json(doc);
 }
 
 void print_run_text(const Globals& g, const operations::RunReport& report) {
@@ -63,7 +63,7 @@ void print_run_text(const Globals& g, const operations::RunReport& report) {
     print_deploy_report(report.deployed, g.quiet);
     // Quiet (cron): only a check that is not OK reaches the mail.
     if (!g.quiet || report.check.state() != renewal::Severity::Ok) {
-        std::cout << report.check.first_line() << "\n";
+        std::cout << core::terminal_safe(report.check.first_line()) << "\n";
         print_check_details(report.check, false);
     }
     if (report.audit)

@@ -29,7 +29,7 @@ void show_status(const Globals& g, const StatusArgs& args) {
     State state = open_state_readonly(inv);  // status never writes
     auto report = operations::collect_status(inv, state.store, state.ledger, options);
     if (g.json)
-        std::cout << report::status_json(report).dump(2) << "\n";
+        print_json(report::status_json(report));
     else
         std::cout << report::status_tables(report);
 }

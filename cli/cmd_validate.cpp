@@ -117,7 +117,7 @@ void add_validate_command(CLI::App& app, Globals& g, int& exit_code) {
             nlohmann::json out{{"valid", valid}, {"errors", errors}, {"warnings", warnings}};
             if (online)
                 out["dns_providers"] = dns;
-            std::cout << out.dump(2) << "\n";
+            print_json(out);
         } else if (valid) {
             print_summary(path, *result.inventory, warnings.size());
         } else {

@@ -10,6 +10,7 @@
 
 #include "core/exposure.hpp"
 #include "core/strings.hpp"
+#include "core/untrusted_text.hpp"
 #include "operations/run.hpp"
 
 namespace certfleet::cli {
@@ -21,8 +22,36 @@ bool stderr_is_terminal() {
     return ::isatty(STDERR_FILENO) == 1;
 }
 
+namespace {
+
+// Log lines carry remote text (a CA's problem detail, a host's stderr, a
+// DNS server's answer): escape sequences in it must not reach the terminal.
+class TerminalSafeSink final : public spdlog::sinks::sink {
+public:
+    explicit TerminalSafeSink(spdlog::sink_ptr inner) : m_inner(std::move(inner)) {}
+    void log(const spdlog::details::log_msg& msg) override {
+        const std::string safe =
+            core::terminal_safe(std::string_view(msg.payload.data(), msg.payload.size()));
+        spdlog::details::log_msg copy = msg;
+        copy.payload = spdlog::string_view_t(safe.data(), safe.size());
+        m_inner->log(copy);
+    }
+    void flush() override { m_inner->flush(); }
+    void set_pattern(const std::string& pattern) override { m_inner->set_pattern(pattern); }
+    void set_formatter(std::unique_ptr<spdlog::formatter> formatter) override {
+        m_inner->set_formatter(std::move(formatter));
+    }
+
+private:
+    spdlog::sink_ptr m_inner;
+};
+
+}  // namespace
+
 void setup_logging(const Globals& g) {
-    auto logger = spdlog::stderr_color_mt("certfleet");
+    auto logger = std::make_shared<spdlog::logger>(
+        "certfleet", std::make_shared<TerminalSafeSink>(
+                         std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));
     // Under cron nobody reads timestamps twice; on a terminal keep it terse.
     const char* pattern = stderr_is_terminal() ? "%^%l%$: %v" : "%Y-%m-%dT%H:%M:%SZ %l: %v";
     logger->set_pattern(pattern, spdlog::pattern_time_type::utc);
@@ -87,9 +116,13 @@ const std::string& last_error() {
 
 void print_error(const std::string& message, const std::string& hint) {
     g_last_error = message;
-    std::cerr << "error: " << message << "\n";
+    std::cerr << "error: " << core::terminal_safe(message) << "\n";
     if (!hint.empty())
-        std::cerr << "  next step: " << hint << "\n";
+        std::cerr << "  next step: " << core::terminal_safe(hint) << "\n";
+}
+
+void print_json(const nlohmann::json& doc) {
+    std::cout << core::json_text(doc, 2) << "\n";
 }
 
 std::string this_host_name() {
@@ -111,11 +144,11 @@ nlohmann::json invalid_inventory_json(const std::vector<std::string>& errors) {
 
 inventory::Inventory load_inventory_or_exit(const Globals& g) {
     // Scripts reading --json get a document even now, not an empty stdout.
-    return load_inventory_or_exit(
-        g, kInvalidInventory, [&g](const std::vector<std::string>& errors) {
-            if (g.json)
-                std::cout << invalid_inventory_json(errors).dump(2) << "\n";
-        });
+    return load_inventory_or_exit(g, kInvalidInventory,
+                                  [&g](const std::vector<std::string>& errors) {
+                                      if (g.json)
+                                          print_json(invalid_inventory_json(errors));
+                                  });
 }
 
 inventory::Inventory load_inventory_or_exit(
@@ -192,7 +225,7 @@ RunInventory load_inventory_for_run_or_exit(const Globals& g) {
                                        return;
                                    auto doc = invalid_inventory_json(errors);
                                    doc["notifications"] = channels;
-                                   std::cout << doc.dump(2) << "\n";
+                                   print_json(doc);
                                });
     }
     for (const auto& d : loaded.load.diagnostics)

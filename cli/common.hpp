@@ -9,7 +9,9 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
+#include "core/untrusted_text.hpp"
 #include "inventory/load.hpp"
 #include "inventory/quarantine.hpp"
 #include "operations/issue.hpp"
@@ -107,7 +109,10 @@ std::function<void(const std::string& cert, const std::string& step)> progress_p
     const Globals& g);
 
 // Prints an error for the operator: what failed and what to do next.
+// Remote text in it (a CA's detail, nginx's stderr) cannot drive the terminal.
 void print_error(const std::string& message, const std::string& hint = {});
+// A --json document on stdout; invalid UTF-8 from a peer becomes U+FFFD.
+void print_json(const nlohmann::json& doc);
 // The last message print_error printed (for the --json error document).
 const std::string& last_error();
 

@@ -50,10 +50,8 @@ bool wants_json(int argc, char** argv) {
 int with_json_error(int argc, char** argv, int code, const std::string& message) {
     using namespace certfleet::cli;
     if (code != kOk && code != kInvalidInventory && code != kUnknown && wants_json(argc, argv))
-        std::cout << nlohmann::json{{"error", message.empty() ? "failed" : message},
-                                    {"exit_code", code}}
-                         .dump(2)
-                  << "\n";
+        print_json(
+            nlohmann::json{{"error", message.empty() ? "failed" : message}, {"exit_code", code}});
     return code;
 }
 

@@ -3,25 +3,26 @@
 #include <iostream>
 
 #include "cli/common.hpp"
+#include "core/untrusted_text.hpp"
 
 namespace certfleet::cli {
 
 void print_issue_report(const operations::IssueReport& report, bool quiet) {
-    std::cout << report::issue_table(report, quiet);
-    std::cerr << report::issue_notes(report);
+    std::cout << core::terminal_safe(report::issue_table(report, quiet));
+    std::cerr << core::terminal_safe(report::issue_notes(report));
 }
 
 void print_deploy_report(const operations::DeployReport& report, bool quiet) {
-    std::cout << report::deploy_table(report, quiet);
-    std::cerr << report::deploy_notes(report);
+    std::cout << core::terminal_safe(report::deploy_table(report, quiet));
+    std::cerr << core::terminal_safe(report::deploy_notes(report));
 }
 
 void print_check_details(const operations::CheckReport& report, bool verbose) {
-    std::cout << report::check_table(report, verbose);
+    std::cout << core::terminal_safe(report::check_table(report, verbose));
 }
 
 void print_audit_report(const operations::AuditReport& report, bool quiet) {
-    std::cout << report::audit_text(report, quiet);
+    std::cout << core::terminal_safe(report::audit_text(report, quiet));
 }
 
 nlohmann::json fleet_report_json(const operations::IssueReport* issued,

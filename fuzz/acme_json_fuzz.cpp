@@ -1,8 +1,9 @@
 // libFuzzer: what a CA sends back. One input is read as each JSON body the
 // client parses (directory, account, order, authorization with its
 // challenges, renewalInfo, problem document with subproblems) and as a
-// Retry-After header value. Beyond "no crash, leak, timeout or exception",
-// the shape guarantees the client relies on must hold.
+// Retry-After header value, and as the headers whose bytes end up in signed
+// JSON, logs and terminals (Location, Replay-Nonce). Beyond "no crash, leak,
+// timeout or exception", the shape guarantees the client relies on must hold.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -10,8 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "acme/http_answers.hpp"
 #include "acme/types.hpp"
 #include "core/http.hpp"
+#include "core/untrusted_text.hpp"
 
 namespace {
 
@@ -31,6 +34,19 @@ void check_retry_after(std::string_view text) {
     const auto now = core::TimePoint(std::chrono::seconds(1'700'000'000));
     if (const auto seconds = r.retry_after(now); seconds && *seconds < 0)
         __builtin_trap();
+}
+
+// A header value the client accepts can go into a strict JSON encoder; any
+// text made terminal-safe is valid UTF-8 without controls, and stays as it is.
+void check_untrusted(std::string_view text) {
+    const std::string line(text.substr(0, text.find('\n')));
+    if (acme::detail::check_ca_url(line, "fuzz") || acme::detail::valid_nonce(line))
+        (void)nlohmann::json{{"url", line}}.dump();  // throws (abort) on invalid UTF-8
+    const std::string safe = core::terminal_safe(text);
+    if (core::terminal_safe(safe) != safe)
+        __builtin_trap();
+    (void)nlohmann::json(safe).dump();
+    (void)core::json_text(nlohmann::json{{"raw", std::string(text)}}, 2);
 }
 
 }  // namespace
@@ -60,5 +76,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     check_problem(acme::parse_problem(text, 400), 60);
     check_retry_after(text);
+    check_untrusted(text);
     return 0;
 }

@@ -49,8 +49,11 @@ public:
         script.pop_front();
         return with_nonce(next(req));
     }
+    std::string nonce_override;  // every Replay-Nonce, when set
     core::HttpResponse with_nonce(core::HttpResponse r) {
-        r.headers.emplace_back("replay-nonce", "n" + std::to_string(++nonce_counter));
+        r.headers.emplace_back("replay-nonce", nonce_override.empty()
+                                                   ? "n" + std::to_string(++nonce_counter)
+                                                   : nonce_override);
         return r;
     }
     void then(int status, json body,
@@ -274,4 +277,57 @@ TEST_CASE("an account answer with a status of the wrong type is no exception", "
         url = client.register_account(*core::PrivateKey::generate(core::KeyType::EcdsaP256), opts));
     REQUIRE(url);
     CHECK(*url == "https://ca/acct/8");
+}
+
+TEST_CASE("a CA's URLs must be https (or a loopback IP) and printable ASCII", "[acme]") {
+    SECTION("a directory entry over plain http to a name is refused before any request") {
+        FakeCa ca;
+        ca.directory["newOrder"] = "http://ca.example/order";
+        acme::AcmeClient client(ca, "https://ca/dir", fast_options());
+        auto s = client.connect();
+        REQUIRE_FALSE(s);
+        CHECK(s.error().kind == core::ErrorKind::Protocol);
+        CHECK_THAT(s.error().message, Catch::Contains("not https: http://ca.example/order"));
+    }
+    SECTION("plain http to an explicit loopback IP is a CA on this machine") {
+        FakeCa ca;
+        ca.directory["newOrder"] = "http://127.0.0.1:14000/order";
+        ca.directory["newAccount"] = "http://[::1]:14000/acct";
+        acme::AcmeClient client(ca, "https://ca/dir", fast_options());
+        CHECK(client.connect());
+        ca.directory["newOrder"] = "http://127.0.0.1.example:14000/order";
+        acme::AcmeClient fooled(ca, "https://ca/dir", fast_options());
+        CHECK_FALSE(fooled.connect());
+    }
+    SECTION("an account Location with invalid UTF-8 is an error, not an exception") {
+        FakeCa ca;
+        acme::AcmeClient client(ca, "https://ca/dir", fast_options());
+        REQUIRE(client.connect());
+        ca.then(201, {{"status", "valid"}}, {{"location", "https://ca/acct/\xFF\xFE"}});
+        acme::NewAccountOptions opts;
+        opts.accept_terms = true;
+        auto url =
+            client.register_account(*core::PrivateKey::generate(core::KeyType::EcdsaP256), opts);
+        REQUIRE_FALSE(url);
+        CHECK_THAT(url.error().message, Catch::Contains("control or non-ASCII"));
+        CHECK(url.error().message.find('\xFF') == std::string::npos);
+    }
+    SECTION("an order Location with an escape sequence is refused") {
+        Fixture f;
+        f.ca.then(201, {{"status", "pending"}}, {{"location", "https://ca/o/1\x1B[2J"}});
+        auto order = f.client.new_order({"a.test"}, "", "");
+        REQUIRE_FALSE(order);
+        CHECK(order.error().kind == core::ErrorKind::Protocol);
+    }
+}
+
+TEST_CASE("a Replay-Nonce that is not base64url never reaches a signed header", "[acme]") {
+    Fixture f;
+    f.ca.nonce_override = "bad nonce\xFF";
+    f.ca.then(201, {{"status", "pending"}}, {{"location", "https://ca/o/1"}});
+    auto order = f.client.new_order({"a.test"}, "", "");
+    REQUIRE_FALSE(order);
+    CHECK(order.error().kind == core::ErrorKind::Protocol);
+    CHECK_THAT(order.error().message, Catch::Contains("not base64url"));
+    CHECK(f.ca.posts.empty());  // the newNonce answer was refused before signing
 }

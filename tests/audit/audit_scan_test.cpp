@@ -10,6 +10,7 @@
 #include "audit/scan.hpp"
 #include "distribute/local_transport.hpp"
 #include "support/deploy_test_support.hpp"
+#include "support/faulty_transport.hpp"
 #include "support/temp_files.hpp"
 
 using namespace certfleet;
@@ -76,10 +77,14 @@ struct HostDir {
 
     core::Result<audit::HostObservation> observe(std::size_t max_files = 20000) {
         distribute::LocalTransport local("self");
+        return observe_with(local, max_files);
+    }
+    core::Result<audit::HostObservation> observe_with(distribute::Transport& transport,
+                                                      std::size_t max_files = 20000) {
         audit::ScanLimits limits;
         limits.probe = false;
         limits.max_files = max_files;
-        return audit::observe_host(local, inv, inv.hosts.at("self"),
+        return audit::observe_host(transport, inv, inv.hosts.at("self"),
                                    inventory::certificates_for_host(inv, "self"), limits);
     }
 };
@@ -140,6 +145,16 @@ TEST_CASE("audit scan: a failing dump command falls back to reading the files", 
         CHECK(use_for(*obs, "shop.example.net").certificate == h.dir / "srv/shop.pem");
         REQUIRE(obs->unchecked.size() == 1);
         CHECK_THAT(obs->unchecked[0], Catch::Contains("read directly"));
+    }
+    SECTION("a host's huge stderr is scanned, not backtracked through") {
+        // ~1 MB without a newline: the regex it replaced overflowed the stack.
+        audit.config_dump_command =
+            "head -c 1000000 /dev/zero | tr '\\0' x >&2; printf ' configuration file  "
+            "test failed configuration file " +
+            h.main_conf + " test failed' >&2; exit 1";
+        auto obs = h.observe();
+        REQUIRE(obs);
+        CHECK(use_for(*obs, "shop.example.net").certificate == h.dir / "srv/shop.pem");
     }
     SECTION("nothing to go on: the host is not audited, with the reason") {
         audit.config_dump_command = "echo 'nginx: command not found' >&2; exit 127";
@@ -204,4 +219,30 @@ TEST_CASE("audit scan: past the file limit, a version is 'not read', not 'missin
     CHECK(obs->cert_dirs[0].current_cert.empty());
     REQUIRE_FALSE(obs->unchecked.empty());
     CHECK_THAT(obs->unchecked[0], Catch::Contains("more than 0 files"));
+}
+
+// A host where even stat("/") fails (a hostile or broken SFTP server).
+class RootUnreadable final : public distribute::FaultyTransport {
+public:
+    using FaultyTransport::FaultyTransport;
+    core::Result<distribute::FileInfo> stat(const std::string& path) override {
+        if (path == "/")
+            return core::fail(core::ErrorKind::Io, "stat /: permission denied");
+        return FaultyTransport::stat(path);
+    }
+};
+
+TEST_CASE("audit scan: a certificate path that resolves to / on a host that cannot stat it",
+          "[audit_scan]") {
+    HostDir h;
+    put(h.dir / "dump.txt", "# configuration file " + h.main_conf +
+                                ":\nhttp {\n  server {\n    listen 443 ssl;\n"
+                                "    ssl_certificate /;\n    ssl_certificate_key /tmp/..;\n"
+                                "  }\n}\n");
+    distribute::LocalTransport local("self");
+    RootUnreadable transport(local);
+    auto obs = h.observe_with(transport);  // no null dereference: "/" is simply not there
+    REQUIRE(obs);
+    CHECK(obs->uses.empty());
+    CHECK_THAT(obs->unchecked, Catch::VectorContains(std::string("stat /: permission denied")));
 }
