@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include <openssl/crypto.h>
+
 #include "core/fd.hpp"
 
 namespace certfleet::core {
@@ -157,27 +159,39 @@ Status replace_symlink(const std::string& link_path, const std::string& target) 
     return fsync_dir(parent_dir(link_path));
 }
 
+// O_NONBLOCK: a FIFO (or device) put where a file was expected must not
+// hang the run in open(2); it is refused by the fstat below. The stack
+// buffer is wiped: callers read keys and passwords through here.
 Result<std::string> read_file(const std::string& path, size_t max_bytes) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     if (fd.get() < 0)
         return io_failure("cannot read", path, errno);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0)
+        return io_failure("cannot read", path, errno);
+    if (!S_ISREG(st.st_mode))
+        return fail(ErrorKind::Io, "cannot read " + path + ": not a regular file");
     std::string out;
     char buf[16384];
     for (;;) {
         ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return io_failure("cannot read", path, errno);
+            const int err = errno;
+            OPENSSL_cleanse(buf, sizeof buf);
+            return io_failure("cannot read", path, err);
         }
         if (n == 0)
             break;
         if (out.size() + static_cast<size_t>(n) > max_bytes) {
+            OPENSSL_cleanse(buf, sizeof buf);
             return fail(ErrorKind::Io, "cannot read " + path + ": larger than " +
                                            std::to_string(max_bytes) + " bytes");
         }
         out.append(buf, static_cast<size_t>(n));
     }
+    OPENSSL_cleanse(buf, sizeof buf);
     return out;
 }
 

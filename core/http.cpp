@@ -150,6 +150,53 @@ void CurlHttpClient::release_handle(void* handle) {
     m_idle.push_back(handle);
 }
 
+std::string redact_url(const std::string& url) {
+    auto scheme_end = url.find("://");
+    if (scheme_end == std::string::npos)
+        return url.substr(0, url.find_first_of("?#"));
+    size_t authority_start = scheme_end + 3;
+    size_t authority_end = url.find_first_of("/?#", authority_start);
+    std::string authority = url.substr(authority_start, authority_end == std::string::npos
+                                                            ? std::string::npos
+                                                            : authority_end - authority_start);
+    if (auto at = authority.rfind('@'); at != std::string::npos)
+        authority = authority.substr(at + 1);  // user:password
+    std::string path;
+    if (authority_end != std::string::npos && url[authority_end] == '/') {
+        auto path_end = url.find_first_of("?#", authority_end);
+        path = url.substr(authority_end, path_end == std::string::npos ? std::string::npos
+                                                                       : path_end - authority_end);
+        // Chat webhooks carry their secret in the path (Slack's
+        // /services/T../B../<token>, Discord's /api/webhooks/<id>/<token>):
+        // only the first segment is shown.
+        if (auto second = path.find('/', 1);
+            second != std::string::npos && second + 1 < path.size())
+            path = path.substr(0, second) + "/…";
+    }
+    return url.substr(0, authority_start) + authority + path;
+}
+
+namespace {
+
+// libcurl's error text may quote the URL, or parts of it.
+std::string scrub_url(std::string text, const HttpRequest& request, const std::string& shown) {
+    if (!request.secret_url)
+        return text;
+    for (auto at = text.find(request.url); at != std::string::npos;
+         at = text.find(request.url, at + shown.size()))
+        text.replace(at, request.url.size(), shown);
+    const auto scheme = request.url.find("://");
+    const auto path =
+        request.url.find_first_of("/?#", scheme == std::string::npos ? 0 : scheme + 3);
+    if (path != std::string::npos && request.url.size() - path > 1)
+        for (auto at = text.find(request.url.substr(path)); at != std::string::npos;
+             at = text.find(request.url.substr(path), at + std::string_view("/…").size()))
+            text.replace(at, request.url.size() - path, "/…");
+    return text;
+}
+
+}  // namespace
+
 Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
     CURL* curl = static_cast<CURL*>(acquire_handle());
     if (!curl)
@@ -198,12 +245,14 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
     curl_slist_free_all(header_list);
     release_handle(curl);
 
+    const std::string shown = request.secret_url ? redact_url(request.url) : request.url;
     if (transfer.too_large)
-        return fail(ErrorKind::Protocol,
-                    request.method + " " + request.url + ": response larger than " +
-                        std::to_string(m_options.max_body_bytes) + " bytes; refusing it");
+        return fail(ErrorKind::Protocol, request.method + " " + shown + ": response larger than " +
+                                             std::to_string(m_options.max_body_bytes) +
+                                             " bytes; refusing it");
     if (rc != CURLE_OK) {
-        std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(rc);
+        const std::string detail =
+            scrub_url(error_buffer[0] ? error_buffer : curl_easy_strerror(rc), request, shown);
         ErrorKind kind = rc == CURLE_OPERATION_TIMEDOUT ? ErrorKind::Timeout : ErrorKind::Network;
         std::string hint;
         if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
@@ -214,14 +263,14 @@ Result<HttpResponse> CurlHttpClient::send(const HttpRequest& request) {
             hint =
                 "the server accepted the connection but stalled; check that it (or a proxy "
                 "in front of it) is healthy; the next run tries again";
-        return fail(kind, request.method + " " + request.url + " failed: " + detail, hint);
+        return fail(kind, request.method + " " + shown + " failed: " + detail, hint);
     }
     if (!transfer.headers_complete)
-        return fail(ErrorKind::Network, request.method + " " + request.url +
+        return fail(ErrorKind::Network, request.method + " " + shown +
                                             " failed: the server closed the connection in the "
                                             "middle of the response headers");
     response.status = static_cast<int>(status);
-    spdlog::debug("{} {} -> {}", request.method, request.url, response.status);
+    spdlog::debug("{} {} -> {}", request.method, shown, response.status);
     return response;
 }
 

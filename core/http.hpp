@@ -19,7 +19,15 @@ struct HttpRequest {
     std::string url;
     std::vector<std::string> headers;  // "Name: value"
     std::string body;
+    // The URL itself is a credential (a chat webhook's token, ?key=): errors
+    // and logs then name redact_url(url), and libcurl's text is scrubbed.
+    bool secret_url = false;
 };
+
+// "https://user:pw@hooks.slack.com/services/T0/B0/token?x#y" ->
+// "https://hooks.slack.com/services/…": no userinfo, query or fragment, and
+// of the path only its first segment (chat webhooks keep their secret in it).
+std::string redact_url(const std::string& url);
 
 struct HttpResponse {
     int status = 0;

@@ -7,32 +7,6 @@
 
 namespace certfleet::hooks {
 
-std::string redact_url(const std::string& url) {
-    auto scheme_end = url.find("://");
-    if (scheme_end == std::string::npos)
-        return url.substr(0, url.find_first_of("?#"));
-    size_t authority_start = scheme_end + 3;
-    size_t authority_end = url.find_first_of("/?#", authority_start);
-    std::string authority = url.substr(authority_start, authority_end == std::string::npos
-                                                            ? std::string::npos
-                                                            : authority_end - authority_start);
-    if (auto at = authority.rfind('@'); at != std::string::npos)
-        authority = authority.substr(at + 1);  // user:password
-    std::string path;
-    if (authority_end != std::string::npos && url[authority_end] == '/') {
-        auto path_end = url.find_first_of("?#", authority_end);
-        path = url.substr(authority_end, path_end == std::string::npos ? std::string::npos
-                                                                       : path_end - authority_end);
-        // Chat webhooks carry their secret in the path (Slack's
-        // /services/T../B../<token>, Discord's /api/webhooks/<id>/<token>):
-        // only the first segment is shown.
-        if (auto second = path.find('/', 1);
-            second != std::string::npos && second + 1 < path.size())
-            path = path.substr(0, second) + "/…";
-    }
-    return url.substr(0, authority_start) + authority + path;
-}
-
 nlohmann::json notice_json(const Notice& n) {
     return {{"event", n.event},      {"severity", n.severity},   {"key", n.key},
             {"certificate", n.cert}, {"host", n.host},           {"domains", n.domains},

@@ -99,10 +99,7 @@ using NotifierConfig = std::variant<WebhookConfig, EmailConfig, ExecConfig>;
 core::Result<std::unique_ptr<Notifier>> make_notifier(const NotifierConfig& config,
                                                       const NotifierOptions& options);
 
-// "scheme://host[:port]/first-segment/…" of a URL: no user:password, query,
-// fragment or later path segments, which may carry tokens. Used in channel
-// names and error messages.
-std::string redact_url(const std::string& url);
+using core::redact_url;  // the notifier names a webhook by it
 
 // Renderings of a batch, exposed so tests can check them exactly.
 // The JSON document (`format: "json"`) and the Slack payload (`format: "slack"`).

@@ -97,8 +97,11 @@ public:
         nlohmann::json payload = m_format == WebhookFormat::Slack
                                      ? webhook_slack_payload(notices, m_manager)
                                      : webhook_json_payload(notices, m_manager);
-        core::HttpRequest request{
-            "POST", m_url, {"Content-Type: application/json"}, detail::dump_json(payload)};
+        core::HttpRequest request{"POST",
+                                  m_url,
+                                  {"Content-Type: application/json"},
+                                  detail::dump_json(payload),
+                                  /*secret_url=*/true};
         core::Status last;
         for (int attempt = 1; attempt <= 2; ++attempt) {
             if (attempt > 1) {

@@ -4,7 +4,8 @@ namespace certfleet::inventory::detail {
 
 namespace {
 
-// "0640" or "640": permission bits in octal, none for others.
+// "0640" or "640": permission bits in octal; none for others, and the
+// group (key_group) may read the key but never write it.
 std::optional<mode_t> read_key_mode(ObjectReader& r) {
     const Json* v = r.get("key_mode");
     if (!v)
@@ -31,6 +32,12 @@ std::optional<mode_t> read_key_mode(ObjectReader& r) {
                           "'" + *s +
                               "' lets every user read or change the private key; "
                               "use \"0600\" or \"0640\" with key_group");
+        return std::nullopt;
+    }
+    if (mode & 020) {
+        r.checker().error(r.path_of("key_mode"), "'" + *s +
+                                                     "' lets the key_group change the private "
+                                                     "key; use \"0640\" (read only)");
         return std::nullopt;
     }
     return mode;

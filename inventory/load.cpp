@@ -4,9 +4,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
+#include "core/fs.hpp"
 #include "inventory/inventory_check.hpp"
 #include "inventory/json_positions.hpp"
 
@@ -15,6 +15,8 @@ namespace certfleet::inventory {
 namespace {
 
 constexpr const char* kDefaultStateDir = "/var/lib/certfleet";
+// Far beyond any real fleet's inventory; a bound on what is read into memory.
+constexpr std::size_t kMaxInventoryBytes = 64 * 1024 * 1024;
 
 // nlohmann's text repeats a position we compute ourselves and may quote the
 // input ("last read: '...'"), which could be a pasted secret: keep the gist.
@@ -110,26 +112,36 @@ bool LoadResult::ok() const {
                         [](const Diagnostic& d) { return !d.warning; });
 }
 
+core::Result<InventoryFile> read_inventory_file(const std::string& path) {
+    // core::read_file: a FIFO or device named as the inventory is refused,
+    // not waited on.
+    auto text = core::read_file(path, kMaxInventoryBytes);
+    if (!text) {
+        core::Error e = text.error();
+        const std::string prefix = "cannot read " + path + ": ";
+        if (e.message.starts_with(prefix))
+            e.message.erase(0, prefix.size());  // the why: the caller names the file
+        return core::fail(std::move(e));
+    }
+    std::error_code ec;
+    const std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+    return InventoryFile{std::move(*text), ec ? std::string(".") : absolute.parent_path().string()};
+}
+
 LoadResult load_inventory(const std::string& path) {
-    LoadResult result;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        result.diagnostics.push_back(
-            Diagnostic{.file = path,
-                       .line = 0,
-                       .column = 0,
-                       .path = "",
-                       .message = std::string("cannot read: ") + core::errno_text(errno),
-                       .warning = false,
-                       .security = false});
+    auto file = read_inventory_file(path);
+    if (!file) {
+        LoadResult result;
+        result.diagnostics.push_back(Diagnostic{.file = path,
+                                                .line = 0,
+                                                .column = 0,
+                                                .path = "",
+                                                .message = "cannot read: " + file.error().message,
+                                                .warning = false,
+                                                .security = false});
         return result;
     }
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    std::error_code ec;
-    std::filesystem::path absolute = std::filesystem::absolute(path, ec);
-    std::string base_dir = ec ? std::string(".") : absolute.parent_path().string();
-    return parse_inventory(buffer.str(), path, base_dir);
+    return parse_inventory(file->text, path, file->base_dir);
 }
 
 namespace {

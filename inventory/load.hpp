@@ -35,6 +35,14 @@ struct LoadResult {
     bool ok() const;  // no errors (warnings allowed)
 };
 
+// The inventory file's text and the directory its relative paths resolve
+// against. The error's message is the reason alone ("No such file or directory").
+struct InventoryFile {
+    std::string text;
+    std::string base_dir;
+};
+core::Result<InventoryFile> read_inventory_file(const std::string& path);
+
 LoadResult load_inventory(const std::string& path);
 // `file_name` is only used in diagnostics; relative paths resolve against `base_dir`.
 LoadResult parse_inventory(std::string_view text, const std::string& file_name,

@@ -1,9 +1,6 @@
 #include "inventory/quarantine.hpp"
 
-#include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -96,17 +93,12 @@ RunLoad load_inventory_for_run(const std::string& path) {
     RunLoad out{load_inventory(path), std::nullopt, std::nullopt};
     if (out.load.ok())
         return out;
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
+    auto file = read_inventory_file(path);
+    if (!file)
         return out;
-    std::ostringstream text;
-    text << in.rdbuf();
-    std::error_code ec;
-    const auto absolute = std::filesystem::absolute(path, ec);
-    const std::string base_dir = ec ? std::string(".") : absolute.parent_path().string();
-    out.quarantine = quarantine_entries(out.load, text.str(), path, base_dir);
+    out.quarantine = quarantine_entries(out.load, file->text, path, file->base_dir);
     if (!out.quarantine)
-        out.alarm = parse_alarm_sections(text.str(), path, base_dir).inventory;
+        out.alarm = parse_alarm_sections(file->text, path, file->base_dir).inventory;
     return out;
 }
 

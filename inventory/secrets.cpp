@@ -12,11 +12,15 @@
 #include <unistd.h>
 
 #include "core/exposure.hpp"
+#include "core/fs.hpp"
 #include "core/process.hpp"
 
 namespace certfleet::inventory {
 
 namespace {
+
+// A password, token or TSIG key: anything larger is not one.
+constexpr std::size_t kMaxSecretBytes = 64 * 1024;
 
 std::string home_dir() {
     if (const char* home = std::getenv("HOME"); home && *home)
@@ -94,16 +98,16 @@ core::Result<std::string> read_secret(const std::string& reference, const std::s
         content = value;
         core::withhold_from_children(name);
     } else {
+        // Close-on-exec (hooks and DNS programs are spawned from other
+        // threads meanwhile), non-blocking, a regular file only.
         std::string path = resolve_path(reference, base_dir);
-        std::ifstream in(path, std::ios::binary);
-        if (!in)
-            return core::fail(core::ErrorKind::Io,
-                              "cannot read secret file " + path + ": " + core::errno_text(errno));
-        std::ostringstream buffer;
-        buffer << in.rdbuf();
-        if (in.bad())
-            return core::fail(core::ErrorKind::Io, "cannot read secret file " + path);
-        content = std::move(buffer).str();
+        auto text = core::read_file(path, kMaxSecretBytes);
+        if (!text) {
+            core::Error e = text.error();  // "cannot read PATH: why"
+            e.message.insert(std::string_view("cannot read ").size(), "secret file ");
+            return core::fail(std::move(e));
+        }
+        content = std::move(*text);
     }
     if (content.ends_with('\n'))
         content.pop_back();

@@ -166,3 +166,15 @@ TEST_CASE("the state lock excludes a second holder and names the first", "[fs][l
     REQUIRE_FALSE(bad);
     CHECK(bad.error().kind == ErrorKind::Io);
 }
+
+TEST_CASE("read_file refuses a FIFO at once instead of waiting for a writer", "[fs]") {
+    TempDir dir;
+    const std::string fifo = dir.path + "/swapped-in";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const auto started = std::chrono::steady_clock::now();
+    auto r = read_file(fifo);  // a blocking open(2) would never return
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message, Catch::Contains("not a regular file"));
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+    CHECK_FALSE(read_file(dir.path));  // a directory neither
+}

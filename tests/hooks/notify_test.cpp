@@ -535,3 +535,27 @@ TEST_CASE("ledger notice state round trips per channel", "[notify]") {
     CHECK(back[0].last_sent == t1 + kDay);
     CHECK(ledger->notices("exec /x").size() == 1);  // other channels untouched
 }
+
+TEST_CASE("a webhook's secret stays out of every error of the real HTTP client", "[notify]") {
+    // Port 9 (discard) on loopback: nothing listens, so libcurl fails to
+    // connect and writes its own error text.
+    const std::string url = "http://127.0.0.1:9/services/T0/B0/S3CRETTOKEN?key=K3YSECRET#frag";
+    hooks::NotifierOptions options;
+    options.retry_backoff = std::chrono::milliseconds(1);
+    options.timeout = core::Seconds(5);
+    auto n = one_notifier(webhook(url), options);
+    auto sent = n->send({expiry("site", "critical", "01")});
+    REQUIRE_FALSE(sent);
+    const std::string everything = n->channel() + "\n" + sent.error().describe();
+    INFO(everything);
+    CHECK_THAT(everything, Catch::Contains("127.0.0.1:9/services/…"));
+    for (const char* secret : {"S3CRETTOKEN", "K3YSECRET", "T0/B0", "frag"})
+        CHECK(everything.find(secret) == std::string::npos);
+
+    SECTION("the client names an ordinary URL in full") {
+        core::CurlHttpClient http(core::HttpOptions{});
+        auto r = http.send({"GET", "http://127.0.0.1:9/acme/order/17", {}, {}});
+        REQUIRE_FALSE(r);
+        CHECK_THAT(r.error().message, Catch::Contains("http://127.0.0.1:9/acme/order/17"));
+    }
+}

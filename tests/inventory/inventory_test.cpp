@@ -545,3 +545,21 @@ TEST_CASE("the alarm sections load when only other sections are broken",
         CHECK_FALSE(parse_alarm_sections("{ \"notify\": [", "inv.json", dir.path()).inventory);
     }
 }
+
+TEST_CASE("key_mode may let key_group read the key, never write it", "[inventory]") {
+    auto group_writable = parse(with_acme(R"("defaults": { "key_mode": "0660" })"));
+    CHECK_THAT(formatted(group_writable),
+               Catch::VectorContains(std::string(
+                   "inv.json:1:86: defaults.key_mode: '0660' lets the key_group change the "
+                   "private key; use \"0640\" (read only)")));
+    CHECK(parse(with_acme(R"("defaults": { "key_mode": "0640" })")).ok());
+}
+
+TEST_CASE("a secret file that is a FIFO is refused, not waited on", "[inventory]") {
+    TempDir dir;
+    REQUIRE(::mkfifo((dir.path() + "/token").c_str(), 0600) == 0);
+    auto secret = read_secret("token", dir.path());
+    REQUIRE_FALSE(secret.ok());
+    CHECK(secret.error().message ==
+          "cannot read secret file " + dir.path() + "/token: not a regular file");
+}
