@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-#include <sstream>
 
 #include <curl/curl.h>
 #include <openssl/pem.h>
@@ -12,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/crypto_internal.hpp"
+#include "core/fs.hpp"
 #include "core/strings.hpp"
 
 namespace certfleet::core {
@@ -120,12 +119,11 @@ void CurlHttpClient::global_init() {
 }
 
 CurlHttpClient::CurlHttpClient(HttpOptions options) : m_options(std::move(options)) {
-    if (!m_options.ca_bundle.empty()) {
-        std::ifstream in(m_options.ca_bundle);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        m_extra_ca_pem = ss.str();
-    }
+    // Unreadable (or not a regular file): no extra trust, so TLS to a
+    // private CA fails and names acme.ca_bundle as the next step.
+    if (!m_options.ca_bundle.empty())
+        if (auto pem = read_file(m_options.ca_bundle, 4 * 1024 * 1024))
+            m_extra_ca_pem = std::move(*pem);
 }
 
 CurlHttpClient::~CurlHttpClient() {

@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <sstream>
 
 #include "core/fs.hpp"
 #include "inventory/inventory_check.hpp"
