@@ -97,6 +97,8 @@ struct Job {
     const inventory::CertificateSpec* spec;
     CertificateOutcome* outcome;
     std::optional<state::StoredVersion> current;
+    // The current key was revoked as compromised: a new one even with reuse_key.
+    bool key_compromised = false;
 };
 
 // Everything a worker needs; writes to the store and ledger are serialized.
@@ -192,7 +194,13 @@ private:
         // then exempt the order from rate limits and stop suggesting renewal).
         if (job.current)
             req.replaces = acme::replaces_id(client, job.current->cert_pem);
-        if (job.spec->reuse_key && job.current && job.current->key_type == job.spec->key) {
+        if (job.spec->reuse_key && job.key_compromised)
+            spdlog::warn(
+                "{}: its key was revoked as compromised; a new key is generated "
+                "although reuse_key is set",
+                job.spec->name);
+        if (job.spec->reuse_key && !job.key_compromised && job.current &&
+            job.current->key_type == job.spec->key) {
             auto pem = ctx.store.read_private_key(job.spec->name, job.current->version);
             auto key = pem ? core::PrivateKey::from_pem(*pem)
                            : core::Result<core::PrivateKey>(pem.failure());
@@ -298,14 +306,40 @@ private:
     }
 };
 
-// `revocations`: the versions of the ledger's Revoked events, by certificate
-// (one query for the fleet, not one per certificate).
-bool was_revoked(const std::multimap<std::string, std::string>& revocations,
-                 const std::string& cert, const std::string& version) {
+// The public half of a stored version's key; nullopt when it cannot be read
+// (pruned, say).
+std::optional<std::string> public_key_of(const state::Store& store, const std::string& cert,
+                                         const std::string& version) {
+    auto pem = store.read_private_key(cert, version);
+    auto key =
+        pem ? core::PrivateKey::from_pem(*pem) : core::Result<core::PrivateKey>(pem.failure());
+    if (!key)
+        return std::nullopt;
+    return key->public_jwk().dump();
+}
+
+// A key revoked for keyCompromise is never certified again (Let's Encrypt
+// refuses it; another CA would re-certify it): revoked with the current
+// version, or with an older version sharing its key (reuse_key). When the
+// older key cannot be read any more, it is assumed shared: a new key is
+// the safe choice.
+bool key_compromised(const state::Store& store,
+                     const std::multimap<std::string, state::Revocation>& revocations,
+                     const std::string& cert, const std::string& version) {
     auto [from, to] = revocations.equal_range(cert);
-    for (auto it = from; it != to; ++it)
-        if (it->second == version)
+    std::optional<std::string> current_key;
+    for (auto it = from; it != to; ++it) {
+        const auto& revoked = it->second;
+        if (revoked.reason != "keyCompromise")
+            continue;
+        if (revoked.version == version)
             return true;
+        if (!current_key)
+            current_key = public_key_of(store, cert, version);
+        const auto revoked_key = public_key_of(store, cert, revoked.version);
+        if (!current_key || !revoked_key || *current_key == *revoked_key)
+            return true;
+    }
     return false;
 }
 
@@ -315,7 +349,6 @@ bool was_revoked(const std::multimap<std::string, std::string>& revocations,
 // needs them (ARI poll, issuance).
 std::optional<Job> plan(Context& ctx, AcmeSession& session, const inventory::CertificateSpec& spec,
                         const IssueOptions& options, state::FleetIndex& index,
-                        const std::multimap<std::string, std::string>& revocations,
                         CertificateOutcome& out) {
     out.name = spec.name;
     auto current = index.current[spec.name];
@@ -353,7 +386,8 @@ std::optional<Job> plan(Context& ctx, AcmeSession& session, const inventory::Cer
             decision = renewal::decide_renewal(spec, current, last_profile, policy, now, fresh);
         }
     }
-    if (current && !decision.due && was_revoked(revocations, spec.name, current->version)) {
+    if (current && !decision.due &&
+        state::find_revocation(index.revocations, spec.name, current->version)) {
         decision.due = true;
         decision.reason = "current certificate was revoked";
     }
@@ -388,7 +422,10 @@ std::optional<Job> plan(Context& ctx, AcmeSession& session, const inventory::Cer
         out.action = CertificateAction::Planned;
         return std::nullopt;
     }
-    return Job{&spec, &out, current ? ctx.store.current(spec.name) : std::nullopt};
+    const bool compromised =
+        current && spec.reuse_key &&
+        key_compromised(ctx.store, index.revocations, spec.name, current->version);
+    return Job{&spec, &out, current ? ctx.store.current(spec.name) : std::nullopt, compromised};
 }
 
 }  // namespace
@@ -436,13 +473,9 @@ IssueReport run_issue(Context& ctx, const IssueOptions& options) {
     for (const auto* spec : specs)
         names.push_back(spec->name);
     auto index = state::index_fleet(ctx.store, ctx.ledger, names);
-    std::multimap<std::string, std::string> revocations;
-    for (auto& e : ctx.ledger.events_of_kind(state::EventKind::Revoked))
-        revocations.emplace(e.cert, std::move(e.version));
     std::vector<Job> jobs;
     for (size_t i = 0; i < specs.size(); ++i)
-        if (auto job =
-                plan(ctx, session, *specs[i], options, index, revocations, report.certificates[i]))
+        if (auto job = plan(ctx, session, *specs[i], options, index, report.certificates[i]))
             jobs.push_back(*job);
     if (jobs.empty())
         return report;
