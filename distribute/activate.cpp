@@ -41,11 +41,12 @@ Status run_command(Run& r, const std::string& command) {
 
 // Polls what the host serves until it shows `expected` or verify_timeout
 // passes: a reloading nginx lets old workers answer for a moment.
-Result<std::string> verify_served(Run& r, const std::string& expected) {
+Result<std::string> verify_served(Run& r, const ServedIdentity& expected) {
     const auto& v = r.host.verify;
     const auto deadline = std::chrono::steady_clock::now() + r.host.verify_timeout;
     milliseconds interval{100};
     std::string last_serial;
+    bool same_serial_other_certificate = false;
     std::optional<core::Error> last_error;
     for (;;) {
         const auto left =
@@ -57,9 +58,10 @@ Result<std::string> verify_served(Run& r, const std::string& expected) {
         if (served) {
             last_serial = core::canonical_serial(served->info.serial_hex);
             last_error.reset();
-            if (last_serial == expected) {
+            if (expected.matches(served->info)) {
                 return last_serial;
             }
+            same_serial_other_certificate = last_serial == expected.serial;
         } else {
             last_error = served.error();
         }
@@ -78,9 +80,15 @@ Result<std::string> verify_served(Run& r, const std::string& expected) {
                     "is the server listening on " + v.address + ":" + std::to_string(v.port) +
                         "? set verify.address / verify.port, or verify.enabled=false");
     }
+    const std::string seen = same_serial_other_certificate
+                                 ? "a certificate with serial " + last_serial +
+                                       " but another fingerprint than " +
+                                       expected.fingerprint.substr(0, 16) + "…"
+                                 : "serial " + last_serial;
     return fail(ErrorKind::Protocol,
-                r.host.host_name + " serves serial " + last_serial + " after reload, expected " +
-                    expected + " (does the server config load " + r.paths.stable(kFullchain) + "?)",
+                r.host.host_name + " serves " + seen + " after reload, expected serial " +
+                    expected.serial + " (does the server config load " +
+                    r.paths.stable(kFullchain) + "?)",
                 "point ssl_certificate / ssl_certificate_key at " + r.paths.stable(kFullchain) +
                     " and " + r.paths.stable(kKey));
 }
@@ -149,8 +157,16 @@ void give_up(Run& r, const std::optional<std::string>& previous, bool swapped, b
 
 }  // namespace
 
+bool ServedIdentity::matches(const core::CertificateInfo& served) const {
+    return served.sha256_fingerprint == fingerprint;
+}
+
+ServedIdentity identity_of(const core::CertificateInfo& info) {
+    return {core::canonical_serial(info.serial_hex), info.sha256_fingerprint};
+}
+
 void activate(Run& r, const std::optional<std::string>& previous_target, const std::string& version,
-              const std::string& expected_serial) {
+              const ServedIdentity& expected) {
     const std::string target = "versions/" + version;
     const bool swap = !previous_target || *previous_target != target;
     r.out.version = previous_target ? version_of_target(*previous_target) : std::string();
@@ -211,7 +227,7 @@ void activate(Run& r, const std::optional<std::string>& previous_target, const s
     if (r.host.verify.enabled) {
         r.starting("verifying what " + r.host.verify.address + ":" +
                    std::to_string(r.host.verify.port) + " serves");
-        auto served = verify_served(r, expected_serial);
+        auto served = verify_served(r, expected);
         if (!served) {
             give_up(r, previous_target, swap, true, served.error(), version);
             return;

@@ -46,7 +46,7 @@ namespace {
 constexpr core::Seconds kClockTolerance{5 * 60};
 
 struct MaterialFacts {
-    std::string serial;
+    ServedIdentity identity;
     core::TimePoint not_before, not_after;
 };
 
@@ -74,10 +74,9 @@ Result<MaterialFacts> check_material(const Material& m) {
     if (!info) {
         return bad(info.error().message);
     }
-    MaterialFacts facts{core::canonical_serial(info->serial_hex), info->not_before,
-                        info->not_after};
-    if (!m.serial_hex.empty() && core::canonical_serial(m.serial_hex) != facts.serial) {
-        return bad("its certificate has serial " + facts.serial + ", not " + m.serial_hex);
+    MaterialFacts facts{identity_of(*info), info->not_before, info->not_after};
+    if (!m.serial_hex.empty() && core::canonical_serial(m.serial_hex) != facts.identity.serial) {
+        return bad("its certificate has serial " + facts.identity.serial + ", not " + m.serial_hex);
     }
     const auto full = core::split_pem_certificates(m.fullchain_pem);
     const auto leaf = core::split_pem_certificates(m.cert_pem);
@@ -198,7 +197,7 @@ Status prepare_dirs(Run& r, std::uint64_t bytes) {
 // The version is current and its links are in place: Unchanged if it is
 // served (or, unverified, if its activation finished), else the caller redoes
 // test, reload and verify.
-bool already_done(Run& r, const Material& m, const std::string& serial) {
+bool already_done(Run& r, const Material& m, const ServedIdentity& expected) {
     if (!r.host.verify.enabled) {
         auto marker = r.t.read_file(r.paths.dir + "/" + kMarker, 4096);
         if (marker && *marker == m.version + "\n") {
@@ -212,9 +211,9 @@ bool already_done(Run& r, const Material& m, const std::string& serial) {
     }
     const auto& v = r.host.verify;
     auto served = probe_tls(v.address, v.port, v.server_name, r.host.verify_timeout);
-    if (served && core::canonical_serial(served->info.serial_hex) == serial) {
+    if (served && expected.matches(served->info)) {
         r.out.result = DeployResult::Unchanged;
-        r.out.served_serial = serial;
+        r.out.served_serial = expected.serial;
         r.step("versions/" + m.version + " is already current and served");
         return true;
     }
@@ -262,7 +261,7 @@ DeployOutcome deploy_version(Transport& t, const HostTarget& host, const Materia
     out.version = current;
 
     if (!force && current == m.version && !hand_managed && layout->links_complete() &&
-        already_done(r, m, facts->serial)) {
+        already_done(r, m, facts->identity)) {
         return out;
     }
 
@@ -298,7 +297,7 @@ DeployOutcome deploy_version(Transport& t, const HostTarget& host, const Materia
                 "); the next deploy removes the partial upload");
     }
 
-    activate(r, previous, m.version, facts->serial);
+    activate(r, previous, m.version, facts->identity);
     if (out.result == DeployResult::Deployed) {
         write_marker(r, m.version);
         prune(r, m.version, previous ? version_of_target(*previous) : std::string());
@@ -359,8 +358,8 @@ Result<std::string> rollback_target(const HostTarget& host, const std::string& c
 
 // The old version must still be a usable pair before it replaces anything.
 // Returns its certificate's serial.
-Result<std::string> check_old_version(Run& r, const std::string& target,
-                                      const std::string& listing) {
+Result<ServedIdentity> check_old_version(Run& r, const std::string& target,
+                                         const std::string& listing) {
     const std::string where = "versions/" + target + " on " + r.host.host_name;
     auto files = read_version(r, r.paths.version_dir(target));
     if (!files) {
@@ -376,7 +375,7 @@ Result<std::string> check_old_version(Run& r, const std::string& target,
         return fail(ErrorKind::Generic, where + " is damaged: its key and certificate do not match",
                     listing);
     }
-    return core::canonical_serial(info->serial_hex);
+    return identity_of(*info);
 }
 
 Status check_cert_root_writable(Run& r) {
@@ -417,12 +416,12 @@ DeployOutcome rollback(Transport& t, const HostTarget& host, const std::string& 
         r.step("versions/" + *target + " is already current");
         return out;
     }
-    auto serial = check_old_version(r, *target, listing);
-    if (!serial) {
-        return failed(out, serial.error());
+    auto identity = check_old_version(r, *target, listing);
+    if (!identity) {
+        return failed(out, identity.error());
     }
     if (guard) {
-        if (auto allowed = guard(*target, *serial); !allowed) {
+        if (auto allowed = guard(*target, identity->serial); !allowed) {
             out.refused = true;
             return failed(out, allowed.error());
         }
@@ -431,7 +430,7 @@ DeployOutcome rollback(Transport& t, const HostTarget& host, const std::string& 
         return failed(out, s.error());
     }
 
-    activate(r, layout->current_target, *target, *serial);
+    activate(r, layout->current_target, *target, *identity);
     if (out.result == DeployResult::Deployed) {
         write_marker(r, *target);
     } else {

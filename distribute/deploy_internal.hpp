@@ -122,10 +122,21 @@ core::Status apply_group(Run& r, const std::string& path);
 // links without ever changing what they resolve to. Returns the version name.
 core::Result<std::string> adopt(Run& r, const Layout& layout);
 
+// The certificate a host must serve once a version is active. The serial
+// names it for people; the SHA-256 fingerprint of the whole certificate is
+// what decides (a serial alone does not tell two certificates apart, e.g.
+// from two CAs, or a test CA that reuses serials).
+struct ServedIdentity {
+    std::string serial;       // canonical (core::canonical_serial)
+    std::string fingerprint;  // lowercase hex SHA-256 of the DER
+    bool matches(const core::CertificateInfo& served) const;
+};
+ServedIdentity identity_of(const core::CertificateInfo& info);
+
 // Activates `version` (swap, test, reload, verify; swap back on failure) and
 // sets r.out's result, version, served_serial, error and hint.
 void activate(Run& r, const std::optional<std::string>& previous_target, const std::string& version,
-              const std::string& expected_serial);
+              const ServedIdentity& expected);
 
 // Records that `version`'s activation finished (a failure is only a warning).
 void write_marker(Run& r, const std::string& version);

@@ -376,10 +376,25 @@ TEST_CASE("verify: the served serial is checked after the reload", "[deploy]") {
         CHECK(out.result == DeployResult::RolledBack);
         CHECK(out.version == version(1).version);
         CHECK(contains(out.error, "web-1 serves serial " + version(1).serial_hex +
-                                      " after reload, expected " + version(2).serial_hex));
+                                      " after reload, expected serial " + version(2).serial_hex));
         CHECK(contains(out.error, "does the server config load " + h.dir + "/fullchain.pem?"));
         CHECK(h.serves(version(1)));
         CHECK(h.lines("reloads") == 2);
+    }
+    SECTION("another certificate with the same serial is not the one deployed") {
+        // Same serial, other key and DER: only the fingerprint tells them apart.
+        static const Material impostor = make_material("media", "20260209T000000Z-imp", 0x2002);
+        REQUIRE(impostor.serial_hex == version(2).serial_hex);
+        TlsServer server([&] {
+            return std::optional<Pair>(Pair{impostor.fullchain_pem, impostor.key_pem});
+        });
+        h.target.verify.port = server.port();
+        auto out = h.deploy(version(2));
+        INFO(steps_of(out));
+        CHECK(out.result == DeployResult::RolledBack);
+        CHECK(contains(out.error, "serves a certificate with serial " + version(2).serial_hex +
+                                      " but another fingerprint"));
+        CHECK(h.serves(version(1)));
     }
     SECTION("nothing listening: rolled back") {
         h.target.verify.port = unused_port();
