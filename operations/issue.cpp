@@ -343,6 +343,29 @@ bool key_compromised(const state::Store& store,
     return false;
 }
 
+// After failures: true (and `out` deferred) while the backoff lasts.
+// --force overrides both our backoff and the CA's Retry-After: an operator
+// may know the cause is gone; the warning says the CA asked for the wait.
+bool backing_off(const inventory::CertificateSpec& spec, const state::FailureState& failure,
+                 bool force, core::TimePoint now, CertificateOutcome& out) {
+    if (force) {
+        if (failure.retry_after && now < *failure.retry_after)
+            spdlog::warn(
+                "{}: the CA asked not to retry before {}; --force retries now (a CA "
+                "may refuse, or rate-limit the account further)",
+                spec.name, core::format_rfc3339(*failure.retry_after));
+        return false;
+    }
+    const core::TimePoint until = renewal::backoff_until(failure);
+    if (now >= until)
+        return false;
+    out.action = CertificateAction::Deferred;
+    out.reason = "backing off after " + std::to_string(failure.consecutive_failures) +
+                 " failure(s) until " + core::format_rfc3339(until) +
+                 " (last: " + failure.last_message + ")";
+    return true;
+}
+
 // Decides the action for one certificate before any network traffic. The
 // fleet index (one ledger read for all certificates) describes the current
 // version without parsing its PEM files; they are read only when a request
@@ -406,18 +429,8 @@ std::optional<Job> plan(Context& ctx, AcmeSession& session, const inventory::Cer
         out.action = CertificateAction::Unchanged;
         return std::nullopt;
     }
-    if (failure) {
-        // The CA's own retry time is obeyed even with --force; our backoff is not.
-        core::TimePoint until = options.force ? failure->retry_after.value_or(core::TimePoint{})
-                                              : renewal::backoff_until(*failure);
-        if (now < until) {
-            out.action = CertificateAction::Deferred;
-            out.reason = "backing off after " + std::to_string(failure->consecutive_failures) +
-                         " failure(s) until " + core::format_rfc3339(until) +
-                         " (last: " + failure->last_message + ")";
-            return std::nullopt;
-        }
-    }
+    if (failure && backing_off(spec, *failure, options.force, now, out))
+        return std::nullopt;
     if (options.dry_run) {
         out.action = CertificateAction::Planned;
         return std::nullopt;

@@ -223,8 +223,9 @@ core::TimePoint backoff_until(const state::FailureState& state) {
             break;
     }
     core::TimePoint until = state.last_failure_at + wait;
-    if (state.retry_after && *state.retry_after > until)
-        until = *state.retry_after;
+    if (state.retry_after)
+        until = std::max(until,
+                         std::min(*state.retry_after, state.last_failure_at + kLongestRetryAfter));
     return until;
 }
 

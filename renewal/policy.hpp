@@ -97,8 +97,14 @@ bool ari_applies(const std::optional<state::AriRecord>& ari, const core::Certifi
 bool ari_poll_due(const std::optional<state::AriRecord>& ari, std::string_view serial,
                   core::TimePoint now);
 
+// The longest a CA's Retry-After defers the next attempt: a CA (or
+// something posing as one) saying "come back in a year" must not let
+// certificates expire.
+inline constexpr core::Seconds kLongestRetryAfter{24 * 3600};
+
 // Earliest next attempt after failures: +1 min, +10 min, +100 min, then +1 day
-// from the last failure; never before the CA's Retry-After.
+// from the last failure; never before the CA's Retry-After, which counts for
+// at most kLongestRetryAfter after the failure.
 core::TimePoint backoff_until(const state::FailureState& state);
 
 }  // namespace certfleet::renewal

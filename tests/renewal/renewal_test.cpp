@@ -187,4 +187,6 @@ TEST_CASE("back-off after failures: 1 min, 10 min, 100 min, then a day", "[renew
     CHECK(backoff_until(s) == last + Seconds{3600});
     s.retry_after = last + Seconds{10};  // earlier: the schedule wins
     CHECK(backoff_until(s) == last + Seconds{60});
+    s.retry_after = last + Seconds{365 * 86400};  // a year: clamped to a day
+    CHECK(backoff_until(s) == last + Seconds{86400});
 }
