@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
+#include "core/process.hpp"
 #include "core/strings.hpp"
 
 namespace certfleet::acme {
@@ -86,13 +88,40 @@ struct Pending {
     Challenge challenge;
 };
 
+// Names compare without regard to case (DNS) and a trailing dot.
+std::string name_key(std::string_view name) {
+    std::string key = core::lower(name);
+    if (key.ends_with('.'))
+        key.pop_back();
+    return key;
+}
+
+// The name an authorization is for, as the order would list it: a wildcard
+// authorization carries the base domain with "wildcard": true (RFC 8555 §7.1.4).
+bool requested(const Authorization& authz, const std::vector<std::string>& domains) {
+    if (authz.identifier.type != "dns")
+        return false;
+    const std::string name = (authz.wildcard ? "*." : "") + name_key(authz.identifier.value);
+    return std::any_of(domains.begin(), domains.end(),
+                       [&](const std::string& d) { return name_key(d) == name; });
+}
+
 core::Result<std::vector<Pending>> collect_pending(AcmeClient& client, const Order& order,
-                                                   const std::string& cert) {
+                                                   const std::vector<std::string>& domains) {
     std::vector<Pending> pending;
     for (const auto& url : order.authorizations) {
         auto authz = client.get_authorization(url);
         if (!authz)
             return authz.failure();
+        // A CA (or something posing as one) must not get certfleet to publish
+        // a validation record for a name nobody asked for.
+        if (!requested(*authz, domains))
+            return core::fail(core::ErrorKind::Protocol,
+                              "the CA sent an authorization for " +
+                                  core::summarize_output(
+                                      authz->identifier.type + " " + authz->identifier.value, 200) +
+                                  ", which this order did not request; nothing was published",
+                              "the CA is misbehaving; check acme.directory");
         if (authz->status == "valid")
             continue;  // reused by the CA
         if (authz->status != "pending")
@@ -107,7 +136,6 @@ core::Result<std::vector<Pending>> collect_pending(AcmeClient& client, const Ord
                 "certfleet only solves DNS-01; check the CA supports it for this name");
         pending.push_back({*authz, *ch});
     }
-    (void)cert;
     return pending;
 }
 
@@ -157,6 +185,25 @@ core::Status solve_authorizations(AcmeClient& client, const IssueRequest& req,
     return {};
 }
 
+// The issued certificate names exactly what was requested: no name missing
+// (the deployment would fail on it) and none added.
+core::Status check_names(const core::CertificateInfo& info,
+                         const std::vector<std::string>& domains) {
+    std::set<std::string> wanted, got;
+    for (const auto& d : domains)
+        wanted.insert(name_key(d));
+    for (const auto& n : info.dns_names)
+        got.insert(name_key(n));
+    if (wanted == got)
+        return {};
+    return core::fail(core::ErrorKind::Protocol,
+                      "the CA's certificate names " +
+                          core::summarize_output(core::join({got.begin(), got.end()}), 300) +
+                          ", not the requested " + core::join({wanted.begin(), wanted.end()}) +
+                          "; it was not stored",
+                      "the CA is misbehaving; check acme.directory");
+}
+
 core::Result<IssuedCertificate> finish(AcmeClient& client, const IssueRequest& req,
                                        const Order& order, const core::PrivateKey& key,
                                        const ProgressFn& progress) {
@@ -188,6 +235,8 @@ core::Result<IssuedCertificate> finish(AcmeClient& client, const IssueRequest& r
     if (!info)
         return info.failure();
     out.info = *info;
+    if (auto names = check_names(out.info, req.domains); !names)
+        return names.failure();
     auto matches = core::key_matches_certificate(key, out.cert_pem);
     if (!matches || !*matches)
         return core::fail(core::ErrorKind::Protocol,
@@ -241,7 +290,7 @@ core::Result<IssuedCertificate> issue_certificate(AcmeClient& client, const Issu
         progress(req.name, "order " + order->url + " is " + order->status);
 
     if (order->status == "pending") {
-        auto pending = collect_pending(client, *order, req.name);
+        auto pending = collect_pending(client, *order, req.domains);
         core::Status solved = pending ? solve_authorizations(client, req, *pending, progress)
                                       : core::Status(pending.failure());
         if (!solved) {

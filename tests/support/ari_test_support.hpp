@@ -47,6 +47,12 @@ inline std::string make_cert(const core::PrivateKey& key, uint64_t serial,
             1);
     REQUIRE(X509_set_issuer_name(cert.get(), name) == 1);
     REQUIRE(X509_set_pubkey(cert.get(), key.raw()) == 1);
+    // The name in a SAN, as every CA issues it (the client checks it).
+    const std::string san = "DNS:" + domain;
+    OsslPtr<X509_EXTENSION, X509_EXTENSION_free> alt(
+        X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, san.c_str()));
+    REQUIRE(alt);
+    REQUIRE(X509_add_ext(cert.get(), alt.get(), -1) == 1);
     if (!key_id.empty()) {
         OsslPtr<AUTHORITY_KEYID, AUTHORITY_KEYID_free> akid(AUTHORITY_KEYID_new());
         REQUIRE(akid);
