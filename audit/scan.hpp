@@ -23,6 +23,7 @@ struct ScanLimits {
     std::size_t max_files = 20000;           // PEM candidates read per host
     std::uint64_t max_file_bytes = 1 << 20;  // larger files are not certificates
     int max_depth = 8;                       // below each scanned directory
+    std::size_t max_entries = 200000;        // directory entries walked per host
     core::Seconds command_timeout{60};       // config_dump_command
     core::Seconds probe_timeout{5};
     bool probe = true;

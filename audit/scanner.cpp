@@ -109,6 +109,14 @@ void Scanner::walk(const std::string& dir, int depth) {
         return;
     }
     for (const auto& [name, info] : *entries) {
+        if (++m_walked > m_limits.max_entries) {
+            if (m_walked == m_limits.max_entries + 1)
+                m_obs.unchecked.push_back("more than " + std::to_string(m_limits.max_entries) +
+                                          " directory entries in the scanned directories: the "
+                                          "rest (from " +
+                                          dir + ") was not walked");
+            return;
+        }
         const std::string path = join_path(dir, name);
         m_stats.emplace(path, info);
         if (info.is_dir && depth < m_limits.max_depth)

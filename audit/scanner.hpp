@@ -61,6 +61,7 @@ private:
     std::set<std::string> m_skipped;
     std::map<std::string, audit::ObservedServe> m_probes;  // by endpoint text
     std::size_t m_read = 0;
+    std::size_t m_walked = 0;  // directory entries seen by walk()
 };
 
 }  // namespace certfleet::audit::detail

@@ -191,6 +191,9 @@ core::Result<std::vector<std::string>> LocalTransport::list_dir(const std::strin
         }
         std::string name = entry->d_name;
         if (name != "." && name != "..") {
+            if (names.size() >= kMaxDirEntries) {
+                return too_many_entries(m_host_name, path);
+            }
             names.push_back(std::move(name));
         }
     }

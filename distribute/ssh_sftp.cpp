@@ -301,6 +301,9 @@ core::Result<std::vector<std::pair<std::string, FileInfo>>> SshTransport::list_d
         }
         std::string name(buf.data(), static_cast<std::size_t>(n));
         if (name != "." && name != "..") {
+            if (entries.size() >= kMaxDirEntries) {
+                return too_many_entries(m_options.host_name, path);
+            }
             // OpenSSH's sftp-server lstats each entry for readdir.
             entries.emplace_back(std::move(name), to_file_info(attrs));
         }

@@ -22,6 +22,9 @@ using std::chrono::milliseconds;
 constexpr std::size_t kMaxOutput = std::size_t{1} << 20;  // per stream, as CommandOutput says
 // Closing a channel waits for the peer's CLOSE; a healthy sshd answers at once.
 constexpr milliseconds kCloseTimeout{5000};
+// Output read from one stream before the deadlines are looked at again.
+constexpr std::size_t kBytesPerPass = 256 * 1024;
+
 // The remote `timeout` sends SIGTERM at the deadline and SIGKILL this much later.
 constexpr int kKillAfterSeconds = 2;
 // How long after the deadline the channel may take to close.
@@ -162,12 +165,18 @@ private:
                               const std::string& command) {
         for (int stream : {0, SSH_EXTENDED_DATA_STDERR}) {
             std::string& to = stream == 0 ? output.out : output.err;
+            // At most this much per pass, so the caller's deadlines are
+            // checked even while a host keeps sending without a pause.
+            std::size_t budget = kBytesPerPass;
             for (;;) {
                 ssize_t n =
                     libssh2_channel_read_ex(m_channel.get(), stream, m_buf.data(), m_buf.size());
                 if (n > 0) {
                     append_bounded(to, m_buf.data(), static_cast<std::size_t>(n));
                     pass.progress = true;
+                    if (budget <= static_cast<std::size_t>(n))
+                        break;
+                    budget -= static_cast<std::size_t>(n);
                     continue;
                 }
                 if (n == LIBSSH2_ERROR_EAGAIN) {

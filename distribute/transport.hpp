@@ -41,6 +41,13 @@ struct SpaceInfo {
     bool read_only = false;             // ST_RDONLY
 };
 
+// More entries than any certificate directory, /etc/ssl or a scan dir of
+// a real host holds.
+inline constexpr std::size_t kMaxDirEntries = 100000;
+
+// The error for a directory over kMaxDirEntries.
+core::Failure too_many_entries(const std::string& host, const std::string& path);
+
 class Transport {
 public:
     virtual ~Transport() = default;
@@ -61,6 +68,9 @@ public:
     // lstat; a missing path is {exists=false}, not an error.
     virtual core::Result<FileInfo> stat(const std::string& path) = 0;
     virtual core::Result<std::string> read_link(const std::string& path) = 0;
+    // Sorted names without "." and "..". A directory with more than
+    // kMaxDirEntries entries is an error, not a list: a host cannot make the
+    // manager hold millions of names.
     virtual core::Result<std::vector<std::string>> list_dir(const std::string& path) = 0;
     // Names with their lstat, sorted. SFTP's readdir carries the attributes,
     // so a scan of 200 files is one round trip, not 201 (the audit walks

@@ -320,9 +320,10 @@ std::optional<std::string> public_key_of(const state::Store& store, const std::s
 
 // A key revoked for keyCompromise is never certified again (Let's Encrypt
 // refuses it; another CA would re-certify it): revoked with the current
-// version, or with an older version sharing its key (reuse_key). When the
-// older key cannot be read any more, it is assumed shared: a new key is
-// the safe choice.
+// version, or with an older version sharing its key (reuse_key, from before
+// this rule). `revoke` only revokes the current version, and the version
+// after it gets a new key here, so an older revoked version that was pruned
+// cannot share the current key: unreadable means not shared.
 bool key_compromised(const state::Store& store,
                      const std::multimap<std::string, state::Revocation>& revocations,
                      const std::string& cert, const std::string& version) {
@@ -337,7 +338,7 @@ bool key_compromised(const state::Store& store,
         if (!current_key)
             current_key = public_key_of(store, cert, version);
         const auto revoked_key = public_key_of(store, cert, revoked.version);
-        if (!current_key || !revoked_key || *current_key == *revoked_key)
+        if (current_key && revoked_key && *current_key == *revoked_key)
             return true;
     }
     return false;

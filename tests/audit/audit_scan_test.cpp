@@ -80,8 +80,10 @@ struct HostDir {
         return observe_with(local, max_files);
     }
     core::Result<audit::HostObservation> observe_with(distribute::Transport& transport,
-                                                      std::size_t max_files = 20000) {
+                                                      std::size_t max_files = 20000,
+                                                      std::size_t max_entries = 200000) {
         audit::ScanLimits limits;
+        limits.max_entries = max_entries;
         limits.probe = false;
         limits.max_files = max_files;
         return audit::observe_host(transport, inv, inv.hosts.at("self"),
@@ -245,4 +247,21 @@ TEST_CASE("audit scan: a certificate path that resolves to / on a host that cann
     REQUIRE(obs);
     CHECK(obs->uses.empty());
     CHECK_THAT(obs->unchecked, Catch::VectorContains(std::string("stat /: permission denied")));
+}
+
+TEST_CASE("audit scan: a walk stops after max_entries directory entries, saying so",
+          "[audit_scan]") {
+    HostDir h;
+    for (int i = 0; i < 50; ++i)
+        put(h.dir / ("scan/junk-" + std::to_string(i)), "not pem\n");
+    distribute::LocalTransport local("self");
+    auto obs = h.observe_with(local, 20000, 10);
+    REQUIRE(obs);
+    const auto noted = std::count_if(obs->unchecked.begin(), obs->unchecked.end(), [](auto& u) {
+        return u.starts_with(
+                   "more than 10 directory entries in the scanned directories: the "
+                   "rest (from ") &&
+               u.ends_with(") was not walked");
+    });
+    CHECK(noted == 1);  // once, however many more there are
 }

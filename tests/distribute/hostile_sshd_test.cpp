@@ -224,3 +224,17 @@ TEST_CASE("ssh: a host that stalls after authentication, mid-command or before a
     INFO((after.ok() ? std::string() : after.error().describe()));
     CHECK(after.ok());
 }
+
+TEST_CASE("ssh: a host that never stops sending output still ends at the deadline",
+          "[hostile][ssh]") {
+    LocalSshd sshd;
+    SshTransport host(sshd.options());
+    // `setsid` takes the writer out of the remote `timeout`'s process group:
+    // output keeps coming after the deadline, and the channel never closes.
+    const auto start = SteadyClock::now();
+    auto ran = host.run("setsid sh -c 'yes flood' & sleep 60", core::Seconds(1));
+    const double took = seconds_since(start);
+    INFO((ran.ok() ? std::to_string(ran->out.size()) + " bytes" : ran.error().describe()));
+    CHECK((ran.ok() ? ran->timed_out : ran.error().kind == core::ErrorKind::Timeout));
+    CHECK(took < 8);  // 1 s deadline + the kill grace and the channel's close
+}

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <grp.h>
@@ -292,4 +293,22 @@ TEST_CASE("known_hosts names and fingerprints as OpenSSH prints them", "[transpo
 
     CHECK(key_blob_type("") == "");
     CHECK(key_blob_type(std::string("\0\0\0\x7fshort", 9)) == "");
+}
+
+TEST_CASE("a directory with more entries than kMaxDirEntries is an error, not a list",
+          "[local_transport]") {
+    TempDir dir;
+    const std::string big = dir.path + "/big";
+    ::mkdir(big.c_str(), 0700);
+    for (std::size_t i = 0; i <= kMaxDirEntries; ++i)
+        ::close(::open((big + "/" + std::to_string(i)).c_str(), O_CREAT | O_WRONLY, 0600));
+    LocalTransport t("edge-1");
+    auto listed = t.list_dir(big);
+    REQUIRE_FALSE(listed);
+    CHECK_THAT(listed.error().message,
+               Catch::Contains("edge-1: " + big + " has more than 100000 entries"));
+    ::unlink((big + "/0").c_str());
+    auto fits = t.list_dir(big);
+    REQUIRE(fits);
+    CHECK(fits->size() == kMaxDirEntries);
 }
