@@ -26,6 +26,7 @@ struct ScanLimits {
     std::size_t max_entries = 200000;        // directory entries walked per host
     core::Seconds command_timeout{60};       // config_dump_command
     core::Seconds probe_timeout{5};
+    std::size_t max_probes = 64;  // TLS endpoints probed per host (the rest: noted)
     bool probe = true;
 };
 

@@ -4,6 +4,7 @@
 
 #include "audit/nginx_config_syntax.hpp"
 #include "audit/scanner.hpp"
+#include "core/strings.hpp"
 
 namespace certfleet::audit::detail {
 
@@ -49,6 +50,20 @@ std::optional<std::string> failed_main_file(std::string_view err) {
             return std::string(err.substr(start, end - start));
     }
     return std::nullopt;
+}
+
+// A listen address that, read on a remote host, means that host: any
+// address, loopback, link-local. Probed as such from the manager it would
+// reach the manager itself (or its own network), so the host's address is
+// probed instead.
+bool means_this_host(std::string_view address) {
+    std::string a = core::lower(address);
+    if (a.starts_with("[") && a.ends_with("]"))
+        a = a.substr(1, a.size() - 2);
+    return a.empty() || a == "*" || a == "0.0.0.0" || a == "::" || a == "localhost" ||
+           a.starts_with("127.") || a == "::1" || a.starts_with("169.254.") ||
+           a.starts_with("fe8") || a.starts_with("fe9") || a.starts_with("fea") ||
+           a.starts_with("feb");
 }
 
 }  // namespace
@@ -185,9 +200,7 @@ void Scanner::probe_uses(const std::vector<audit::NginxCertificateUse>& uses,
             for (const auto& l : u.listens) {
                 if (!l.ssl || sni.empty() || l.address.starts_with("unix:"))
                     continue;
-                bool any = l.address.empty() || l.address == "*" || l.address == "0.0.0.0" ||
-                           l.address == "::" || l.address == "[::]";
-                std::string addr = any ? host_address : l.address;
+                std::string addr = means_this_host(l.address) ? host_address : l.address;
                 if (addr.starts_with("["))
                     addr = addr.substr(1, addr.size() - 2);
                 use.serves.push_back(probe(addr, l.port, sni));

@@ -229,6 +229,16 @@ const audit::ObservedServe& Scanner::probe(const std::string& address, int port,
         return it->second;
     audit::ObservedServe s;
     s.endpoint = endpoint;
+    // A configuration with thousands of listen lines must not keep the
+    // audit (and the run holding the lock) busy for hours.
+    if (m_probes.size() >= m_limits.max_probes) {
+        if (m_probes.size() == m_limits.max_probes)
+            m_obs.unchecked.push_back("more than " + std::to_string(m_limits.max_probes) +
+                                      " TLS endpoints: " + endpoint +
+                                      " and any further ones were not probed");
+        s.error = "not probed: more than " + std::to_string(m_limits.max_probes) + " endpoints";
+        return m_probes.emplace(endpoint, std::move(s)).first->second;
+    }
     auto served = distribute::probe_tls(address, port, sni, m_limits.probe_timeout);
     if (served) {
         s.served = served->info;

@@ -86,6 +86,10 @@ struct HostDir {
         limits.max_entries = max_entries;
         limits.probe = false;
         limits.max_files = max_files;
+        return observe_limited(transport, limits);
+    }
+    core::Result<audit::HostObservation> observe_limited(distribute::Transport& transport,
+                                                         const audit::ScanLimits& limits) {
         return audit::observe_host(transport, inv, inv.hosts.at("self"),
                                    inventory::certificates_for_host(inv, "self"), limits);
     }
@@ -264,4 +268,42 @@ TEST_CASE("audit scan: a walk stops after max_entries directory entries, saying 
                u.ends_with(") was not walked");
     });
     CHECK(noted == 1);  // once, however many more there are
+}
+
+TEST_CASE("audit scan: listen addresses that mean the host itself are probed at the host",
+          "[audit_scan]") {
+    HostDir h;
+    auto shop = distribute::test::make_material("shop", "x", 5, "shop.example.net");
+    distribute::test::TlsServer server([&] {
+        return std::optional<distribute::test::Pair>({shop.fullchain_pem, shop.key_pem});
+    });
+    const std::string port = std::to_string(server.port());
+    // 127.9.9.9 on the host is the host's own loopback; from the manager it
+    // would be the manager's. Nothing listens there: only the host's
+    // address (127.0.0.1 for a local host) answers.
+    std::string listens = "    listen 127.9.9.9:" + port + " ssl;\n";
+    for (int i = 0; i < 40; ++i)  // a flood of endpoints (closed ports): only max_probes tried
+        listens += "    listen 127.0.0.1:" + std::to_string(i + 1) + " ssl;\n";
+    put(h.dir / "dump.txt", "# configuration file " + h.main_conf + ":\nhttp {\n  server {\n" +
+                                listens + "    server_name shop.example.net;\n" +
+                                "    ssl_certificate " + (h.dir / "srv/shop.pem") + ";\n" +
+                                "    ssl_certificate_key " + (h.dir / "srv/shop.key") +
+                                ";\n  }\n}\n");
+    distribute::LocalTransport local("self");
+    audit::ScanLimits limits;
+    limits.max_probes = 3;
+    limits.probe_timeout = core::Seconds(1);
+    h.inv.certificates.clear();  // no verify endpoints: only the configuration's
+    auto obs = h.observe_limited(local, limits);
+    REQUIRE(obs);
+    const auto& use = use_for(*obs, "shop.example.net");
+    REQUIRE(use.serves.size() == 41);
+    CHECK(use.serves[0].endpoint == "127.0.0.1:" + port + " (SNI shop.example.net)");
+    REQUIRE(use.serves[0].served);
+    CHECK(use.serves[0].served->dns_names == std::vector<std::string>{"shop.example.net"});
+    CHECK(use.serves[40].error == "not probed: more than 3 endpoints");
+    const auto noted = std::count_if(obs->unchecked.begin(), obs->unchecked.end(), [](auto& u) {
+        return u.starts_with("more than 3 TLS endpoints: ");
+    });
+    CHECK(noted == 1);
 }
