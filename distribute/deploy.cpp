@@ -189,6 +189,12 @@ Status prepare_dirs(Run& r, std::uint64_t bytes) {
         if (auto s = apply_group(r, *it); !s) {
             return s;
         }
+        // The new entry is durable in its parent before anything goes into
+        // it: a crash cannot leave files whose directory vanished.
+        const auto slash = it->rfind('/');
+        if (auto s = r.t.fsync_dir(slash == 0 ? "/" : it->substr(0, slash)); !s) {
+            return s;
+        }
         r.step("created " + *it);
     }
     return {};

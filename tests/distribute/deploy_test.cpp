@@ -336,3 +336,24 @@ TEST_CASE("material whose key does not match is refused before the host is touch
     CHECK(deploy_version(t, h.target, traversal, false).result == DeployResult::Failed);
     CHECK(t.journal().empty());
 }
+
+TEST_CASE("deploy: every directory it creates is fsynced into its parent", "[deploy]") {
+    Host h;  // cert_root/media does not exist yet
+    FaultyTransport t(h.local);
+    auto out = deploy_version(t, h.target, version(1), false);
+    INFO(steps_of(out));
+    REQUIRE(out.result == DeployResult::Deployed);
+    const auto& journal = t.journal();
+    for (std::size_t i = 0; i < journal.size(); ++i) {
+        if (!journal[i].starts_with("make_dir "))
+            continue;
+        const std::string dir = journal[i].substr(std::string("make_dir ").size());
+        const std::string parent = dir.substr(0, dir.rfind('/'));
+        // Into versions/ the temporary is renamed, then versions/ is fsynced.
+        const bool temporary = dir.find("/.tmp-") != std::string::npos;
+        const std::string wanted = "fsync_dir " + (temporary ? dir : parent);
+        INFO(journal[i]);
+        CHECK(std::find(journal.begin() + static_cast<long>(i), journal.end(), wanted) !=
+              journal.end());
+    }
+}
