@@ -189,7 +189,9 @@ Status upload(Run& r, const std::string& tmp, const FileSet& files) {
     for (std::size_t i = 0; i < kFileNames.size(); ++i) {
         const std::string path = tmp + "/" + kFileNames[i];
         const mode_t mode = i == kKey ? r.host.key_mode : kCertMode;
-        if (auto s = r.t.write_file(path, files.files[i], mode); !s) {
+        // Exclusive: the directory is new, so anything already at `path`
+        // was put there by someone else.
+        if (auto s = r.t.create_file(path, files.files[i], mode); !s) {
             return s;
         }
         if (auto s = apply_group(r, path); !s) {

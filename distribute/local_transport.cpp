@@ -76,9 +76,19 @@ core::Result<CommandOutput> LocalTransport::run(const std::string& command, core
 
 core::Status LocalTransport::write_file(const std::string& path, std::string_view content,
                                         mode_t mode) {
+    return write_with(path, content, mode, O_TRUNC);
+}
+
+core::Status LocalTransport::create_file(const std::string& path, std::string_view content,
+                                         mode_t mode) {
+    return write_with(path, content, mode, O_EXCL);
+}
+
+core::Status LocalTransport::write_with(const std::string& path, std::string_view content,
+                                        mode_t mode, int create_flag) {
     // O_NOFOLLOW: never write key material through a symlink someone planted.
-    core::UniqueFd fd(
-        ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode & 07777));
+    core::UniqueFd fd(::open(
+        path.c_str(), O_WRONLY | O_CREAT | create_flag | O_CLOEXEC | O_NOFOLLOW, mode & 07777));
     if (fd.get() < 0) {
         return io_error(m_host_name, "write", path, errno);
     }

@@ -137,6 +137,17 @@ core::Status SshTransport::write_file(const std::string& path, std::string_view 
         return fail(ErrorKind::Io, m_options.host_name + ": cannot write " + path +
                                        ": it is a symbolic link (refusing to follow it)");
     }
+    return write_with(path, content, mode, LIBSSH2_FXF_TRUNC);
+}
+
+core::Status SshTransport::create_file(const std::string& path, std::string_view content,
+                                       mode_t mode) {
+    // FXF_EXCL: sftp-server opens with O_EXCL, which never follows a symlink.
+    return write_with(path, content, mode, LIBSSH2_FXF_EXCL);
+}
+
+core::Status SshTransport::write_with(const std::string& path, std::string_view content,
+                                      mode_t mode, unsigned long create_flag) {
     if (auto s = open_sftp(); !s) {
         return s.failure();
     }
@@ -161,7 +172,7 @@ core::Status SshTransport::write_file(const std::string& path, std::string_view 
         return failure;
     };
     Handle file(libssh2_sftp_open_ex(sftp, path.c_str(), len32(path),
-                                     LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC,
+                                     LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | create_flag,
                                      static_cast<long>(mode & 07777), LIBSSH2_SFTP_OPENFILE));
     if (file.get() == nullptr) {
         return write_failure("write");

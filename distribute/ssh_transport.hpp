@@ -56,6 +56,8 @@ public:
 
     core::Status write_file(const std::string& path, std::string_view content,
                             mode_t mode) override;
+    core::Status create_file(const std::string& path, std::string_view content,
+                             mode_t mode) override;
     core::Result<std::string> read_file(const std::string& path, std::size_t max_bytes) override;
     core::Result<FileInfo> stat(const std::string& path) override;
     core::Result<std::string> read_link(const std::string& path) override;
@@ -76,6 +78,8 @@ public:
     core::Result<SpaceInfo> space(const std::string& path) override;
 
 private:
+    core::Status write_with(const std::string& path, std::string_view content, mode_t mode,
+                            unsigned long create_flag);
     core::Status ensure_connected();
     // Connects if needed and starts the SFTP channel if needed.
     core::Status open_sftp();

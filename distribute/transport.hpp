@@ -64,6 +64,10 @@ public:
     // Creates or truncates `path` with exactly `mode`, writes `content`, fsyncs it.
     virtual core::Status write_file(const std::string& path, std::string_view content,
                                     mode_t mode) = 0;
+    // Like write_file, but `path` must not exist yet (O_EXCL, SFTP's
+    // FXF_EXCL): nothing another user put there is written into or through.
+    virtual core::Status create_file(const std::string& path, std::string_view content,
+                                     mode_t mode) = 0;
     virtual core::Result<std::string> read_file(const std::string& path, std::size_t max_bytes) = 0;
     // lstat; a missing path is {exists=false}, not an error.
     virtual core::Result<FileInfo> stat(const std::string& path) = 0;

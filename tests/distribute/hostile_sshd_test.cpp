@@ -238,3 +238,18 @@ TEST_CASE("ssh: a host that never stops sending output still ends at the deadlin
     CHECK((ran.ok() ? ran->timed_out : ran.error().kind == core::ErrorKind::Timeout));
     CHECK(took < 8);  // 1 s deadline + the kill grace and the channel's close
 }
+
+TEST_CASE("ssh: create_file refuses a path that exists, a planted link included",
+          "[hostile][ssh]") {
+    LocalSshd sshd;
+    SshTransport host(sshd.options());
+    const std::string fresh = sshd.dir / "privkey.pem";
+    auto made = host.create_file(fresh, "key", 0600);
+    INFO((made.ok() ? std::string() : made.error().describe()));
+    REQUIRE(made.ok());
+    CHECK_FALSE(host.create_file(fresh, "other", 0600).ok());
+    const std::string planted = sshd.dir / "planted";
+    REQUIRE(::symlink((sshd.dir / "elsewhere").c_str(), planted.c_str()) == 0);
+    CHECK_FALSE(host.create_file(planted, "key", 0600).ok());
+    CHECK(::access((sshd.dir / "elsewhere").c_str(), F_OK) != 0);
+}

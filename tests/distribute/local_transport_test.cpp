@@ -312,3 +312,21 @@ TEST_CASE("a directory with more entries than kMaxDirEntries is an error, not a 
     REQUIRE(fits);
     CHECK(fits->size() == kMaxDirEntries);
 }
+
+TEST_CASE("create_file writes only a file that did not exist, never through a link",
+          "[local_transport]") {
+    TempDir dir;
+    LocalTransport t("edge-1");
+    const std::string fresh = dir.path + "/privkey.pem";
+    REQUIRE(t.create_file(fresh, "key", 0600));
+    struct stat st {};
+    REQUIRE(::stat(fresh.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0600);
+    auto again = t.create_file(fresh, "other", 0600);  // someone was first
+    REQUIRE_FALSE(again);
+    CHECK_THAT(again.error().message, Catch::Contains("File exists"));
+    const std::string planted = dir.path + "/planted";
+    REQUIRE(::symlink((dir.path + "/elsewhere").c_str(), planted.c_str()) == 0);
+    CHECK_FALSE(t.create_file(planted, "key", 0600));
+    CHECK_FALSE(stdfs::exists(dir.path + "/elsewhere"));  // nothing written through the link
+}

@@ -65,16 +65,13 @@ public:
     }
     core::Status write_file(const std::string& path, std::string_view content,
                             mode_t mode) override {
-        const Verdict v = judge("write_file");
-        if (v == Verdict::Lose) {
-            m_journal.push_back("write_file (torn) " + path);
-            (void)m_inner.write_file(path, content.substr(0, content.size() / 2), mode);
-        }
-        if (v != Verdict::Pass) {
-            return failure(v, "write_file", path);
-        }
-        m_journal.push_back("write_file " + path);
-        return m_inner.write_file(path, content, mode);
+        return write(path, content, mode, &Transport::write_file);
+    }
+    // Counted and journaled as a write_file: a fault at "write_file" hits
+    // uploads whichever of the two they use.
+    core::Status create_file(const std::string& path, std::string_view content,
+                             mode_t mode) override {
+        return write(path, content, mode, &Transport::create_file);
     }
     core::Result<std::string> read_file(const std::string& path, std::size_t max_bytes) override {
         return pass("read_file", path, [&] { return m_inner.read_file(path, max_bytes); });
@@ -118,6 +115,21 @@ public:
     }
 
 private:
+    using WriteFn = core::Status (Transport::*)(const std::string&, std::string_view, mode_t);
+    core::Status write(const std::string& path, std::string_view content, mode_t mode,
+                       WriteFn how) {
+        const Verdict v = judge("write_file");
+        if (v == Verdict::Lose) {
+            m_journal.push_back("write_file (torn) " + path);
+            (void)(m_inner.*how)(path, content.substr(0, content.size() / 2), mode);
+        }
+        if (v != Verdict::Pass) {
+            return failure(v, "write_file", path);
+        }
+        m_journal.push_back("write_file " + path);
+        return (m_inner.*how)(path, content, mode);
+    }
+
     // Lose: the call that drops the connection; Lost: every call after it.
     enum class Verdict { Pass, Fail, Lose, Lost };
     struct Rule {
