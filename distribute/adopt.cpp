@@ -44,12 +44,14 @@ Result<FileSet> collect_old_files(Run& r, const Layout& layout) {
                         ": it holds no PEM certificate",
                     "move the file away, then deploy again");
     }
-    // cert.pem / chain.pem the operator made are kept as they are; missing
-    // (or already ours) ones are derived from the fullchain.
+    // cert.pem / chain.pem the operator made are kept as they are when they
+    // hold certificates; missing, already ours or anything else (a link to
+    // some other file) are derived from the fullchain.
     for (std::size_t i : {kCert, kChain}) {
         if (layout.stable[i].info.exists && !layout.ours(i) && !layout.stable[i].info.is_dir) {
             auto content = r.t.read_file(r.paths.stable(i), kMaxPemBytes);
-            if (content) {
+            if (content && !core::split_pem_certificates(*content).empty() &&
+                core::parse_certificate_pem(*content)) {
                 old.files[i] = std::move(content).value();
                 continue;
             }
@@ -75,12 +77,22 @@ Result<std::string> adopt(Run& r, const Layout& layout) {
     const std::string version =
         kAdoptedPrefix + core::hex_encode(core::sha256(old->files[kFullchain])).substr(0, 8);
 
-    // Kept as found, but the operator should know the pair was broken already.
+    // Only a real pair is copied into a version (which key_group may read):
+    // privkey.pem linked to some other secret (/etc/shadow) is refused, not
+    // adopted, and the host keeps serving what it serves.
     auto key = core::PrivateKey::from_pem(old->files[kKey]);
     auto match = key ? core::key_matches_certificate(*key, old->files[kFullchain])
                      : Result<bool>(key.failure());
     if (!match || !*match) {
-        r.warn("the hand-managed key in " + r.paths.dir + " does not match its certificate");
+        return fail(ErrorKind::Config,
+                    "cannot adopt " + r.paths.dir + " on " + r.host.host_name + ": " +
+                        r.paths.stable(kKey) +
+                        (key ? " does not match the certificate in " + r.paths.stable(kFullchain)
+                             : " is not a private key") +
+                        "; nothing was changed",
+                    "point " + r.paths.stable(kKey) +
+                        " at the key of its certificate, or move both files away, then deploy "
+                        "again");
     }
 
     r.starting("adopting the hand-managed files as versions/" + version);

@@ -357,3 +357,36 @@ TEST_CASE("deploy: every directory it creates is fsynced into its parent", "[dep
               journal.end());
     }
 }
+
+TEST_CASE("adoption copies only a real pair: privkey.pem linked to another secret is refused",
+          "[deploy][adopt]") {
+    Host h;
+    const Material old = make_material("media", "unused", 0x79);
+    stdfs::create_directories(h.dir);
+    REQUIRE(core::write_file_atomic(h.dir + "/fullchain.pem", old.fullchain_pem, 0644));
+    const std::string shadow = h.tmp.path + "/shadow";
+    REQUIRE(core::write_file_atomic(shadow, "root:$6$secret-hash:19000:0:99999:7:::\n", 0600));
+    stdfs::create_symlink(shadow, h.dir + "/privkey.pem");
+    h.target.key_mode = 0640;
+
+    auto out = h.deploy(version(1));
+    INFO(steps_of(out));
+    CHECK(out.result == DeployResult::Failed);
+    CHECK_THAT(out.error,
+               Catch::Contains(h.dir + "/privkey.pem is not a private key; nothing was changed"));
+    // Nothing copied anywhere, and the names are as they were.
+    CHECK(stdfs::is_empty(h.dir + "/versions"));  // made up front, nothing adopted into it
+    CHECK(stdfs::is_symlink(h.dir + "/privkey.pem"));
+    CHECK(stdfs::read_symlink(h.dir + "/privkey.pem") == shadow);
+
+    SECTION("a key of another certificate is refused the same way") {
+        const Material other = make_material("media", "other", 0x7A);
+        stdfs::remove(h.dir + "/privkey.pem");
+        REQUIRE(core::write_file_atomic(h.dir + "/privkey.pem", other.key_pem, 0600));
+        auto mismatched = h.deploy(version(1));
+        CHECK(mismatched.result == DeployResult::Failed);
+        CHECK_THAT(mismatched.error, Catch::Contains("does not match the certificate in " + h.dir +
+                                                     "/fullchain.pem; nothing was changed"));
+        CHECK(stdfs::is_empty(h.dir + "/versions"));
+    }
+}
