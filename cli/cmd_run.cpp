@@ -48,12 +48,7 @@ void print_run_json(const operations::RunReport& report, int exit_code) {
     doc["check"] = check_report_json(report.check);
     if (report.audit)
         doc["audit"] = audit_report_json(*report.audit);
-    doc["notifications"] = nlohmann::json::array();
-    for (const auto& n : report.notifications)
-        doc["notifications"].push_back(
-            {{"channel", n.channel},
-             {"sent", n.sent},
-             {"error", n.error.empty() ? nlohmann::json() : nlohmann::json(n.error)}});
+    doc["notifications"] = notifications_json(report.notifications);
     doc["exit_code"] = exit_code;
     print_json(doc);
 }
@@ -68,12 +63,7 @@ void print_run_text(const Globals& g, const operations::RunReport& report) {
     }
     if (report.audit)
         print_audit_report(*report.audit, true);  // only findings, even without -q
-    for (const auto& n : report.notifications)
-        if (!n.error.empty())
-            print_error("notification via " + n.channel + " failed: " + n.error,
-                        "it will be retried on the next run");
-    for (const auto& e : report.metrics_errors)
-        print_error("metrics textfile " + e);
+    print_delivery_failures(report);
 }
 
 int run_job(const Globals& g, const std::string& jitter, bool audit) {

@@ -8,6 +8,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/output.hpp"
 #include "core/exposure.hpp"
 #include "core/strings.hpp"
 #include "core/untrusted_text.hpp"
@@ -185,10 +186,9 @@ namespace {
 nlohmann::json raise_inventory_alarm(const Globals& g,
                                      const std::optional<inventory::Inventory>& alarm,
                                      const std::vector<std::string>& errors) {
-    auto channels = nlohmann::json::array();
     if (!alarm) {
         print_error("nobody was notified: the notify section itself is invalid (or unreadable)");
-        return channels;
+        return nlohmann::json::array();
     }
     inventory::Inventory sections = *alarm;
     if (!g.state_dir.empty())
@@ -197,18 +197,8 @@ nlohmann::json raise_inventory_alarm(const Globals& g,
     operations::RunOptions options;
     options.manager_host = this_host_name();
     const auto report = operations::alarm_invalid_inventory(session.ctx(), options, errors);
-    for (const auto& n : report.notifications) {
-        channels.push_back(
-            {{"channel", n.channel},
-             {"sent", n.sent},
-             {"error", n.error.empty() ? nlohmann::json() : nlohmann::json(n.error)}});
-        if (!n.error.empty())
-            print_error("notification via " + n.channel + " failed: " + n.error,
-                        "it will be retried on the next run");
-    }
-    for (const auto& e : report.metrics_errors)
-        print_error("metrics textfile " + e);
-    return channels;
+    print_delivery_failures(report);
+    return notifications_json(report.notifications);
 }
 
 }  // namespace

@@ -25,6 +25,15 @@ void print_audit_report(const operations::AuditReport& report, bool quiet) {
     std::cout << core::terminal_safe(report::audit_text(report, quiet));
 }
 
+void print_delivery_failures(const operations::RunReport& report) {
+    for (const auto& n : report.notifications)
+        if (!n.error.empty())
+            print_error("notification via " + n.channel + " failed: " + n.error,
+                        "it will be retried on the next run");
+    for (const auto& e : report.metrics_errors)
+        print_error("metrics textfile " + e);
+}
+
 nlohmann::json fleet_report_json(const operations::IssueReport* issued,
                                  const operations::DeployReport* deployed) {
     return report::fleet_report_json(issued, deployed, g_signal.load());

@@ -165,4 +165,13 @@ std::string check_table(const operations::CheckReport& report, bool verbose) {
                : format_table({"SEVERITY", "CERTIFICATE", "HOST", "SOURCE", "DETAIL"}, rows);
 }
 
+nlohmann::json notifications_json(const std::vector<operations::ChannelResult>& results) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& n : results)
+        out.push_back({{"channel", n.channel},
+                       {"sent", n.sent},
+                       {"error", n.error.empty() ? nlohmann::json() : nlohmann::json(n.error)}});
+    return out;
+}
+
 }  // namespace certfleet::report

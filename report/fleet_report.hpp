@@ -11,6 +11,7 @@
 #include "operations/check.hpp"
 #include "operations/deploy.hpp"
 #include "operations/issue.hpp"
+#include "operations/notices.hpp"
 
 namespace certfleet::report {
 
@@ -37,5 +38,8 @@ nlohmann::json fleet_report_json(const operations::IssueReport* issued,
 std::string check_table(const operations::CheckReport& report, bool verbose);
 // {"state","summary","items":[…]}
 nlohmann::json check_report_json(const operations::CheckReport& report);
+
+// [{"channel","sent","error"}] for run's notifications, one per channel.
+nlohmann::json notifications_json(const std::vector<operations::ChannelResult>& results);
 
 }  // namespace certfleet::report

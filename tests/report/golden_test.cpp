@@ -311,3 +311,12 @@ TEST_CASE("audit groups findings by host with next steps", "[golden][report]") {
     check_golden("audit.json", report::audit_report_json(r).dump(2) + "\n");
     CHECK(report::audit_text(operations::AuditReport{}, true).empty());
 }
+
+TEST_CASE("run's notifications: one entry per channel, error null when delivered",
+          "[golden][report]") {
+    const auto doc = report::notifications_json(
+        {{"webhook https://hooks.example.org/…", 3, ""}, {"email ops@example.org", 0, "refused"}});
+    CHECK(doc == nlohmann::json::parse(R"([
+        {"channel": "webhook https://hooks.example.org/…", "sent": 3, "error": null},
+        {"channel": "email ops@example.org", "sent": 0, "error": "refused"}])"));
+}
