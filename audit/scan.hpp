@@ -28,6 +28,8 @@ struct ScanLimits {
     core::Seconds probe_timeout{5};
     std::size_t max_probes = 64;  // TLS endpoints probed per host (the rest: noted)
     bool probe = true;
+    // Probes end by it too (the transport's own deadline bounds the rest).
+    std::optional<distribute::Deadline> deadline;
 };
 
 // A fleet holds the same files on many hosts (one certificate on every CDN

@@ -239,7 +239,18 @@ const audit::ObservedServe& Scanner::probe(const std::string& address, int port,
         s.error = "not probed: more than " + std::to_string(m_limits.max_probes) + " endpoints";
         return m_probes.emplace(endpoint, std::move(s)).first->second;
     }
-    auto served = distribute::probe_tls(address, port, sni, m_limits.probe_timeout);
+    auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(m_limits.probe_timeout);
+    if (const auto& deadline = m_limits.deadline) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline->at - std::chrono::steady_clock::now());
+        if (left <= std::chrono::milliseconds(0)) {
+            s.error = "not probed: out of time (" + deadline->why + " passed)";
+            m_obs.unchecked.push_back(endpoint + " " + s.error);
+            return m_probes.emplace(endpoint, std::move(s)).first->second;
+        }
+        timeout = std::min(timeout, left);
+    }
+    auto served = distribute::probe_tls(address, port, sni, timeout);
     if (served) {
         s.served = served->info;
     } else {

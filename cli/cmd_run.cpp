@@ -43,6 +43,16 @@ core::Seconds jitter_or_exit(const std::string& jitter) {
     return *d;
 }
 
+core::Seconds time_limit_or_exit(const std::string& limit) {
+    auto d = core::parse_duration(limit);
+    if (!d || d->count() <= 0) {
+        print_error("--time-limit '" + limit + "' is not a positive duration",
+                    "use e.g. 30m or 2h (below the timer's period)");
+        throw ExitRequest{kUsage};
+    }
+    return *d;
+}
+
 void print_run_json(const operations::RunReport& report, int exit_code) {
     auto doc = fleet_report_json(&report.issued, &report.deployed);
     doc["check"] = check_report_json(report.check);
@@ -66,11 +76,13 @@ void print_run_text(const Globals& g, const operations::RunReport& report) {
     print_delivery_failures(report);
 }
 
-int run_job(const Globals& g, const std::string& jitter, bool audit) {
+int run_job(const Globals& g, const std::string& jitter, const std::string& time_limit,
+            bool audit) {
     auto [inv, quarantined] = load_inventory_for_run_or_exit(g);
     operations::RunOptions options;
     options.quarantined = std::move(quarantined);
     options.jitter = jitter_or_exit(jitter);
+    options.time_limit = time_limit_or_exit(time_limit);
     options.manager_host = this_host_name();
     options.audit = audit;
     FleetSession session(inv, g, /*dry_run=*/false);
@@ -97,6 +109,12 @@ void add_run_command(CLI::App& app, Globals& g, int& exit_code) {
                     "Sleep a random 0..DUR first (default 0s on a terminal, 5m otherwise; 0: no "
                     "wait) so many managers do not hit the CA at the same second")
         ->type_name("DUR");
+    auto time_limit = std::make_shared<std::string>("50m");
+    cmd->add_option("--time-limit", *time_limit,
+                    "End the run by DUR after the jitter (default 50m): hosts not reached are "
+                    "not started, hosts in flight stop and are swapped back, the report is "
+                    "printed and the lock released. Each host also has its own host_timeout")
+        ->type_name("DUR");
     auto no_audit = std::make_shared<bool>(false);
     cmd->add_flag("--no-audit", *no_audit,
                   "Skip the audit of hosts and store (e.g. when a separate timer runs "
@@ -112,9 +130,9 @@ void add_run_command(CLI::App& app, Globals& g, int& exit_code) {
         "failed or something is critical; 75 locked. With -q only problems are printed,\n"
         "so cron mails only real trouble.\n\n"
         "Install: `certfleet schedule --systemd` (timer) or `certfleet schedule --cron`.");
-    cmd->callback([&g, &exit_code, jitter, no_audit] {
+    cmd->callback([&g, &exit_code, jitter, time_limit, no_audit] {
         setup_logging(g);
-        exit_code = run_job(g, *jitter, !*no_audit);
+        exit_code = run_job(g, *jitter, *time_limit, !*no_audit);
     });
 }
 

@@ -20,13 +20,17 @@ using core::Status;
 using std::chrono::milliseconds;
 
 // "sudo nginx -t failed on cdn-1 (exit code 1): <stderr>"; Ok when it succeeded.
-Status run_command(Run& r, const std::string& command) {
-    auto res = r.t.run(command, r.host.command_timeout);
+Status command_status(Run& r, const std::string& command, const Result<CommandOutput>& res) {
     if (!res) {
         return fail(res.error().kind,
                     command + " could not run on " + r.host.host_name + ": " + res.error().message);
     }
     if (res->timed_out) {
+        const auto& deadline = r.t.deadline();
+        if (deadline && std::chrono::steady_clock::now() >= deadline->at) {
+            return fail(ErrorKind::Timeout, command + " was stopped on " + r.host.host_name +
+                                                ": out of time: " + deadline->why + " passed");
+        }
         return fail(ErrorKind::Timeout, command + " timed out on " + r.host.host_name + " after " +
                                             core::format_duration(r.host.command_timeout));
     }
@@ -39,11 +43,18 @@ Status run_command(Run& r, const std::string& command) {
     return {};
 }
 
+Status run_command(Run& r, const std::string& command) {
+    return command_status(r, command, r.t.run(command, r.host.command_timeout));
+}
+
 // Polls what the host serves until it shows `expected` or verify_timeout
 // passes: a reloading nginx lets old workers answer for a moment.
 Result<std::string> verify_served(Run& r, const ServedIdentity& expected) {
     const auto& v = r.host.verify;
-    const auto deadline = std::chrono::steady_clock::now() + r.host.verify_timeout;
+    auto deadline = std::chrono::steady_clock::now() + r.host.verify_timeout;
+    if (r.t.deadline() && r.t.deadline()->at < deadline) {
+        deadline = r.t.deadline()->at;  // the host's own deadline comes first
+    }
     milliseconds interval{100};
     std::string last_serial;
     bool same_serial_other_certificate = false;
@@ -119,6 +130,23 @@ Result<std::string> undo(Run& r, const std::optional<std::string>& previous) {
     return std::string();
 }
 
+// Swapping back must not be cut off by the deadline that ended the
+// activation: it gets kUndoGrace more (the swap, a reload, their round trips).
+constexpr core::Seconds kUndoGrace{45};
+
+void allow_undo(Run& r, const core::Error& e) {
+    if (e.kind == ErrorKind::Timeout) {
+        r.t.reset_connection();  // the server process behind it may be frozen
+    }
+    const auto& deadline = r.t.deadline();
+    const auto now = std::chrono::steady_clock::now();
+    if (deadline && deadline->at < now + kUndoGrace) {
+        r.t.set_deadline(Deadline{
+            now + kUndoGrace,
+            deadline->why + " (and " + core::format_duration(kUndoGrace) + " to swap back)"});
+    }
+}
+
 // Fails the activation: undoes the swap (when there was one) and, if the
 // server had been reloaded onto the new files, reloads it back.
 void give_up(Run& r, const std::optional<std::string>& previous, bool swapped, bool reloaded,
@@ -129,6 +157,7 @@ void give_up(Run& r, const std::optional<std::string>& previous, bool swapped, b
     if (!swapped) {
         return;  // the version was already current: nothing to put back
     }
+    allow_undo(r, e);
     auto back = undo(r, previous);
     if (!back) {
         r.out.error += "; swapping back FAILED: " + back.error().message + " (current is still " +
@@ -165,49 +194,96 @@ ServedIdentity identity_of(const core::CertificateInfo& info) {
     return {core::canonical_serial(info.serial_hex), info.sha256_fingerprint};
 }
 
-void activate(Run& r, const std::optional<std::string>& previous_target, const std::string& version,
+namespace {
+
+// The renames that make `target` current and every stable name our link:
+// `current` first, so the new links never dangle.
+Result<std::vector<RenameStep>> stage_activation(Run& r, bool swap, const std::string& target) {
+    auto layout = read_layout(r.t, r.paths);
+    if (!layout) {
+        return layout.failure();
+    }
+    std::vector<RenameStep> steps;
+    if (swap) {
+        auto step = stage_link(r, "current", target);
+        if (!step) {
+            return step.failure();
+        }
+        steps.push_back(std::move(step).value());
+    }
+    auto links = stage_links(r, *layout);
+    if (!links) {
+        return links.failure();
+    }
+    steps.insert(steps.end(), links->begin(), links->end());
+    return steps;
+}
+
+// A batch of renames failed: they are atomic one by one, so look whether
+// `current` was swapped and undo that; else nothing changed.
+void swap_failed(Run& r, const std::optional<std::string>& previous_target,
+                 const std::optional<std::string>& fallback, const std::string& target,
+                 const std::string& version, const core::Error& e) {
+    auto now = read_layout(r.t, r.paths);
+    r.out.result = DeployResult::Failed;
+    r.out.error = "cannot swap current on " + r.host.host_name + ": " + e.message;
+    r.out.hint = e.hint;
+    if (now && now->current_target) {
+        r.out.version = version_of_target(*now->current_target);
+    }
+    if (now && now->current_target == target && previous_target != target) {
+        give_up(r, fallback, true, false, core::make_error(e.kind, r.out.error), version);
+    }
+}
+
+}  // namespace
+
+void activate(Run& r, const std::optional<std::string>& previous_target,
+              const std::optional<std::string>& fallback, const std::string& version,
               const ServedIdentity& expected) {
     const std::string target = "versions/" + version;
     const bool swap = !previous_target || *previous_target != target;
+    // A redo of an activation a killed run left unfinished: on failure the
+    // last finished version comes back, and the server is reloaded onto it
+    // (the killed run may have reloaded it onto this one).
+    const bool redo_with_fallback = !swap && fallback && *fallback != target;
+    const bool can_undo = swap || redo_with_fallback;
     r.out.version = previous_target ? version_of_target(*previous_target) : std::string();
-    if (swap) {
-        r.starting("swapping current -> " + target);
-        if (auto s = swap_link(r, "current", target); !s) {
-            // The rename is atomic: either it happened or nothing did. Say which.
-            auto now = read_layout(r.t, r.paths);
-            r.out.result = DeployResult::Failed;
-            r.out.error = "cannot swap current on " + r.host.host_name + ": " + s.error().message;
-            if (now && now->current_target) {
-                r.out.version = version_of_target(*now->current_target);
-            }
-            if (now && now->current_target == target) {
-                give_up(r, previous_target, true, false,
-                        core::make_error(ErrorKind::Io, r.out.error), version);
-            }
-            return;
-        }
+    auto steps = stage_activation(r, swap, target);
+    if (!steps) {
+        r.out.result = DeployResult::Failed;
+        r.out.error = steps.error().message + "; nothing was swapped";
+        r.out.hint = steps.error().hint;
+        return;
+    }
+    // One remote process: swap, link repairs and the config test.
+    r.starting((swap ? "swapping current -> " + target + ", " : std::string()) + "testing" +
+               (r.host.test_command.empty() ? std::string(" (no test command)")
+                                            : ": " + r.host.test_command));
+    auto tested = r.t.rename_then_run(*steps, r.host.test_command, r.host.command_timeout);
+    if (!tested) {
+        swap_failed(r, previous_target, fallback, target, version, tested.error());
+        return;
+    }
+    if (!steps->empty()) {
         if (auto s = r.t.fsync_dir(r.paths.dir); !s) {
-            give_up(r, previous_target, true, false, s.error(), version);
+            give_up(r, fallback, can_undo, redo_with_fallback, s.error(), version);
             return;
         }
+    }
+    if (swap) {
         r.step("current -> " + target +
                (previous_target ? " (was " + *previous_target + ")" : std::string()));
     }
+    for (std::size_t i = swap ? 1 : 0; i < steps->size(); ++i) {
+        const std::string name = (*steps)[i].to.substr(r.paths.dir.size() + 1);
+        r.step(name + " -> current/" + name);
+    }
     r.out.version = version;
 
-    // First deployment or repaired links: current exists now, so new links
-    // never dangle.
-    auto layout = read_layout(r.t, r.paths);
-    Status links = layout ? ensure_links(r, *layout) : Status(layout.failure());
-    if (!links) {
-        give_up(r, previous_target, swap, false, links.error(), version);
-        return;
-    }
-
     if (!r.host.test_command.empty()) {
-        r.starting("testing: " + r.host.test_command);
-        if (auto s = run_command(r, r.host.test_command); !s) {
-            give_up(r, previous_target, swap, false, s.error(), version);
+        if (auto s = command_status(r, r.host.test_command, tested); !s) {
+            give_up(r, fallback, can_undo, redo_with_fallback, s.error(), version);
             if (r.out.hint.empty()) {
                 r.out.hint = "fix the server configuration on " + r.host.host_name +
                              " (see the test command's output), then deploy again";
@@ -219,7 +295,7 @@ void activate(Run& r, const std::optional<std::string>& previous_target, const s
     if (!r.host.reload_command.empty()) {
         r.starting("reloading: " + r.host.reload_command);
         if (auto s = run_command(r, r.host.reload_command); !s) {
-            give_up(r, previous_target, swap, true, s.error(), version);
+            give_up(r, fallback, can_undo, true, s.error(), version);
             return;
         }
         r.step("reloaded: " + r.host.reload_command);
@@ -229,7 +305,7 @@ void activate(Run& r, const std::optional<std::string>& previous_target, const s
                    std::to_string(r.host.verify.port) + " serves");
         auto served = verify_served(r, expected);
         if (!served) {
-            give_up(r, previous_target, swap, true, served.error(), version);
+            give_up(r, fallback, can_undo, true, served.error(), version);
             return;
         }
         r.out.served_serial = *served;

@@ -99,21 +99,34 @@ Result<std::string> adopt(Run& r, const Layout& layout) {
     if (auto s = write_version(r, version, *old, layout.current_version() == version); !s) {
         return s.failure();
     }
-    if (auto s = swap_link(r, "current", "versions/" + version); !s) {
-        return s.failure();
+    // Staged, then renamed in one batch (one remote process over SSH):
+    // `current` first, so the links about to replace the old names resolve
+    // to identical bytes.
+    std::vector<RenameStep> steps;
+    auto current = stage_link(r, "current", "versions/" + version);
+    if (!current) {
+        return current.failure();
     }
-    // Now the links about to replace the old names resolve to identical bytes.
+    steps.push_back(std::move(current).value());
     for (std::size_t i : {kFullchain, kKey, kCert, kChain}) {
         if (layout.ours(i)) {
             continue;
         }
-        if (auto s = swap_link(r, kFileNames[i], std::string("current/") + kFileNames[i]); !s) {
-            return s.failure();
+        auto link = stage_link(r, kFileNames[i], std::string("current/") + kFileNames[i]);
+        if (!link) {
+            return link.failure();
         }
+        steps.push_back(std::move(link).value());
+    }
+    if (auto renamed = r.t.rename_then_run(steps, "", r.host.command_timeout); !renamed) {
+        return renamed.failure();
     }
     if (auto s = r.t.fsync_dir(r.paths.dir); !s) {
         return s.failure();
     }
+    // What the server loaded from the old names was live: as a version it
+    // counts as finished, the one a failed or killed next step returns to.
+    write_marker(r, version);
     r.out.adopted = true;
     r.step("adopted the hand-managed files as versions/" + version +
            " (old content kept; the stable names are now links to current/)");

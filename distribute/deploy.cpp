@@ -3,13 +3,11 @@
 #include "distribute/deploy.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdlib>
 #include <utility>
 
 #include "core/crypto.hpp"
 #include "core/enum_names.hpp"
-#include "core/process.hpp"
 #include "distribute/deploy_internal.hpp"
 #include "distribute/tls_probe.hpp"
 
@@ -109,26 +107,12 @@ Status check_target(const HostTarget& host) {
 
 // A host with a wrong clock considers a fresh certificate not yet valid (or
 // an old one still fine): warn when it is off, refuse when the new
-// certificate would look invalid there.
-Status check_clock(Run& r, const MaterialFacts& facts) {
-    auto res = r.t.run("date +%s", r.host.command_timeout);
-    std::int64_t host_seconds = 0;
-    if (!res || res->exit_code != 0) {
-        r.warn("cannot read the clock on " + r.host.host_name);
-        return {};
-    }
-    const std::string& text = res->out;
-    const auto begin = text.find_first_not_of(" \t\r\n");
-    const char* first = text.data() + (begin == std::string::npos ? text.size() : begin);
-    const auto [end, ec] = std::from_chars(first, text.data() + text.size(), host_seconds);
-    if (ec != std::errc() || end == first) {
-        r.warn("cannot read the clock on " + r.host.host_name + ": `date +%s` printed \"" +
-               core::summarize_output(text, 40) + "\"");
-        return {};
-    }
+// certificate would look invalid there. The host's time is the mtime of the
+// key file just uploaded: no remote process (a `date` would cost a login
+// shell). On a cert_root mounted over NFS that is the file server's clock.
+Status check_clock(Run& r, const MaterialFacts& facts, core::TimePoint host_time) {
     const auto manager =
         std::chrono::time_point_cast<core::Seconds>(std::chrono::system_clock::now());
-    const core::TimePoint host_time{core::Seconds(host_seconds)};
     const auto skew = host_time - manager;
     if (std::chrono::abs(skew) <= kClockTolerance) {
         return {};
@@ -139,7 +123,8 @@ Status check_clock(Run& r, const MaterialFacts& facts) {
                             core::format_rfc3339(host_time) + ")";
     if (host_time < facts.not_before || host_time > facts.not_after) {
         return fail(
-            ErrorKind::Generic, off + ": the new certificate would not be valid there",
+            ErrorKind::Generic,
+            off + ": the new certificate would not be valid there; nothing was swapped",
             "fix time synchronisation (NTP) on " + r.host.host_name + ", then deploy again");
     }
     r.warn(off + "; fix time synchronisation (NTP)");
@@ -205,8 +190,7 @@ Status prepare_dirs(Run& r, std::uint64_t bytes) {
 // test, reload and verify.
 bool already_done(Run& r, const Material& m, const ServedIdentity& expected) {
     if (!r.host.verify.enabled) {
-        auto marker = r.t.read_file(r.paths.dir + "/" + kMarker, 4096);
-        if (marker && *marker == m.version + "\n") {
+        if (read_marker(r) == m.version) {
             r.out.result = DeployResult::Unchanged;
             r.step("versions/" + m.version + " is already current");
             return true;
@@ -227,6 +211,22 @@ bool already_done(Run& r, const Material& m, const ServedIdentity& expected) {
            (served ? "the host serves serial " + served->info.serial_hex : served.error().message) +
            ": testing, reloading and verifying again");
     return false;
+}
+
+// What a failure restores: `current`, unless a killed run left it
+// unfinished; then the last version whose activation finished.
+std::optional<std::string> fallback_of(Run& r, const Layout& layout) {
+    const std::string current = layout.current_version();
+    if (current.empty()) {
+        return layout.current_target;
+    }
+    auto finished = finished_version(r, layout.versions);
+    if (!finished || *finished == current) {
+        return layout.current_target;
+    }
+    r.step("versions/" + current + " never finished its activation; a failure restores " +
+           "versions/" + *finished + ", the last one that did");
+    return "versions/" + *finished;
 }
 
 DeployOutcome& failed_at(DeployOutcome& out, const std::string& what, const core::Error& e,
@@ -255,9 +255,6 @@ DeployOutcome deploy_version(Transport& t, const HostTarget& host, const Materia
         return failed(out, s.error());
     }
     r.step("connected: " + t.describe());
-    if (auto s = check_clock(r, *facts); !s) {
-        return failed(out, s.error());
-    }
     auto layout = read_layout(t, r.paths);
     if (!layout) {
         return failed(out, layout.error());
@@ -284,6 +281,7 @@ DeployOutcome deploy_version(Transport& t, const HostTarget& host, const Materia
     }
 
     std::optional<std::string> previous = layout->current_target;
+    std::optional<std::string> fallback = hand_managed ? previous : fallback_of(r, *layout);
     if (hand_managed) {
         auto adopted = adopt(r, *layout);
         if (!adopted) {
@@ -291,11 +289,21 @@ DeployOutcome deploy_version(Transport& t, const HostTarget& host, const Materia
                              "the old files still serve; fix the cause and deploy again");
         }
         previous = "versions/" + *adopted;
+        fallback = previous;
         out.version = *adopted;
     }
 
     const bool is_current = !hand_managed && current == m.version;
-    if (auto s = write_version(r, m.version, files, is_current); !s) {
+    bool clock_refused = false;
+    const HostTimeCheck clock = [&](core::TimePoint host_time) {
+        auto s = check_clock(r, *facts, host_time);
+        clock_refused = !s;
+        return s;
+    };
+    if (auto s = write_version(r, m.version, files, is_current, clock); !s) {
+        if (clock_refused) {
+            return failed(out, s.error());
+        }
         return failed_at(
             out, "upload of versions/" + m.version + " to " + host.host_name + " failed", s.error(),
             "nothing was swapped (current is still " +
@@ -303,10 +311,10 @@ DeployOutcome deploy_version(Transport& t, const HostTarget& host, const Materia
                 "); the next deploy removes the partial upload");
     }
 
-    activate(r, previous, m.version, facts->identity);
+    activate(r, previous, fallback, m.version, facts->identity);
     if (out.result == DeployResult::Deployed) {
         write_marker(r, m.version);
-        prune(r, m.version, previous ? version_of_target(*previous) : std::string());
+        prune(r, m.version, fallback ? version_of_target(*fallback) : std::string());
     }
     return out;
 }
@@ -436,7 +444,7 @@ DeployOutcome rollback(Transport& t, const HostTarget& host, const std::string& 
         return failed(out, s.error());
     }
 
-    activate(r, layout->current_target, *target, *identity);
+    activate(r, layout->current_target, layout->current_target, *target, *identity);
     if (out.result == DeployResult::Deployed) {
         write_marker(r, *target);
     } else {

@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/result.hpp"
+#include "core/time.hpp"
 #include "distribute/deploy.hpp"
 #include "distribute/transport.hpp"
 
@@ -108,14 +110,24 @@ struct Run {
 DeployOutcome& failed(DeployOutcome& out, const core::Error& e);
 
 core::Result<FileSet> read_version(Run& r, const std::string& dir);
+// Told the host's time (the mtime of a file just written there) before an
+// upload becomes a version; a failure removes the upload.
+using HostTimeCheck = std::function<core::Status(core::TimePoint)>;
+
 // Puts `files` under versions/<version> via versions/.tmp-<version>, checked
-// by reading back. An identical existing copy is reused.
+// by reading back. An identical existing copy is reused (and not timed).
 core::Status write_version(Run& r, const std::string& version, const FileSet& files,
-                           bool is_current);
-// Points <dir>/<name> at `target` by renaming a fresh symlink `.<name>.tmp` over it.
+                           bool is_current, const HostTimeCheck& check_host_time = {});
+// A fresh symlink <dir>/.<name>.tmp -> `target`, and the rename that puts it
+// over <dir>/<name>. Renames are batched (Transport::rename_then_run): over
+// SSH, one remote process swaps `current`, repairs the links and runs the
+// config test.
+core::Result<RenameStep> stage_link(Run& r, const std::string& name, const std::string& target);
+// stage_link, then the rename on its own.
 core::Status swap_link(Run& r, const std::string& name, const std::string& target);
-// Creates or repairs the stable links so each is <name> -> current/<name>.
-core::Status ensure_links(Run& r, const Layout& layout);
+// The staged renames that make each stable name <name> -> current/<name>
+// (none when the layout's links are ours already).
+core::Result<std::vector<RenameStep>> stage_links(Run& r, const Layout& layout);
 core::Status apply_group(Run& r, const std::string& path);
 
 // Takes over hand-managed files as a version and makes the stable names our
@@ -133,10 +145,20 @@ struct ServedIdentity {
 };
 ServedIdentity identity_of(const core::CertificateInfo& info);
 
-// Activates `version` (swap, test, reload, verify; swap back on failure) and
-// sets r.out's result, version, served_serial, error and hint.
-void activate(Run& r, const std::optional<std::string>& previous_target, const std::string& version,
+// Activates `version` (swap, test, reload, verify) and sets r.out's result,
+// version, served_serial, error and hint. `previous_target` is what
+// `current` points at now; on failure `fallback` (normally the same; the
+// last finished version when a killed run left `current` unfinished) is
+// made current again.
+void activate(Run& r, const std::optional<std::string>& previous_target,
+              const std::optional<std::string>& fallback, const std::string& version,
               const ServedIdentity& expected);
+
+// What <dir>/.deployed says (nullopt: missing or torn).
+std::optional<std::string> read_marker(Run& r);
+// The version named by <dir>/.deployed when it is still on the host
+// (`versions` is the layout's list), else nullopt.
+std::optional<std::string> finished_version(Run& r, const std::vector<std::string>& versions);
 
 // Records that `version`'s activation finished (a failure is only a warning).
 void write_marker(Run& r, const std::string& version);

@@ -207,7 +207,8 @@ Status upload(Run& r, const std::string& tmp, const FileSet& files) {
 
 // What landed must be byte for byte what was sent, and the landed key must
 // still match the landed certificate: this is the copy the server will load.
-Status check_landed(Run& r, const std::string& tmp, const FileSet& sent) {
+// Returns the landed key's lstat (its mtime is the host's clock).
+Result<FileInfo> check_landed(Run& r, const std::string& tmp, const FileSet& sent) {
     auto landed = read_version(r, tmp);
     if (!landed) {
         return landed.failure();
@@ -247,12 +248,13 @@ Status check_landed(Run& r, const std::string& tmp, const FileSet& sent) {
                         ", wider than key_mode " + octal(r.host.key_mode),
                     "the transport did not apply the file mode; report this as a bug");
     }
-    return {};
+    return key_info;
 }
 
 }  // namespace
 
-Status write_version(Run& r, const std::string& version, const FileSet& files, bool is_current) {
+Status write_version(Run& r, const std::string& version, const FileSet& files, bool is_current,
+                     const HostTimeCheck& check_host_time) {
     const std::string dir = r.paths.version_dir(version);
     auto existing = r.t.stat(dir);
     if (!existing) {
@@ -285,7 +287,10 @@ Status write_version(Run& r, const std::string& version, const FileSet& files, b
     r.starting("uploading versions/" + version + " into " + tmp);
     auto s = upload(r, tmp, files);
     if (s) {
-        s = check_landed(r, tmp, files);
+        auto landed = check_landed(r, tmp, files);
+        s = !landed           ? Status(landed.failure())
+            : check_host_time ? check_host_time(core::TimePoint{core::Seconds(landed->mtime)})
+                              : Status{};
     }
     if (!s) {
         // Best effort: a dropped connection leaves it for the next run to remove.
@@ -303,19 +308,27 @@ Status write_version(Run& r, const std::string& version, const FileSet& files, b
     return {};
 }
 
-Status swap_link(Run& r, const std::string& name, const std::string& target) {
+Result<RenameStep> stage_link(Run& r, const std::string& name, const std::string& target) {
     const std::string tmp = r.paths.dir + "/." + name + ".tmp";
     if (auto s = r.t.remove(tmp); !s) {
-        return s;
+        return s.failure();
     }
     if (auto s = r.t.symlink(target, tmp); !s) {
-        return s;
+        return s.failure();
     }
-    return r.t.rename(tmp, r.paths.dir + "/" + name);
+    return RenameStep{tmp, r.paths.dir + "/" + name};
 }
 
-Status ensure_links(Run& r, const Layout& layout) {
-    bool changed = false;
+Status swap_link(Run& r, const std::string& name, const std::string& target) {
+    auto step = stage_link(r, name, target);
+    if (!step) {
+        return step.failure();
+    }
+    return r.t.rename(step->from, step->to);
+}
+
+Result<std::vector<RenameStep>> stage_links(Run& r, const Layout& layout) {
+    std::vector<RenameStep> steps;
     for (std::size_t i = 0; i < kFileNames.size(); ++i) {
         if (layout.ours(i)) {
             continue;
@@ -324,17 +337,63 @@ Status ensure_links(Run& r, const Layout& layout) {
             return fail(ErrorKind::Io, r.paths.stable(i) + " on the host is a directory",
                         "move it away: certfleet manages this path");
         }
-        if (auto s = swap_link(r, kFileNames[i], std::string("current/") + kFileNames[i]); !s) {
-            return s;
+        auto step = stage_link(r, kFileNames[i], std::string("current/") + kFileNames[i]);
+        if (!step) {
+            return step.failure();
         }
-        r.step(std::string(kFileNames[i]) + " -> current/" + kFileNames[i]);
-        changed = true;
+        steps.push_back(std::move(step).value());
     }
-    return changed ? r.t.fsync_dir(r.paths.dir) : Status{};
+    return steps;
 }
 
+namespace {
+
+// "<version>\n", whole: a write cut off midway has no newline.
+std::optional<std::string> read_marker_file(Run& r, const std::string& path) {
+    auto text = r.t.read_file(path, 4096);
+    if (!text || !text->ends_with('\n') || text->size() < 2) {
+        return std::nullopt;
+    }
+    text->pop_back();
+    return *text;
+}
+
+}  // namespace
+
+std::optional<std::string> read_marker(Run& r) {
+    const std::string path = r.paths.dir + "/" + kMarker;
+    if (auto marker = read_marker_file(r, path)) {
+        return marker;
+    }
+    // A run cut off between write_marker's remove and rename: finish that.
+    auto marker = read_marker_file(r, path + ".tmp");
+    if (marker) {
+        (void)r.t.rename(path + ".tmp", path);
+    }
+    return marker;
+}
+
+std::optional<std::string> finished_version(Run& r, const std::vector<std::string>& versions) {
+    auto marker = read_marker(r);
+    if (!marker || !std::binary_search(versions.begin(), versions.end(), *marker)) {
+        return std::nullopt;
+    }
+    return marker;
+}
+
+// Never torn: the new name is written beside the old one, which goes only
+// once the new one is whole (SFTP v3 cannot rename over it, and a remote `mv`
+// would cost a login shell); read_marker falls back to `.deployed.tmp`.
 void write_marker(Run& r, const std::string& version) {
-    if (auto s = r.t.write_file(r.paths.dir + "/" + kMarker, version + "\n", kCertMode); !s) {
+    const std::string path = r.paths.dir + "/" + kMarker;
+    core::Status s = r.t.write_file(path + ".tmp", version + "\n", kCertMode);
+    if (s) {
+        s = r.t.remove(path);
+    }
+    if (s) {
+        s = r.t.rename(path + ".tmp", path);
+    }
+    if (!s) {
         r.warn("cannot record the finished activation: " + s.error().message);
     }
 }
@@ -348,7 +407,9 @@ void prune(Run& r, const std::string& current_version, const std::string& previo
     // Temporary links of a run cut off mid-swap (".current.tmp", ".privkey.pem.tmp").
     if (auto names = r.t.list_dir(r.paths.dir)) {
         for (const auto& name : *names) {
-            if (name.size() > 5 && name.starts_with('.') && name.ends_with(".tmp")) {
+            // .deployed.tmp may be the only record left (see write_marker).
+            if (name.size() > 5 && name.starts_with('.') && name.ends_with(".tmp") &&
+                name != std::string(kMarker) + ".tmp") {
                 if (auto s = r.t.remove(r.paths.dir + "/" + name); !s) {
                     r.warn("cannot remove " + name + ": " + s.error().message);
                 }
@@ -369,7 +430,9 @@ void prune(Run& r, const std::string& current_version, const std::string& previo
     kept.insert(current_version);
     kept.insert(previous_version);
     for (const auto& v : all) {
-        if (kept.contains(v)) {
+        // An adopted version is the only copy of what the host served before
+        // certfleet: the operator's way back, never pruned.
+        if (kept.contains(v) || v.starts_with(kAdoptedPrefix)) {
             continue;
         }
         // Renamed out of sight first: a removal cut off midway (a kill, a lost

@@ -56,9 +56,13 @@ core::Status LocalTransport::connect() {
 }
 
 core::Result<CommandOutput> LocalTransport::run(const std::string& command, core::Seconds timeout) {
+    if (auto s = check_deadline(m_host_name); !s) {
+        return s.failure();
+    }
     core::ProcessOptions options;
     options.argv = {"/bin/sh", "-c", command};
-    options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+    options.timeout =
+        within_deadline(std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
     auto result = core::run_process(options);
     if (!result) {
         core::Error e = result.error();
@@ -119,9 +123,21 @@ core::Status LocalTransport::write_with(const std::string& path, std::string_vie
 
 core::Result<std::string> LocalTransport::read_file(const std::string& path,
                                                     std::size_t max_bytes) {
-    core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (auto s = check_deadline(m_host_name); !s) {
+        return s.failure();
+    }
+    // Non-blocking open, and only a regular file is read: a FIFO or device
+    // put where a certificate was expected must not hang the run.
+    core::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     if (fd.get() < 0) {
         return io_error(m_host_name, "read", path, errno);
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+        return io_error(m_host_name, "read", path, errno);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return fail(ErrorKind::Io, m_host_name + ": cannot read " + path + ": not a regular file");
     }
     std::string data;
     char buf[65536];
@@ -159,6 +175,7 @@ core::Result<FileInfo> LocalTransport::stat(const std::string& path) {
     info.is_symlink = S_ISLNK(st.st_mode);
     info.is_regular = S_ISREG(st.st_mode);
     info.mode = st.st_mode & 07777;
+    info.mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec);
     info.uid = st.st_uid;
     info.gid = st.st_gid;
     info.size = static_cast<std::uint64_t>(st.st_size);
@@ -185,6 +202,9 @@ core::Result<std::string> LocalTransport::read_link(const std::string& path) {
 }
 
 core::Result<std::vector<std::string>> LocalTransport::list_dir(const std::string& path) {
+    if (auto s = check_deadline(m_host_name); !s) {
+        return s.failure();
+    }
     std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(path.c_str()), &::closedir);
     if (!dir) {
         return io_error(m_host_name, "list", path, errno);

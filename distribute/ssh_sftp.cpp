@@ -87,6 +87,9 @@ FileInfo to_file_info(const LIBSSH2_SFTP_ATTRIBUTES& a) {
     if ((a.flags & LIBSSH2_SFTP_ATTR_SIZE) != 0) {
         info.size = a.filesize;
     }
+    if ((a.flags & LIBSSH2_SFTP_ATTR_ACMODTIME) != 0) {
+        info.mtime = static_cast<std::int64_t>(a.mtime);
+    }
     return info;
 }
 
@@ -107,6 +110,12 @@ core::Failure SshTransport::sftp_failure(const std::string& what, const std::str
         // Mid-request failures leave the SFTP channel out of step: the next
         // call connects again. (Open handles still refer to this session.)
         m_session->abandon();
+    }
+    if (rc == LIBSSH2_ERROR_TIMEOUT && !check_deadline(m_options.host_name)) {
+        // Cut off by the host's deadline, not by a slow answer alone: say which.
+        return fail(ErrorKind::Timeout, message + " (out of time: " + deadline()->why + " passed)",
+                    "the host stopped answering or answers too slowly; check it (load, "
+                    "network, a hung file system), then deploy again");
     }
     return fail(rc == LIBSSH2_ERROR_TIMEOUT ? ErrorKind::Timeout : ErrorKind::Network,
                 std::move(message), "check the connection to the host and its sshd");
@@ -187,6 +196,9 @@ core::Status SshTransport::write_with(const std::string& path, std::string_view 
     }
     std::size_t done = 0;
     while (done < content.size()) {
+        if (auto s = ensure_connected(); !s) {  // the deadline, between chunks
+            return s;
+        }
         ssize_t n = libssh2_sftp_write(file.get(), content.data() + done, content.size() - done);
         if (n < 0) {
             return write_failure("write");
@@ -215,6 +227,9 @@ core::Result<std::string> SshTransport::read_file(const std::string& path, std::
     std::string data;
     std::array<char, 32768> buf{};
     for (;;) {
+        if (auto s = ensure_connected(); !s) {  // the deadline, between chunks
+            return s.failure();
+        }
         ssize_t n = libssh2_sftp_read(file.get(), buf.data(), buf.size());
         if (n < 0) {
             return sftp_failure("read", path);

@@ -1,7 +1,9 @@
-// SshTransport: connection handling, commands over exec channels and the
-// file operations SFTP v3 cannot do atomically (rename, rm -r, chgrp, fsync
-// of a directory where SFTP cannot). The SFTP-backed operations are in
-// ssh_sftp.cpp.
+// SshTransport: connection handling, commands over exec channels, and the
+// file operations that need more than one SFTP call or, as a last resort, a
+// remote command (rename over an existing name, rm -r, chgrp, fsync of a
+// directory where SFTP cannot). Every remote command starts the user's login
+// shell, which on a real host can take most of a second: SFTP first. The
+// plain SFTP operations are in ssh_sftp.cpp.
 #include "distribute/ssh_transport.hpp"
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include <utility>
 
 #include "core/process.hpp"
+#include "distribute/group_file.hpp"
 #include "distribute/ssh_session.hpp"
 
 namespace certfleet::distribute {
@@ -255,6 +258,13 @@ void SshTransport::disconnect() {
     m_session.reset();
 }
 
+void SshTransport::reset_connection() {
+    if (m_session) {
+        m_session->abandon();
+    }
+    m_session.reset();
+}
+
 std::string SshTransport::describe() const {
     const bool ipv6 = m_options.address.find(':') != std::string::npos;
     return m_options.host_name + " (ssh " + m_options.user + "@" +
@@ -276,19 +286,33 @@ core::Status SshTransport::connect() {
 }
 
 core::Status SshTransport::ensure_connected() {
-    return connect();
+    if (auto s = check_deadline(m_options.host_name); !s) {
+        return s;
+    }
+    if (auto s = connect(); !s) {
+        return s;
+    }
+    // Every blocking call from here on ends by the deadline.
+    m_session->set_timeout(
+        within_deadline(duration_cast<milliseconds>(m_options.operation_timeout)));
+    return {};
 }
 
 core::Result<CommandOutput> SshTransport::run(const std::string& command, core::Seconds timeout) {
     if (auto s = ensure_connected(); !s) {
         return s.failure();
     }
-    timeout = std::max(timeout, core::Seconds(1));
-    const auto deadline = SteadyClock::now() + timeout;
+    // The host's deadline shortens the command's own limit (the remote
+    // `timeout` gets whole seconds, at least one).
+    const milliseconds limit =
+        within_deadline(duration_cast<milliseconds>(std::max(timeout, core::Seconds(1))));
+    timeout = std::max(core::Seconds(1), duration_cast<core::Seconds>(limit + milliseconds(999)));
+    const auto deadline = SteadyClock::now() + limit;
+    ++m_commands_started;
     ExecChannel channel(*m_session, m_options.host_name);
     // Opening and starting the channel is quick; bound it by the shorter limit.
-    m_session->set_timeout(std::min(duration_cast<milliseconds>(timeout),
-                                    duration_cast<milliseconds>(m_options.operation_timeout)));
+    m_session->set_timeout(
+        std::min(limit, within_deadline(duration_cast<milliseconds>(m_options.operation_timeout))));
     if (auto s = channel.start(remote_command(command, timeout)); !s) {
         return s.failure();
     }
@@ -338,22 +362,117 @@ core::Status SshTransport::run_helper(const std::string& what, const std::string
     return {};
 }
 
+core::Result<bool> SshTransport::sftp_rename_new(const std::string& from, const std::string& to) {
+    auto target = stat(to);
+    if (!target) {
+        return target.failure();
+    }
+    if (target->exists) {
+        return false;
+    }
+    LIBSSH2_SFTP* sftp = m_session->sftp_if_open();
+    // If `to` appeared in between, the SFTP rename fails and `mv` does the job.
+    return sftp != nullptr &&
+           libssh2_sftp_rename_ex(sftp, from.c_str(), static_cast<unsigned int>(from.size()),
+                                  to.c_str(), static_cast<unsigned int>(to.size()),
+                                  LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE) == 0;
+}
+
 core::Status SshTransport::rename(const std::string& from, const std::string& to) {
-    // Fast path without a remote process: an SFTP v3 rename works when `to`
-    // does not exist (OpenSSH refuses to replace). If `to` appeared in between,
-    // the SFTP rename fails and the command below does the job.
-    if (auto target = stat(to); target && !target->exists) {
-        if (LIBSSH2_SFTP* sftp = m_session->sftp_if_open();
-            sftp != nullptr &&
-            libssh2_sftp_rename_ex(sftp, from.c_str(), static_cast<unsigned int>(from.size()),
-                                   to.c_str(), static_cast<unsigned int>(to.size()),
-                                   LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE) == 0) {
-            return {};
-        }
+    auto done = sftp_rename_new(from, to);
+    if (!done) {
+        return done.failure();
+    }
+    if (*done) {
+        return {};
     }
     // -T: never move `from` *into* `to` when `to` is a directory; rename(2) over it instead.
     return run_helper("rename " + from + " to " + to,
                       "mv -Tf -- " + shell_quote(from) + " " + shell_quote(to));
+}
+
+namespace {
+
+// Printed to stderr by the remote script once every rename succeeded; its
+// absence means a rename failed and the command never ran.
+constexpr std::string_view kRenamedMarker = "certfleet: renames done\n";
+
+}  // namespace
+
+core::Result<CommandOutput> SshTransport::rename_then_run(const std::vector<RenameStep>& steps,
+                                                          const std::string& command,
+                                                          core::Seconds timeout) {
+    std::size_t next = 0;
+    for (; next < steps.size(); ++next) {
+        auto done = sftp_rename_new(steps[next].from, steps[next].to);
+        if (!done) {
+            return done.failure();
+        }
+        if (!*done) {
+            break;
+        }
+    }
+    if (next == steps.size()) {
+        return command.empty() ? core::Result<CommandOutput>(CommandOutput{0, false, "", ""})
+                               : run(command, timeout);
+    }
+    std::string script;
+    std::string what;
+    for (; next < steps.size(); ++next) {
+        script += "mv -Tf -- " + shell_quote(steps[next].from) + " " + shell_quote(steps[next].to) +
+                  " || exit 1\n";
+        what += (what.empty() ? "" : ", ") + steps[next].to;
+    }
+    script += "printf 'certfleet: renames done\\n' >&2\n" + command;
+    auto result = run(script, timeout);
+    if (!result) {
+        return result.failure();
+    }
+    const auto marker = result->err.find(kRenamedMarker);
+    if (marker != std::string::npos) {
+        result->err.erase(marker, kRenamedMarker.size());
+        return result;
+    }
+    const std::string detail = core::summarize_output(result->err, 300);
+    return fail(
+        result->timed_out ? ErrorKind::Timeout : ErrorKind::Io,
+        m_options.host_name + ": cannot rename " + what + ": " +
+            (result->timed_out ? "`mv` did not finish within " + core::format_duration(timeout)
+             : detail.empty()  ? "`mv -Tf` exited with " + std::to_string(result->exit_code)
+                               : detail),
+        result->exit_code == 127 ? "certfleet needs GNU coreutils (mv -T) on the host" : "");
+}
+
+core::Result<bool> SshTransport::remove_tree_sftp(const std::string& path, int depth,
+                                                  std::size_t& budget) {
+    auto entries = list_dir_info(path);
+    if (!entries) {
+        return entries.failure();
+    }
+    for (const auto& [name, info] : *entries) {
+        if (budget == 0) {
+            return false;
+        }
+        --budget;
+        const std::string child = path + "/" + name;
+        if (info.is_dir && !info.is_symlink) {
+            if (depth >= 8) {
+                return false;
+            }
+            auto removed = remove_tree_sftp(child, depth + 1, budget);
+            if (!removed || !*removed) {
+                return removed;
+            }
+        } else if (auto s = remove(child); !s) {
+            return s.failure();
+        }
+    }
+    LIBSSH2_SFTP* sftp = m_session->sftp_if_open();
+    if (sftp == nullptr ||
+        libssh2_sftp_rmdir_ex(sftp, path.c_str(), static_cast<unsigned int>(path.size())) != 0) {
+        return sftp_failure("remove directory", path);
+    }
+    return true;
 }
 
 core::Status SshTransport::remove_tree(const std::string& path) {
@@ -361,12 +480,63 @@ core::Status SshTransport::remove_tree(const std::string& path) {
         return fail(ErrorKind::Generic,
                     m_options.host_name + ": refusing to remove the tree \"" + path + "\"");
     }
+    auto info = stat(path);
+    if (!info) {
+        return info.failure();
+    }
+    if (!info->exists) {
+        return {};
+    }
+    if (!info->is_dir || info->is_symlink) {
+        return remove(path);
+    }
+    // A version directory holds four files; anything far larger is not ours
+    // to walk file by file.
+    std::size_t budget = 1000;
+    auto removed = remove_tree_sftp(path, 0, budget);
+    if (!removed) {
+        return removed.failure();
+    }
+    if (*removed) {
+        return {};
+    }
     return run_helper("remove " + path, "rm -rf -- " + shell_quote(path));
 }
 
+std::optional<std::uint32_t> SshTransport::group_id(const std::string& group) {
+    if (auto it = m_group_ids.find(group); it != m_group_ids.end()) {
+        return it->second;
+    }
+    auto file = read_file("/etc/group", std::size_t{4} << 20);
+    std::optional<std::uint32_t> gid = file ? group_id_in(*file, group) : std::nullopt;
+    m_group_ids[group] = gid;
+    return gid;
+}
+
 core::Status SshTransport::set_group(const std::string& path, const std::string& group) {
-    return run_helper("set group " + group + " on " + path,
-                      "chgrp -h -- " + shell_quote(group) + " " + shell_quote(path));
+    const std::string what = "set group " + group + " on " + path;
+    auto info = stat(path);
+    if (!info) {
+        return info.failure();
+    }
+    const auto gid = info->exists && !info->is_symlink ? group_id(group) : std::nullopt;
+    if (!gid) {
+        return run_helper(what, "chgrp -h -- " + shell_quote(group) + " " + shell_quote(path));
+    }
+    if (info->gid == *gid) {
+        return {};
+    }
+    LIBSSH2_SFTP_ATTRIBUTES attrs{};
+    attrs.flags = LIBSSH2_SFTP_ATTR_UIDGID;
+    attrs.uid = info->uid;
+    attrs.gid = *gid;
+    LIBSSH2_SFTP* sftp = m_session->sftp_if_open();
+    if (sftp == nullptr ||
+        libssh2_sftp_stat_ex(sftp, path.c_str(), static_cast<unsigned int>(path.size()),
+                             LIBSSH2_SFTP_SETSTAT, &attrs) != 0) {
+        return sftp_failure("set group " + group + " on", path);
+    }
+    return {};
 }
 
 // OpenSSH's sftp-server opens a directory read-only like any file, and

@@ -5,8 +5,10 @@
 // gets the same crash-safety.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -34,6 +36,14 @@ struct FileInfo {
     uid_t uid = 0;
     gid_t gid = 0;
     std::uint64_t size = 0;
+    // Seconds since the epoch, as the host's clock set them. The mtime of a
+    // directory certfleet just wrote into tells the host's time without
+    // starting a process there.
+    std::int64_t mtime = 0;
+};
+
+struct RenameStep {
+    std::string from, to;
 };
 
 struct SpaceInfo {
@@ -48,14 +58,33 @@ inline constexpr std::size_t kMaxDirEntries = 100000;
 // The error for a directory over kMaxDirEntries.
 core::Failure too_many_entries(const std::string& host, const std::string& path);
 
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// When a host must be done, and why (for the message): "the host_timeout of
+// 5m", "the run's --time-limit of 50m".
+struct Deadline {
+    SteadyTime at;
+    std::string why;
+};
+
 class Transport {
 public:
     virtual ~Transport() = default;
+
+    // From now on no operation waits past the deadline: one in progress is
+    // cut off (a timeout), later ones fail at once with ErrorKind::Timeout.
+    // A host that freezes mid-upload or trickles its answers costs at most
+    // this. nullopt: each operation's own timeout only.
+    void set_deadline(std::optional<Deadline> deadline) { m_deadline = std::move(deadline); }
+    const std::optional<Deadline>& deadline() const { return m_deadline; }
 
     // "cdn-1 (ssh root@127.0.70.1:2222)" / "web-local (local)": for messages.
     virtual std::string describe() const = 0;
     // Opens the connection (SSH: TCP, host key check, authentication). Idempotent.
     virtual core::Status connect() = 0;
+    // Drops the connection (the next operation opens a new one): after a
+    // timeout, the old one may belong to a frozen server process.
+    virtual void reset_connection() {}
 
     // Runs `command` through the host's /bin/sh. Key material never goes on
     // a command line: callers pass paths only.
@@ -85,12 +114,30 @@ public:
     virtual core::Status make_dir(const std::string& path, mode_t mode) = 0;
     // rename(2) semantics: atomically replaces `to` (file, symlink or empty dir).
     virtual core::Status rename(const std::string& from, const std::string& to) = 0;
+    // Renames each step in order (stopping at the first that fails: an
+    // error, nothing of `command` ran), then runs `command` when it is not
+    // empty. Over SSH, renames that must replace something (SFTP v3 cannot)
+    // and the command share one remote process: a swap and the config test
+    // cost one login-shell start, not two.
+    virtual core::Result<CommandOutput> rename_then_run(const std::vector<RenameStep>& steps,
+                                                        const std::string& command,
+                                                        core::Seconds timeout);
     virtual core::Status symlink(const std::string& target, const std::string& link_path) = 0;
     virtual core::Status remove(const std::string& path) = 0;  // file or symlink; missing is fine
     virtual core::Status remove_tree(const std::string& path) = 0;  // missing is fine
     virtual core::Status set_group(const std::string& path, const std::string& group) = 0;
     virtual core::Status fsync_dir(const std::string& path) = 0;
     virtual core::Result<SpaceInfo> space(const std::string& path) = 0;
+
+protected:
+    // Ok while the deadline (if any) is ahead; else the Timeout failure
+    // "HOST: out of time: WHY passed".
+    core::Status check_deadline(const std::string& host) const;
+    // `limit`, shortened to the time left before the deadline (at least 1 ms).
+    std::chrono::milliseconds within_deadline(std::chrono::milliseconds limit) const;
+
+private:
+    std::optional<Deadline> m_deadline;
 };
 
 }  // namespace certfleet::distribute

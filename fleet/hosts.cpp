@@ -50,6 +50,19 @@ distribute::HostTarget host_target(const inventory::Inventory& inventory,
     return t;
 }
 
+distribute::Deadline host_deadline(const inventory::Host& host,
+                                   const std::optional<distribute::Deadline>& run_limit) {
+    const auto timeout = host.settings.host_timeout;
+    distribute::Deadline own{std::chrono::steady_clock::now() + timeout,
+                             "the host_timeout of " + core::format_duration(timeout)};
+    return run_limit && run_limit->at < own.at ? *run_limit : own;
+}
+
+distribute::Deadline run_limit_deadline(core::Seconds limit) {
+    return {std::chrono::steady_clock::now() + limit,
+            "the run's --time-limit of " + core::format_duration(limit)};
+}
+
 distribute::RolloutPolicy rollout_policy(const inventory::RolloutSettings& rollout) {
     distribute::RolloutPolicy policy;
     policy.canary = rollout.canary;

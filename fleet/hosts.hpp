@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -22,6 +23,14 @@ distribute::HostTarget host_target(const inventory::Inventory& inventory,
                                    const inventory::CertificateSpec& cert);
 
 distribute::RolloutPolicy rollout_policy(const inventory::RolloutSettings& rollout);
+
+// When work on `host` that starts now must end: its host_timeout from now,
+// or the run's limit when that comes first.
+distribute::Deadline host_deadline(const inventory::Host& host,
+                                   const std::optional<distribute::Deadline>& run_limit);
+
+// The run's limit as a deadline: `limit` from now, named for messages.
+distribute::Deadline run_limit_deadline(core::Seconds limit);
 
 // Connections for a whole command, opened on first use. A given host's
 // transport is only ever used by one thread at a time (the rollout runs each

@@ -132,8 +132,8 @@ void overlay(const std::optional<T>& from, T& to) {
 }  // namespace
 
 std::vector<std::string_view> setting_keys() {
-    return {"ssh",    "cert_root", "test_command", "reload_command",
-            "verify", "key_mode",  "key_group",    "audit"};
+    return {"ssh",      "cert_root", "test_command", "reload_command", "verify",
+            "key_mode", "key_group", "audit",        "host_timeout"};
 }
 
 SettingsLayer read_settings(ObjectReader& r) {
@@ -151,6 +151,7 @@ SettingsLayer read_settings(ObjectReader& r) {
     else if (auto name = r.non_empty_string("key_group"))
         read_key_group(r, *name, layer);
     read_audit(r, layer);
+    layer.host_timeout = r.duration("host_timeout");
     return layer;
 }
 
@@ -173,6 +174,7 @@ void apply_settings(const SettingsLayer& layer, HostSettings& s) {
     overlay(layer.key_group, s.key_group);
     overlay(layer.audit_config_dump_command, s.audit.config_dump_command);
     overlay(layer.audit_scan_dirs, s.audit.scan_dirs);
+    overlay(layer.host_timeout, s.host_timeout);
 }
 
 }  // namespace certfleet::inventory::detail

@@ -29,6 +29,7 @@ struct SettingsLayer {
     std::optional<std::optional<std::string>> key_group;  // set to null: no group
     std::optional<std::string> audit_config_dump_command;
     std::optional<std::vector<std::string>> audit_scan_dirs;
+    std::optional<core::Seconds> host_timeout;
 };
 
 // The keys every layer may carry (docs/inventory.md: they "may appear in

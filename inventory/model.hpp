@@ -147,6 +147,9 @@ struct HostSettings {
     mode_t key_mode = 0600;  // permission bits only; never any for others
     std::optional<std::string> key_group;
     AuditSettings audit;
+    // The most one host may take for one certificate's deployment, or for
+    // its audit; past it the host fails (swapped back) and the run goes on.
+    Seconds host_timeout{300};
 };
 
 // How certfleet reaches a host: over SSH, or on this machine itself.

@@ -81,8 +81,13 @@ HostAudit audit_host(const AuditInputs& in, const std::string& name) {
     HostAudit out;
     const auto& host = in.inv.hosts.at(name);
     auto transport = fleet::make_transport(host);
+    // A host cannot keep the audit (and the run's lock) for long: every
+    // read, command and probe of it ends by its deadline.
+    audit::ScanLimits limits = in.options.limits;
+    limits.deadline = fleet::host_deadline(host, in.options.time_limit);
+    transport->set_deadline(limits.deadline);
     auto obs = audit::observe_host(*transport, in.inv, host, certificates_on(in.managed, name),
-                                   in.options.limits, &in.cache);
+                                   limits, &in.cache);
     if (!obs) {
         out.failure = obs.error();
         return out;

@@ -22,6 +22,8 @@ struct AuditOptions {
     int concurrency = 16;
     audit::ScanLimits limits;
     core::TimePoint now{};
+    // `run --time-limit`; each host's audit also ends by its host_timeout.
+    std::optional<distribute::Deadline> time_limit;
     std::function<void(const std::string& host, const std::string& step)> progress;
 };
 

@@ -279,13 +279,24 @@ void record_host(DeployRun& run, const CertificateTask& task, HostOutcome& o) {
     }
 }
 
-// A host the rollout had not reached when SIGINT / SIGTERM came: untouched.
-HostOutcome not_started(const std::string& host, const std::string& cert) {
+// Why no further host may start: SIGINT / SIGTERM, or the run's time limit.
+std::optional<std::string> stop_reason(const DeployRun& run) {
+    if (run.ctx.cancel && run.ctx.cancel->load())
+        return "certfleet was interrupted";
+    const auto& limit = run.options.time_limit;
+    if (limit && std::chrono::steady_clock::now() >= limit->at)
+        return limit->why + " passed";
+    return std::nullopt;
+}
+
+// A host the rollout had not reached when it had to stop: untouched.
+HostOutcome not_started(const std::string& host, const std::string& cert,
+                        const std::string& reason) {
     HostOutcome o;
     o.host = host;
     o.certificate = cert;
     o.result = HostResult::NotStarted;
-    o.error = "not started: certfleet was interrupted before this host; it is untouched";
+    o.error = "not started: " + reason + " before this host; it is untouched";
     o.hint = "run `certfleet deploy " + cert + "` to finish the rollout";
     return o;
 }
@@ -294,15 +305,18 @@ HostOutcome not_started(const std::string& host, const std::string& cert) {
 bool deploy_host(DeployRun& run, const CertificateTask& task, const std::string& host) {
     Context& ctx = run.ctx;
     const std::string& name = task.plan.name;
-    if (ctx.cancel && ctx.cancel->load()) {
-        run.add(task.plan, not_started(host, name));
+    if (auto reason = stop_reason(run)) {
+        run.add(task.plan, not_started(host, name, *reason));
         return false;
     }
     run.show(task.plan, host, "deploying " + task.current.version, false, false);
+    const auto& inv_host = ctx.inventory.hosts.at(host);
+    distribute::Transport& transport = run.pool.get(host);
+    transport.set_deadline(fleet::host_deadline(inv_host, run.options.time_limit));
     auto outcome = distribute::deploy_version(
-        run.pool.get(host),
-        fleet::host_target(ctx.inventory, ctx.inventory.hosts.at(host), task.cert), task.material,
+        transport, fleet::host_target(ctx.inventory, inv_host, task.cert), task.material,
         run.options.force);
+    transport.set_deadline(std::nullopt);
     bool more_work = false;
     {
         std::lock_guard lock(run.mutex);
@@ -424,10 +438,10 @@ void deploy_certificate(DeployRun& run, const CertificatePlan& c,
                         "deployment of '" + name + "' to " + host + " failed unexpectedly: " + what,
                         "run again with -v and report this error", "", false, ""});
         });
-    const bool interrupted = run.ctx.cancel && run.ctx.cancel->load();
+    const auto stopped = stop_reason(run);
     for (const auto& [host, fate] : fates)
-        if (fate == distribute::HostRun::Skipped && interrupted)
-            run.add(c, not_started(host, name));
+        if (fate == distribute::HostRun::Skipped && stopped)
+            run.add(c, not_started(host, name, *stopped));
         else if (fate == distribute::HostRun::Skipped)
             run.add(c, {host, name, HostResult::Skipped, "", "",
                         "not attempted: the rollout stopped after failures in its group",

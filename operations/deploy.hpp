@@ -22,6 +22,10 @@ struct DeployOptions {
     // renew --dry-run: certificates the issue stage would (re)issue, so every
     // host of theirs would get the new version.
     std::vector<std::string> planned_issues;
+    // `run --time-limit`: hosts not started by then are not started; hosts
+    // in flight stop there (an activation is swapped back). Each host also
+    // has its own host_timeout.
+    std::optional<distribute::Deadline> time_limit;
 };
 
 // One enum and one name mapping for a host's result, from the deployment

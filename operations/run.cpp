@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "fleet/hosts.hpp"
 #include "hooks/metrics.hpp"
 #include "inventory/secrets.hpp"
 #include "operations/notifier_wiring.hpp"
@@ -79,7 +80,8 @@ bool sleep_jitter(const Context& ctx, core::Seconds jitter) {
 // pre / post bracket real issuance only (as certbot's do): a run twice a
 // day with nothing due must not stop and start anything — but it does
 // run the post hook a killed run still owes.
-void issue_and_deploy(Context& ctx, const RunOptions& options, RunReport& report) {
+void issue_and_deploy(Context& ctx, const RunOptions& options, const distribute::Deadline& limit,
+                      RunReport& report) {
     settle_owed_post_hook(ctx);
     bool issuing = false;
     IssueOptions issue;
@@ -91,6 +93,7 @@ void issue_and_deploy(Context& ctx, const RunOptions& options, RunReport& report
     report.issued = run_issue(ctx, issue);
     DeployOptions deploy;
     deploy.concurrency = options.deploy_concurrency;
+    deploy.time_limit = limit;
     report.deployed = run_deploy(ctx, deploy);
     if (issuing)
         fire_hook(ctx, "post");
@@ -117,7 +120,7 @@ CheckItem quarantined_item(const inventory::QuarantinedEntry& entry) {
 }
 
 Findings check_and_audit(Context& ctx, const RunOptions& options, core::TimePoint at,
-                         RunReport& report) {
+                         const distribute::Deadline& limit, RunReport& report) {
     CheckOptions check;
     check.at = at;
     check.probe = true;
@@ -131,6 +134,7 @@ Findings check_and_audit(Context& ctx, const RunOptions& options, core::TimePoin
         AuditOptions audit;
         audit.now = at;
         audit.concurrency = options.deploy_concurrency;
+        audit.time_limit = limit;
         report.audit = run_audit(ctx.inventory, ctx.store, ctx.ledger, audit);
         for (auto& n : notices_from_audit(*report.audit))
             findings.notices.push_back(std::move(n));
@@ -210,13 +214,14 @@ RunReport run_scheduled(Context& ctx, const RunOptions& options) {
     }
     const auto started_steady = std::chrono::steady_clock::now();
     const core::TimePoint started = ctx.clock.now();
-    issue_and_deploy(ctx, options, report);
+    const distribute::Deadline limit = fleet::run_limit_deadline(options.time_limit);
+    issue_and_deploy(ctx, options, limit, report);
     if (ctx.cancel && ctx.cancel->load()) {
         report.cancelled = true;
         return report;
     }
     const core::TimePoint checked_at = ctx.clock.now();
-    const Findings findings = check_and_audit(ctx, options, checked_at, report);
+    const Findings findings = check_and_audit(ctx, options, checked_at, limit, report);
     send_notifications(ctx, options, findings, checked_at, report);
     report.duration_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_steady).count();

@@ -25,6 +25,10 @@ struct RunOptions {
     // Entries of an inventory whose other parts are valid, set aside: each is
     // a CRITICAL item (and a notice); the rest of the fleet runs.
     std::vector<inventory::QuarantinedEntry> quarantined;
+    // From the end of the jitter: no host starts a deployment or an audit
+    // after it, and hosts in flight stop there (swapped back). Below the
+    // timer's period, so a stuck run never keeps the lock from the next.
+    core::Seconds time_limit{50 * 60};
 };
 
 struct RunReport {

@@ -94,6 +94,19 @@ bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
 }
 
+// The host before the fault tests: hand-managed files (`hand_made`), or
+// version 1 deployed; `true` as the config test.
+void start_from(Host& h, const Material* hand_made) {
+    if (hand_made) {
+        stdfs::create_directories(h.dir);
+        REQUIRE(core::write_file_atomic(h.dir + "/fullchain.pem", hand_made->fullchain_pem, 0644));
+        REQUIRE(core::write_file_atomic(h.dir + "/privkey.pem", hand_made->key_pem, 0600));
+    } else {
+        REQUIRE(h.deploy(version(1)).result == DeployResult::Deployed);
+    }
+    h.target.test_command = "true";
+}
+
 }  // namespace
 
 TEST_CASE("a failing test_command swaps current back and does not reload", "[deploy]") {
@@ -222,14 +235,7 @@ TEST_CASE("a dropped connection at any step never leaves a mismatched pair", "[d
     const bool adopt = GENERATE(false, true);
     const Material old = make_material("media", "unused", 0x99);
     auto setup = [&](Host& h) {
-        if (adopt) {
-            stdfs::create_directories(h.dir);
-            REQUIRE(core::write_file_atomic(h.dir + "/fullchain.pem", old.fullchain_pem, 0644));
-            REQUIRE(core::write_file_atomic(h.dir + "/privkey.pem", old.key_pem, 0600));
-        } else {
-            REQUIRE(h.deploy(version(1)).result == DeployResult::Deployed);
-        }
-        h.target.test_command = "true";
+        start_from(h, adopt ? &old : nullptr);
         h.target.reload_command = "true";
     };
     int total = 0;
@@ -270,6 +276,105 @@ TEST_CASE("a dropped connection at any step never leaves a mismatched pair", "[d
             CHECK_FALSE(e.path().filename().string().ends_with(".tmp"));
         }
     }
+}
+
+// A run killed between the swap and the end of its activation leaves the new
+// version current but unfinished. If the next run's test or verification of
+// it fails, the last version whose activation finished (.deployed) comes
+// back, not the untested one.
+TEST_CASE("a redo that fails after a killed run restores the last finished version", "[deploy]") {
+    const bool adopt = GENERATE(false, true);
+    const bool verify_fails = GENERATE(false, true);
+    const Material old = make_material("media", "unused", 0x99);
+    auto setup = [&](Host& h) {
+        start_from(h, adopt ? &old : nullptr);
+        h.target.reload_command = "echo >> " + h.tmp.path + "/reloads";
+    };
+    int total = 0;
+    {
+        Host h;
+        setup(h);
+        FaultyTransport t(h.local);
+        REQUIRE(deploy_version(t, h.target, version(2), false).result == DeployResult::Deployed);
+        total = t.calls("*");
+    }
+    int redone = 0;
+    for (int k = 1; k <= total; ++k) {
+        Host h;
+        setup(h);
+        FaultyTransport t(h.local);
+        t.lose_connection("*", k);
+        (void)deploy_version(t, h.target, version(2), false);
+        // write_marker: .deployed.tmp is whole before .deployed goes.
+        const std::string marker =
+            h.exists(".deployed") ? h.file(".deployed") : h.file(".deployed.tmp");
+        const bool unfinished =
+            h.current() == "versions/" + version(2).version && marker != version(2).version + "\n";
+        if (verify_fails) {  // nothing listens there
+            h.target.verify = VerifyTarget{true, "127.0.0.1", 1, "media.example.test"};
+            h.target.verify_timeout = core::Seconds(1);
+        } else {
+            h.target.test_command = "echo 'nginx: [emerg] cannot load certificate' >&2; false";
+        }
+        const int reloads_before = h.lines("reloads");
+        auto next = h.deploy(version(2));
+        INFO("adopt=" << adopt << " verify_fails=" << verify_fails << ", connection lost at call "
+                      << k << " of " << total << "\n"
+                      << steps_of(next));
+        CHECK(h.pair_matches());
+        if (!unfinished) {
+            continue;
+        }
+        ++redone;
+        CHECK(next.result == DeployResult::RolledBack);
+        CHECK(h.serves(adopt ? old : version(1)));
+        CHECK(contains(next.error, "swapped back to "));
+        // The killed run may have reloaded onto the untested version.
+        CHECK(h.lines("reloads") > reloads_before);
+    }
+    CHECK(redone > 0);
+}
+
+TEST_CASE("a host past its deadline fails with out of time and is swapped back", "[deploy]") {
+    Host h;
+    REQUIRE(h.deploy(version(1)).result == DeployResult::Deployed);
+    // The config test hangs (a frozen host); the host's deadline ends it.
+    h.target.test_command = "sleep 20";
+    h.target.reload_command = "echo >> " + h.tmp.path + "/reloads";
+    h.local.set_deadline(Deadline{std::chrono::steady_clock::now() + std::chrono::seconds(1),
+                                  "the host_timeout of 1s"});
+    const auto started = std::chrono::steady_clock::now();
+    auto out = h.deploy(version(2));
+    INFO(steps_of(out));
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(8));
+    CHECK(out.result == DeployResult::Failed);
+    CHECK(contains(out.error, "out of time: the host_timeout of 1s passed"));
+    // Swapping back got its grace: the old pair is live again, never reloaded.
+    CHECK(contains(out.error, "swapped back to " + version(1).version));
+    CHECK(h.current() == "versions/" + version(1).version);
+    CHECK(h.serves(version(1)));
+    CHECK(h.lines("reloads") == 0);
+}
+
+TEST_CASE("pruning keeps the adopted original, the only copy of the operator's pair", "[deploy]") {
+    Host h;
+    const Material old = make_material("media", "unused", 0x98);
+    start_from(h, &old);
+    h.target.keep_versions = 1;
+    for (int n = 1; n <= 4; ++n) {
+        auto out = h.deploy(version(n));
+        INFO(steps_of(out));
+        REQUIRE(out.result == DeployResult::Deployed);
+    }
+    std::vector<std::string> left;
+    for (const auto& e : stdfs::directory_iterator(h.dir + "/versions"))
+        left.push_back(e.path().filename().string());
+    std::sort(left.begin(), left.end());
+    REQUIRE(left.size() == 3);  // the adopted original, the previous one, current
+    CHECK(left[0].starts_with("00000000T000000Z-adopted-"));
+    CHECK(slurp(h.dir + "/versions/" + left[0] + "/fullchain.pem") == old.fullchain_pem);
+    CHECK(slurp(h.dir + "/versions/" + left[0] + "/privkey.pem") == old.key_pem);
+    CHECK(left[2] == version(4).version);
 }
 
 TEST_CASE("a read-only cert_root is refused before any change", "[deploy]") {
@@ -332,16 +437,20 @@ TEST_CASE("not enough free space is refused before any change", "[deploy]") {
 TEST_CASE("the host's clock: far off refuses, a few minutes off warns", "[deploy]") {
     Host h;
     FaultyTransport t(h.local);
-    t.override_command("date +%s", CommandOutput{0, false, "86400\n", ""});  // 1970-01-02
+    t.override_mtime(86400);  // 1970-01-02
     auto out = deploy_version(t, h.target, version(1), false);
     CHECK(out.result == DeployResult::Failed);
     CHECK(contains(out.error, "clock on web-1"));
-    CHECK_FALSE(stdfs::exists(h.target.cert_root));
+    CHECK(contains(out.error, "nothing was swapped"));
+    // Nothing served changed and the refused upload is gone.
+    CHECK_FALSE(stdfs::is_symlink(h.dir + "/current"));
+    CHECK(stdfs::is_empty(h.dir + "/versions"));
+    CHECK(t.calls("run") == 0);  // the clock came from the upload, not from `date`
 
     const auto now = std::chrono::system_clock::now().time_since_epoch();
     const auto ahead = std::chrono::duration_cast<std::chrono::seconds>(now).count() + 600;
     FaultyTransport t2(h.local);
-    t2.override_command("date +%s", CommandOutput{0, false, std::to_string(ahead) + "\n", ""});
+    t2.override_mtime(ahead);
     auto warned = deploy_version(t2, h.target, version(1), false);
     CHECK(warned.result == DeployResult::Deployed);
     REQUIRE(warned.warnings.size() == 1);

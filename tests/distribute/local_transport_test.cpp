@@ -330,3 +330,34 @@ TEST_CASE("create_file writes only a file that did not exist, never through a li
     CHECK_FALSE(t.create_file(planted, "key", 0600));
     CHECK_FALSE(stdfs::exists(dir.path + "/elsewhere"));  // nothing written through the link
 }
+
+TEST_CASE("local: a deadline cuts a command short and fails what comes after it", "[transport]") {
+    TempDir dir;
+    LocalTransport t("web-1");
+    t.set_deadline(Deadline{std::chrono::steady_clock::now() + std::chrono::milliseconds(300),
+                            "the host_timeout of 5m"});
+    const auto started = std::chrono::steady_clock::now();
+    auto slow = t.run("sleep 5", std::chrono::seconds(30));
+    REQUIRE(slow);
+    CHECK(slow->timed_out);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(3));
+    auto after = t.run("true", std::chrono::seconds(30));
+    REQUIRE_FALSE(after);
+    CHECK(after.error().kind == certfleet::core::ErrorKind::Timeout);
+    CHECK(after.error().message == "web-1: out of time: the host_timeout of 5m passed");
+    CHECK_FALSE(t.read_file(dir.path + "/x", 10));
+    CHECK_FALSE(t.list_dir(dir.path));
+    t.set_deadline(std::nullopt);
+    CHECK(t.run("true", std::chrono::seconds(30)));
+}
+
+TEST_CASE("local read_file: a FIFO or a device is refused, never waited on", "[transport]") {
+    TempDir dir;
+    const std::string fifo = dir.path + "/fullchain.pem";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    LocalTransport t("web-1");
+    auto read = t.read_file(fifo, 1 << 20);  // a blocking open would hang here
+    REQUIRE_FALSE(read);
+    CHECK(read.error().message == "web-1: cannot read " + fifo + ": not a regular file");
+    CHECK_FALSE(t.read_file("/dev/zero", 1 << 20));
+}

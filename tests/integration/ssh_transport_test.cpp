@@ -12,7 +12,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "distribute/deploy.hpp"
 #include "lab.hpp"
+#include "support/deploy_test_support.hpp"
 
 using namespace certfleet::distribute;
 using certfleet::testing::Lab;
@@ -484,4 +486,97 @@ TEST_CASE("ssh: 20 transports in parallel threads", "[ssh]") {
         CHECK(e.empty());
     }
     CHECK(ok == kThreads);
+}
+
+TEST_CASE("ssh: renames batched with a command start one remote process", "[ssh]") {
+    SshTransport t(lab_options(first_host()));
+    RemoteDir dir(t);
+    REQUIRE(t.make_dir(dir / "v1", 0755));
+    REQUIRE(t.make_dir(dir / "v2", 0755));
+    REQUIRE(t.symlink("v1", dir / "current"));
+    REQUIRE(t.write_file(dir / "fullchain.pem", "old", 0644));
+    REQUIRE(t.symlink("v2", dir / ".current.tmp"));
+    REQUIRE(t.symlink("current/fullchain.pem", dir / ".fullchain.pem.tmp"));
+    REQUIRE(t.symlink("v2", dir / "fresh.tmp"));
+    const std::size_t before = t.commands_started();
+    // "fresh" does not exist (SFTP); the two others replace something (mv -Tf).
+    auto out = t.rename_then_run({{dir / "fresh.tmp", dir / "fresh"},
+                                  {dir / ".current.tmp", dir / "current"},
+                                  {dir / ".fullchain.pem.tmp", dir / "fullchain.pem"}},
+                                 "readlink " + shell_quote(dir / "current") + "; echo oops >&2",
+                                 std::chrono::seconds(20));
+    REQUIRE(out);
+    CHECK(t.commands_started() == before + 1);
+    CHECK(out->exit_code == 0);
+    CHECK(out->out == "v2\n");
+    CHECK(out->err == "oops\n");  // the batch's own marker is not the command's output
+    CHECK(*t.read_link(dir / "fresh") == "v2");
+    CHECK(*t.read_link(dir / "fullchain.pem") == "current/fullchain.pem");
+
+    // A rename that fails stops the batch: the command never runs.
+    REQUIRE(t.write_file(dir / "ran", "", 0644));
+    auto failed = t.rename_then_run({{dir / "missing.tmp", dir / "current"}},
+                                    "rm " + shell_quote(dir / "ran"), std::chrono::seconds(20));
+    REQUIRE_FALSE(failed);
+    CHECK(failed.error().message.find("cannot rename " + dir / "current") != std::string::npos);
+    CHECK(t.stat(dir / "ran")->exists);
+    CHECK(*t.read_link(dir / "current") == "v2");
+}
+
+TEST_CASE("ssh: remove_tree and set_group go over SFTP, no remote process", "[ssh]") {
+    SshTransport t(lab_options(first_host()));
+    RemoteDir dir(t);
+    REQUIRE(t.make_dir(dir / "tree", 0750));
+    REQUIRE(t.make_dir(dir / "tree/sub", 0750));
+    REQUIRE(t.write_file(dir / "tree/sub/privkey.pem", "k", 0600));
+    REQUIRE(t.write_file(dir / "tree/cert.pem", "c", 0640));
+    REQUIRE(t.symlink("/etc/passwd", dir / "tree/link"));  // removed, never followed
+    const std::size_t before = t.commands_started();
+    REQUIRE(t.set_group(dir / "tree/cert.pem", "daemon"));
+    REQUIRE(t.set_group(dir / "tree", "daemon"));
+    CHECK(t.stat(dir / "tree/cert.pem")->gid == 1);  // daemon is gid 1 on Debian
+    REQUIRE(t.remove_tree(dir / "tree"));
+    REQUIRE(t.remove_tree(dir / "never-there"));
+    CHECK(t.commands_started() == before);
+    CHECK_FALSE(t.stat(dir / "tree")->exists);
+    CHECK(t.stat("/etc/passwd")->exists);
+    // A group /etc/group does not list is left to chgrp (NSS may know it).
+    auto unknown = t.set_group(dir.path, "certfleet-no-such-group");
+    REQUIRE_FALSE(unknown);
+    CHECK(t.commands_started() == before + 1);
+}
+
+TEST_CASE("ssh: a deployment starts at most test and reload, adoption one more", "[ssh]") {
+    SshTransport t(lab_options(first_host()));
+    RemoteDir dir(t);
+    HostTarget target;
+    target.host_name = first_host().name;
+    target.cert_root = dir / "live";
+    target.test_command = "true";
+    target.reload_command = "true";
+    target.key_group = "daemon";
+    target.keep_versions = 1;
+    target.verify.enabled = false;
+    using certfleet::distribute::test::make_material;
+    const auto v1 = make_material("media", "20260101T000000Z-aa", 0x101);
+    const auto v2 = make_material("media", "20260102T000000Z-bb", 0x102);
+    const auto v3 = make_material("media", "20260103T000000Z-cc", 0x103);
+    auto commands_for = [&](const Material& m) {
+        const std::size_t before = t.commands_started();
+        auto out = deploy_version(t, target, m, false);
+        INFO(out.error);
+        REQUIRE(out.result == DeployResult::Deployed);
+        return t.commands_started() - before;
+    };
+    CHECK(commands_for(v1) == 2);  // first deployment: swap+test, reload
+    CHECK(commands_for(v2) == 2);  // steady state
+    CHECK(commands_for(v3) == 2);  // with pruning (keep_versions 1)
+
+    // Hand-managed files: adoption's renames are one more.
+    target.cert_root = dir / "hand";
+    REQUIRE(t.make_dir(dir / "hand", 0750));
+    REQUIRE(t.make_dir(dir / "hand/media", 0750));
+    REQUIRE(t.write_file(dir / "hand/media/fullchain.pem", v1.fullchain_pem, 0644));
+    REQUIRE(t.write_file(dir / "hand/media/privkey.pem", v1.key_pem, 0600));
+    CHECK(commands_for(v2) == 3);
 }

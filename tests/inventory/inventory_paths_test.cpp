@@ -34,6 +34,7 @@ void check_from_layer(const HostSettings& s, const Layer& layer, const std::stri
         CHECK(s.key_group == t + "-group");
     CHECK(s.audit.config_dump_command == t + "-dump");
     CHECK(s.audit.scan_dirs == std::vector<std::string>{"/" + t});
+    CHECK(s.host_timeout == Seconds(60 * layer.n));
 }
 
 }  // namespace

@@ -283,6 +283,7 @@ TEST_CASE("host settings resolve host > groups in order > defaults", "[inventory
     CHECK(c.key_mode == 0600);
     CHECK(c.cert_root == "/etc/certfleet/live");
     CHECK(c.audit.config_dump_command == "nginx -T");
+    CHECK(c.host_timeout == Seconds(300));
     CHECK(hosts.at("l").settings.verify.address == "127.0.0.1");
     CHECK_FALSE(result.inventory->groups.at("solo").declared);
 }

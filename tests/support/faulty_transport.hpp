@@ -5,6 +5,7 @@
 // transport with it. Not thread-safe: one deployment at a time, like a host.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -45,6 +46,12 @@ public:
         return *this;
     }
 
+    // stat() answers carry this mtime: the host's clock as a fresh upload shows it.
+    FaultyTransport& override_mtime(std::int64_t seconds) {
+        m_mtime = seconds;
+        return *this;
+    }
+
     int calls(std::string_view operation) const {
         auto it = m_counts.find(std::string(operation));
         return it == m_counts.end() ? 0 : it->second;
@@ -57,6 +64,7 @@ public:
     core::Status connect() override {
         return pass("connect", "", [&] { return m_inner.connect(); });
     }
+    void reset_connection() override { m_inner.reset_connection(); }
     core::Result<CommandOutput> run(const std::string& command, core::Seconds timeout) override {
         if (auto it = m_commands.find(command); it != m_commands.end()) {
             return pass("run", command, [&] { return core::Result<CommandOutput>(it->second); });
@@ -77,7 +85,13 @@ public:
         return pass("read_file", path, [&] { return m_inner.read_file(path, max_bytes); });
     }
     core::Result<FileInfo> stat(const std::string& path) override {
-        return pass("stat", path, [&] { return m_inner.stat(path); });
+        return pass("stat", path, [&] {
+            auto info = m_inner.stat(path);
+            if (info && info->exists && m_mtime) {
+                info->mtime = *m_mtime;
+            }
+            return info;
+        });
     }
     core::Result<std::string> read_link(const std::string& path) override {
         return pass("read_link", path, [&] { return m_inner.read_link(path); });
@@ -175,6 +189,7 @@ private:
     std::vector<Rule> m_rules;
     std::map<std::string, int> m_counts;
     std::optional<SpaceInfo> m_space;
+    std::optional<std::int64_t> m_mtime;
     std::map<std::string, CommandOutput> m_commands;
     std::vector<std::string> m_journal;
     bool m_lost = false;
