@@ -17,6 +17,7 @@ constexpr core::EnumNames<FindingKind> kFindingKindNames[] = {
     {FindingKind::Expired, "expired"},
     {FindingKind::Expiring, "expiring"},
     {FindingKind::KeyExposed, "key_exposed"},
+    {FindingKind::UntrustedDir, "untrusted_dir"},
     {FindingKind::KeyMismatch, "key_mismatch"},
     {FindingKind::ServedMismatch, "served_mismatch"},
     {FindingKind::Missing, "missing"},
@@ -134,6 +135,15 @@ void Classifier::cert_dirs() {
     for (const auto& dir : host.cert_dirs) {
         const ObservedFile* current = dir.current_cert.empty() ? nullptr : file(dir.current_cert);
         const core::PemCertificate* leaf = current ? leaf_of(*current) : nullptr;
+        if (!dir.untrusted.empty()) {
+            auto& f = add(FindingKind::UntrustedDir, dir.path, leaf);
+            f.certificate = inv.certificates.count(dir.name) ? dir.name : "";
+            f.detail = dir.untrusted;
+            f.next_step =
+                "make it a real directory owned by root (or the login user) that nobody "
+                "else may write to (chown root; chmod go-w); deploy refuses the host "
+                "until then";
+        }
         if (!inv.certificates.count(dir.name)) {
             auto& f = add(FindingKind::Orphan, dir.path, leaf);
             f.loaded = loader(dir.path) != nullptr;

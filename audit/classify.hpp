@@ -55,7 +55,8 @@ struct ObservedCertDir {
     std::string current_cert;                    // real path of its cert.pem ("" if absent)
     std::string current_key;                     // real path of its privkey.pem ("" if absent)
     std::string incomplete;                      // "versions/X lacks privkey.pem" when so
-    bool unread = false;  // its cert.pem is there but could not be read (noted in `unchecked`)
+    std::string untrusted;  // why another user could change it (distribute::check_trusted_dirs)
+    bool unread = false;    // its cert.pem is there but could not be read (noted in `unchecked`)
 };
 
 struct HostObservation {
@@ -91,6 +92,7 @@ enum class FindingKind {
     KeyMismatch,     // "key_mismatch": a key that does not belong to its certificate
     ServedMismatch,  // "served_mismatch": what the server sends is not what it should
     Missing,         // "missing": a certificate the inventory deploys there is absent
+    UntrustedDir,    // "untrusted_dir": a directory another user could write to (StrictModes)
 };
 
 std::string_view finding_kind_name(FindingKind kind);

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include "core/pem_scan.hpp"
+#include "distribute/deploy.hpp"
 #include "distribute/tls_probe.hpp"
 
 namespace certfleet::audit::detail {
@@ -171,6 +172,8 @@ void Scanner::cert_root(const std::string& written) {
         audit::ObservedCertDir d;
         d.name = name;
         d.path = dir;
+        if (auto trusted = distribute::check_trusted_dirs(m_t, m_obs.host, root, name); !trusted)
+            d.untrusted = trusted.error().message;
         walk(dir, 1);
         if (current && current->is_symlink)
             describe_current(d);

@@ -31,7 +31,11 @@ secs() { echo "$2 - $1" | bc; }
 # With LOGIN_DELAY, the lab logs one line per remote login ("ADDRESS exec" or
 # "ADDRESS sftp"). logins KIND: how many so far; per_host FROM TO: the
 # average per host between two counts.
-logins() { grep -c " $1\$" "$LAB/logs/logins.log" 2>/dev/null || true; }
+logins() {
+  local n
+  n=$(grep -c " $1\$" "$LAB/logs/logins.log" 2>/dev/null) || true
+  echo "${n:-0}"
+}
 per_host() { echo "scale=1; ($2 - $1) / $HOSTS" | bc; }
 mark() { exec_mark=$(logins exec) sftp_mark=$(logins sftp); }
 counted() { echo "$(per_host "$exec_mark" "$(logins exec)") commands + $(per_host "$sftp_mark" "$(logins sftp)") SFTP sessions"; }

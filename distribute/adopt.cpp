@@ -148,6 +148,12 @@ core::Result<detail::Layout> connect_and_read(Transport& t, const detail::CertPa
 
 }  // namespace
 
+core::Status check_trusted_dirs(Transport& t, const std::string& host_name,
+                                const std::string& cert_root, const std::string& cert_name) {
+    return detail::check_trusted_dirs(t, host_name, cert_root,
+                                      detail::CertPaths(cert_root, cert_name));
+}
+
 core::Result<HostCertState> inspect(Transport& t, const std::string& cert_root,
                                     const std::string& cert_name) {
     const detail::CertPaths paths(cert_root, cert_name);

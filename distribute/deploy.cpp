@@ -255,6 +255,9 @@ DeployOutcome deploy_version(Transport& t, const HostTarget& host, const Materia
         return failed(out, s.error());
     }
     r.step("connected: " + t.describe());
+    if (auto s = check_trusted_dirs(t, host.host_name, host.cert_root, r.paths); !s) {
+        return failed(out, s.error());
+    }
     auto layout = read_layout(t, r.paths);
     if (!layout) {
         return failed(out, layout.error());
@@ -414,6 +417,9 @@ DeployOutcome rollback(Transport& t, const HostTarget& host, const std::string& 
         return failed(out, s.error());
     }
     r.step("connected: " + t.describe());
+    if (auto s = check_trusted_dirs(t, host.host_name, host.cert_root, r.paths); !s) {
+        return failed(out, s.error());
+    }
     auto layout = read_layout(t, r.paths);
     if (!layout) {
         return failed(out, layout.error());

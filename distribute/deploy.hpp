@@ -107,6 +107,13 @@ struct HostCertState {
     std::optional<std::string> current_serial;  // of what fullchain.pem resolves to
 };
 
+// Like OpenSSH's StrictModes: cert_root, <cert_root>/<cert_name> and its
+// versions/ (those that exist) are real directories, owned by root or the
+// login user, writable by nobody else. deploy and rollback refuse a host
+// where they are not (nothing is read or changed); audit reports it.
+core::Status check_trusted_dirs(Transport& t, const std::string& host_name,
+                                const std::string& cert_root, const std::string& cert_name);
+
 core::Result<HostCertState> inspect(Transport& t, const std::string& cert_root,
                                     const std::string& cert_name);
 

@@ -83,6 +83,14 @@ struct Layout {
 
 core::Result<Layout> read_layout(Transport& t, const CertPaths& paths);
 
+// Like OpenSSH's StrictModes: cert_root, <cert> and versions/ (those that
+// exist) must be real directories, owned by root or the login user, that
+// nobody else may write to; else another user on the host could change what
+// the server loads, and the host is refused before anything is read or
+// written. `cert_root` as configured (no trailing slash needed).
+core::Status check_trusted_dirs(Transport& t, const std::string& host_name,
+                                const std::string& cert_root, const CertPaths& paths);
+
 // "versions/X" -> "X"; anything else -> "".
 std::string version_of_target(const std::string& link_target);
 

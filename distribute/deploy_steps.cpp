@@ -86,6 +86,58 @@ DeployOutcome& failed(DeployOutcome& out, const core::Error& e) {
     return out;
 }
 
+namespace {
+
+// What is wrong with `info` as a directory certfleet relies on; "" if nothing.
+std::string untrusted_because(const FileInfo& info, std::optional<uid_t> me) {
+    if (info.is_symlink) {
+        return "is a symbolic link";
+    }
+    if (!info.is_dir) {
+        return "is not a directory";
+    }
+    if (me && info.uid != 0 && info.uid != *me) {
+        return "is owned by uid " + std::to_string(info.uid) +
+               ", neither root nor the login user (uid " + std::to_string(*me) + ")";
+    }
+    if ((info.mode & 022) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.mode & 07777));
+        return std::string("is writable by its group or others (mode ") + mode + ")";
+    }
+    return {};
+}
+
+}  // namespace
+
+Status check_trusted_dirs(Transport& t, const std::string& host_name, const std::string& cert_root,
+                          const CertPaths& paths) {
+    std::string root = cert_root;
+    while (root.size() > 1 && root.back() == '/') {
+        root.pop_back();
+    }
+    const std::optional<uid_t> me = t.user_id();
+    for (const std::string& path : {root, paths.dir, paths.versions}) {
+        auto info = t.stat(path);
+        if (!info) {
+            return info.failure();
+        }
+        if (!info->exists) {
+            continue;  // certfleet creates it (0750)
+        }
+        if (const std::string why = untrusted_because(*info, me); !why.empty()) {
+            return fail(ErrorKind::Config,
+                        host_name + ": " + path + " " + why +
+                            ": another user could change what the server loads, so certfleet "
+                            "does not trust it; nothing was changed",
+                        "make " + path +
+                            " a real directory owned by root (or the login user) and "
+                            "writable by nobody else (chown root; chmod go-w), then deploy again");
+        }
+    }
+    return {};
+}
+
 Result<Layout> read_layout(Transport& t, const CertPaths& paths) {
     Layout layout;
     auto dir = t.stat(paths.dir);

@@ -55,6 +55,10 @@ core::Status LocalTransport::connect() {
     return {};
 }
 
+std::optional<uid_t> LocalTransport::user_id() {
+    return ::geteuid();
+}
+
 core::Result<CommandOutput> LocalTransport::run(const std::string& command, core::Seconds timeout) {
     if (auto s = check_deadline(m_host_name); !s) {
         return s.failure();

@@ -14,6 +14,7 @@ public:
     explicit LocalTransport(std::string host_name);
 
     std::string describe() const override;
+    std::optional<uid_t> user_id() override;
     core::Status connect() override;
 
     core::Result<CommandOutput> run(const std::string& command, core::Seconds timeout) override;

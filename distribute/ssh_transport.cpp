@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "core/process.hpp"
-#include "distribute/group_file.hpp"
+#include "distribute/host_files.hpp"
 #include "distribute/ssh_session.hpp"
 
 namespace certfleet::distribute {
@@ -501,6 +501,23 @@ core::Status SshTransport::remove_tree(const std::string& path) {
         return {};
     }
     return run_helper("remove " + path, "rm -rf -- " + shell_quote(path));
+}
+
+std::optional<uid_t> SshTransport::user_id() {
+    if (m_user_id) {
+        return *m_user_id;
+    }
+    std::optional<std::uint32_t> uid;
+    if (auto status = read_file("/proc/self/status", 64 * 1024)) {
+        uid = effective_uid_in(*status);
+    }
+    if (!uid) {
+        if (auto id = run("id -u", m_options.operation_timeout); id && id->exit_code == 0) {
+            uid = effective_uid_in("Uid:\t0\t" + id->out);
+        }
+    }
+    m_user_id = uid ? std::optional<uid_t>(static_cast<uid_t>(*uid)) : std::nullopt;
+    return *m_user_id;
 }
 
 std::optional<std::uint32_t> SshTransport::group_id(const std::string& group) {

@@ -54,6 +54,9 @@ public:
     core::Status connect() override;
     // Abandons the connection (no goodbye a frozen peer would never read).
     void reset_connection() override;
+    // From /proc/self/status over SFTP (the SFTP server runs as the login
+    // user); `id -u` only where that file cannot be read. Cached.
+    std::optional<uid_t> user_id() override;
 
     // The command runs as `/bin/sh -c COMMAND` whatever the user's login
     // shell, stdin at EOF, under coreutils' `timeout` when the host has it (so
@@ -116,7 +119,8 @@ private:
     SshOptions m_options;
     std::unique_ptr<SshSession> m_session;
     std::map<std::string, std::optional<std::uint32_t>> m_group_ids;
-    std::size_t m_commands_started = 0;  // from the host's /etc/group
+    std::size_t m_commands_started = 0;
+    std::optional<std::optional<uid_t>> m_user_id;  // from the host's /etc/group
 };
 
 }  // namespace certfleet::distribute

@@ -82,6 +82,9 @@ public:
     virtual std::string describe() const = 0;
     // Opens the connection (SSH: TCP, host key check, authentication). Idempotent.
     virtual core::Status connect() = 0;
+    // The uid this transport acts as on the host (SSH: the login user), for
+    // ownership checks; nullopt when it cannot be learned.
+    virtual std::optional<uid_t> user_id() { return std::nullopt; }
     // Drops the connection (the next operation opens a new one): after a
     // timeout, the old one may belong to a frozen server process.
     virtual void reset_connection() {}

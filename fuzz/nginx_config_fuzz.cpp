@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "audit/nginx_config.hpp"
-#include "distribute/group_file.hpp"
+#include "distribute/host_files.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -28,5 +28,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             text.find(name) == std::string_view::npos)
             __builtin_trap();
     }
+    (void)certfleet::distribute::effective_uid_in(text);
     return 0;
 }

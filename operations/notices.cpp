@@ -144,14 +144,15 @@ std::vector<hooks::Notice> notices_from_audit(const AuditReport& report) {
     for (const auto& f : report.findings) {
         hooks::Notice n;
         n.event = "audit_finding";
-        // An exposed key, or an expired certificate the web server loads, is an
-        // incident; the rest is housekeeping.
+        // An exposed key, a directory another user could write to, or an
+        // expired certificate the web server loads is an incident; the rest
+        // is housekeeping.
         using audit::FindingKind;
         const std::string kind(audit::finding_kind_name(f.kind));
-        n.severity =
-            f.kind == FindingKind::KeyExposed || (f.kind == FindingKind::Expired && f.loaded)
-                ? "critical"
-                : "warning";
+        n.severity = f.kind == FindingKind::KeyExposed || f.kind == FindingKind::UntrustedDir ||
+                             (f.kind == FindingKind::Expired && f.loaded)
+                         ? "critical"
+                         : "warning";
         n.key = "audit:" + f.host + ":" + kind + ":" + f.path;
         n.fingerprint = n.severity + "|" + kind + "|" + f.serial;
         n.cert = f.certificate;

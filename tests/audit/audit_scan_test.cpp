@@ -202,6 +202,24 @@ TEST_CASE("audit scan: a current link to an incomplete version", "[audit_scan]")
     CHECK(obs->cert_dirs[0].incomplete == "versions/v1 lacks privkey.pem");
 }
 
+TEST_CASE("audit scan: a certificate directory another user could write to is untrusted",
+          "[audit_scan]") {
+    HostDir h;
+    auto trusted = h.observe();
+    REQUIRE(trusted);
+    REQUIRE(trusted->cert_dirs.size() == 1);
+    CHECK(trusted->cert_dirs[0].untrusted.empty());
+
+    fs::permissions(h.dir / "live/media/versions", fs::perms(0777));
+    auto obs = h.observe();
+    REQUIRE(obs);
+    REQUIRE(obs->cert_dirs.size() == 1);
+    CHECK(obs->cert_dirs[0].untrusted ==
+          "self: " + (h.dir / "live/media/versions") +
+              " is writable by its group or others (mode 0777): another user could change what "
+              "the server loads, so certfleet does not trust it; nothing was changed");
+}
+
 TEST_CASE("audit scan: identical files on many hosts are parsed once", "[audit_scan]") {
     auto a = distribute::test::make_material("a", "v", 1);
     auto b = distribute::test::make_material("b", "v", 2);

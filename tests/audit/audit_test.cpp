@@ -440,6 +440,7 @@ TEST_CASE("audit: finding kinds convert both ways by their documented names (doc
         {FindingKind::KeyMismatch, "key_mismatch"},
         {FindingKind::ServedMismatch, "served_mismatch"},
         {FindingKind::Missing, "missing"},
+        {FindingKind::UntrustedDir, "untrusted_dir"},
     };
     for (const auto& [kind, name] : all) {
         CHECK(audit::finding_kind_name(kind) == name);

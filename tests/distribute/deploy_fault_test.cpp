@@ -377,6 +377,51 @@ TEST_CASE("pruning keeps the adopted original, the only copy of the operator's p
     CHECK(left[2] == version(4).version);
 }
 
+TEST_CASE("directories another user could write to are refused before any change", "[deploy]") {
+    Host h;
+    REQUIRE(h.deploy(version(1)).result == DeployResult::Deployed);
+    std::string path, why;
+    SECTION("versions/ writable by the group") {
+        path = h.dir + "/versions";
+        stdfs::permissions(path, stdfs::perms(0770));
+        why = "is writable by its group or others (mode 0770)";
+    }
+    SECTION("the certificate directory owned by another user") {
+        path = h.dir;
+        REQUIRE(::chown(path.c_str(), 4242, 0) == 0);
+        why = "is owned by uid 4242, neither root nor the login user (uid " +
+              std::to_string(::geteuid()) + ")";
+    }
+    SECTION("versions/ a symlink to a directory someone else made") {
+        path = h.dir + "/versions";
+        stdfs::rename(path, h.tmp.path + "/elsewhere");
+        stdfs::create_directory_symlink(h.tmp.path + "/elsewhere", path);
+        why = "is a symbolic link";
+    }
+    SECTION("cert_root writable by others") {
+        path = h.target.cert_root;
+        stdfs::permissions(path, stdfs::perms(0757));
+        why = "is writable by its group or others (mode 0757)";
+    }
+    FaultyTransport t(h.local);
+    auto out = deploy_version(t, h.target, version(2), false);
+    INFO(steps_of(out));
+    CHECK(out.result == DeployResult::Failed);
+    CHECK(out.error == "web-1: " + path + " " + why +
+                           ": another user could change what the server loads, so certfleet "
+                           "does not trust it; nothing was changed");
+    CHECK(contains(out.hint, "chmod go-w"));
+    for (const auto& e : t.journal()) {
+        INFO(e);
+        CHECK_FALSE(mutates(e));
+    }
+    CHECK(h.serves(version(1)));
+    // rollback refuses the same way.
+    auto back = rollback(h.local, h.target, "media", "", {});
+    CHECK(back.result == DeployResult::Failed);
+    CHECK(contains(back.error, why));
+}
+
 TEST_CASE("a read-only cert_root is refused before any change", "[deploy]") {
     Host h;
     REQUIRE(h.deploy(version(1)).result == DeployResult::Deployed);

@@ -404,7 +404,7 @@ TEST_CASE("a read-only or full cert_root is refused before any change", "[deploy
     const auto& h = hosts.back();
     std::string root = h.cert_root + "-tmpfs";
     run_command({"mkdir", "-p", root});
-    REQUIRE(::mount("tmpfs", root.c_str(), "tmpfs", 0, "size=16k") == 0);
+    REQUIRE(::mount("tmpfs", root.c_str(), "tmpfs", 0, "size=16k,mode=0755") == 0);
     auto t = write_fleet_inventory("deploy-full", [&](json& inv) {
         inv["hosts"][h.name]["cert_root"] = root;
         inv["hosts"][h.name]["verify"] = {{"enabled", false}};
@@ -420,7 +420,8 @@ TEST_CASE("a read-only or full cert_root is refused before any change", "[deploy
     CHECK_FALSE(is_symlink(root + "/media/current"));
 
     run_command({"rm", "-f", root + "/filler"});
-    REQUIRE(::mount(nullptr, root.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, "size=16k") == 0);
+    REQUIRE(::mount(nullptr, root.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, "size=16k,mode=0755") ==
+            0);
     auto ro = run_certfleet(cf_args(t, {"--json", "deploy", "--host", h.name}));
     INFO(ro.err);
     CHECK(ro.exit_code != 0);

@@ -65,6 +65,7 @@ public:
         return pass("connect", "", [&] { return m_inner.connect(); });
     }
     void reset_connection() override { m_inner.reset_connection(); }
+    std::optional<uid_t> user_id() override { return m_inner.user_id(); }
     core::Result<CommandOutput> run(const std::string& command, core::Seconds timeout) override {
         if (auto it = m_commands.find(command); it != m_commands.end()) {
             return pass("run", command, [&] { return core::Result<CommandOutput>(it->second); });

@@ -1,13 +1,14 @@
 // group_id_in: the gid of a group in a host's /etc/group text.
-#include "distribute/group_file.hpp"
+#include "distribute/host_files.hpp"
 
 #include <string>
 
 #include <catch2/catch.hpp>
 
+using certfleet::distribute::effective_uid_in;
 using certfleet::distribute::group_id_in;
 
-TEST_CASE("group_id_in finds a group's gid in /etc/group text", "[group_file]") {
+TEST_CASE("group_id_in finds a group's gid in /etc/group text", "[host_files]") {
     const std::string text =
         "root:x:0:\n"
         "# a comment\n"
@@ -30,4 +31,15 @@ TEST_CASE("group_id_in finds a group's gid in /etc/group text", "[group_file]") 
     CHECK_FALSE(group_id_in(text, "x:0"));   // a name with ':' cannot match a field
     CHECK_FALSE(group_id_in(text, ""));
     CHECK_FALSE(group_id_in("", "root"));
+}
+
+TEST_CASE("effective_uid_in reads the effective uid of /proc/self/status", "[host_files]") {
+    CHECK(effective_uid_in("Name:\tsshd\nUid:\t1000\t1001\t1001\t1001\nGid:\t5\n") == 1001u);
+    CHECK(effective_uid_in("Uid:\t0\t0\t0\t0\n") == 0u);
+    CHECK_FALSE(effective_uid_in("Name:\tx\nGid:\t0\t0\n"));
+    CHECK_FALSE(effective_uid_in("Uid:\t1000\n"));  // no effective uid
+    CHECK_FALSE(effective_uid_in("Uid:\tx\t0\n"));
+    CHECK_FALSE(effective_uid_in("Uid:\t0\t99999999999\n"));
+    CHECK_FALSE(effective_uid_in("XUid:\t0\t0\n"));
+    CHECK_FALSE(effective_uid_in(""));
 }

@@ -1,4 +1,4 @@
-#include "distribute/group_file.hpp"
+#include "distribute/host_files.hpp"
 
 #include <charconv>
 
@@ -56,6 +56,32 @@ std::optional<std::uint32_t> group_id_in(std::string_view group_file, std::strin
         }
     }
     return std::nullopt;
+}
+
+std::optional<std::uint32_t> effective_uid_in(std::string_view proc_status) {
+    constexpr std::string_view kKey = "Uid:";
+    std::size_t at = proc_status.starts_with(kKey) ? 0 : proc_status.find("\nUid:");
+    if (at == std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::string_view line = proc_status.substr(at + (at == 0 ? 0 : 1) + kKey.size());
+    line = line.substr(0, line.find('\n'));
+    // Skip the real uid: the second number is the effective one.
+    std::uint32_t uid = 0;
+    for (int field = 0; field < 2; ++field) {
+        const auto start = line.find_first_not_of(" \t");
+        if (start == std::string_view::npos) {
+            return std::nullopt;
+        }
+        line.remove_prefix(start);
+        const char* end = line.data() + line.size();
+        const auto [ptr, ec] = std::from_chars(line.data(), end, uid);
+        if (ec != std::errc() || (ptr != end && *ptr != ' ' && *ptr != '\t')) {
+            return std::nullopt;
+        }
+        line.remove_prefix(static_cast<std::size_t>(ptr - line.data()));
+    }
+    return uid;
 }
 
 }  // namespace certfleet::distribute
