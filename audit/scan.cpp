@@ -31,8 +31,8 @@ void learn_owners(distribute::Transport& t, const inventory::Host& host, HostObs
         }
     };
     obs.allowed_key_owners.insert(0);
-    if (auto uid = number("id -u", 0))
-        obs.allowed_key_owners.insert(static_cast<uid_t>(*uid));
+    if (auto uid = t.user_id())  // over SFTP where the host allows: no login shell
+        obs.allowed_key_owners.insert(*uid);
     else
         obs.allowed_key_owners.clear();  // unknown: owners are not judged
     if (!host.settings.key_group)
