@@ -124,7 +124,8 @@ TEST_CASE("a host frozen mid-upload fails by its host_timeout; the rest is deplo
     // 30 s an SSH operation may take, or the hours a frozen host once cost.
     CHECK(took < std::chrono::seconds(40));
     CHECK(r.exit_code == 1);
-    for (const auto& h : json::parse(r.out)["hosts"]) {
+    const json doc = json::parse(r.out);  // alive for the loop: ["hosts"] refers into it
+    for (const auto& h : doc["hosts"]) {
         INFO(h.dump());
         if (h["name"] == frozen.name) {
             CHECK(h["result"] == "failed");
@@ -139,7 +140,8 @@ TEST_CASE("a host frozen mid-upload fails by its host_timeout; the rest is deplo
     auto again = run_certfleet(cf_args(t, {"--json", "deploy"}));
     INFO(again.err);
     CHECK(again.exit_code == 0);
-    for (const auto& h : json::parse(again.out)["hosts"])
+    const json again_doc = json::parse(again.out);
+    for (const auto& h : again_doc["hosts"])
         if (h["name"] == frozen.name)
             CHECK(h["result"] == "deployed");
 }

@@ -165,6 +165,24 @@ TEST_CASE("ssh: a command that outlives its timeout is stopped", "[ssh]") {
     CHECK(t.connected());
 }
 
+TEST_CASE("ssh: output that never stops cannot hold the manager past the deadline", "[ssh]") {
+    SshTransport t(lab_options(first_host()));
+    REQUIRE(t.connect());
+    // A writer in its own session outlives the remote `timeout` and keeps the
+    // channel full: only the manager's own deadline check can end the read.
+    const std::string marker = "certfleet-flood-" + std::to_string(::getpid());
+    const auto start = Clock::now();
+    auto r = t.run("setsid sh -c 'exec yes " + marker + "' & sleep 0.2", std::chrono::seconds(1));
+    const auto elapsed = Clock::now() - start;
+    SshTransport cleanup(lab_options(first_host()));
+    (void)cleanup.run("pkill -f 'yes " + marker + "'", std::chrono::seconds(10));
+    REQUIRE(r);
+    CHECK(r->timed_out);
+    CHECK(r->out.size() <= (std::size_t{1} << 20));  // bounded, as CommandOutput says
+    // 1 s, then at most the kill grace (3 s), never the hours `yes` would run.
+    CHECK(elapsed < std::chrono::seconds(6));
+}
+
 TEST_CASE("ssh: files over SFTP with exact modes", "[ssh]") {
     SshTransport t(lab_options(first_host()));
     REQUIRE(t.connect());
