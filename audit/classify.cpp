@@ -125,25 +125,30 @@ struct Classifier {
     }
 
     void cert_dirs();
+    void untrusted_dir(const ObservedCertDir& dir, const core::PemCertificate* leaf);
     void missing_dirs();
     void verified();
     void uses();
     void loose_files();
 };
 
+// A directory another user could write to (distribute::check_trusted_dirs).
+void Classifier::untrusted_dir(const ObservedCertDir& dir, const core::PemCertificate* leaf) {
+    if (dir.untrusted.empty())
+        return;
+    auto& f = add(FindingKind::UntrustedDir, dir.path, leaf);
+    f.certificate = inv.certificates.count(dir.name) ? dir.name : "";
+    f.detail = dir.untrusted;
+    f.next_step =
+        "make it a real directory owned by root (or the login user) that nobody else "
+        "may write to (chown root; chmod go-w); deploy refuses the host until then";
+}
+
 void Classifier::cert_dirs() {
     for (const auto& dir : host.cert_dirs) {
         const ObservedFile* current = dir.current_cert.empty() ? nullptr : file(dir.current_cert);
         const core::PemCertificate* leaf = current ? leaf_of(*current) : nullptr;
-        if (!dir.untrusted.empty()) {
-            auto& f = add(FindingKind::UntrustedDir, dir.path, leaf);
-            f.certificate = inv.certificates.count(dir.name) ? dir.name : "";
-            f.detail = dir.untrusted;
-            f.next_step =
-                "make it a real directory owned by root (or the login user) that nobody "
-                "else may write to (chown root; chmod go-w); deploy refuses the host "
-                "until then";
-        }
+        untrusted_dir(dir, leaf);
         if (!inv.certificates.count(dir.name)) {
             auto& f = add(FindingKind::Orphan, dir.path, leaf);
             f.loaded = loader(dir.path) != nullptr;
